@@ -1,0 +1,192 @@
+// Package config reads depot's TOML configuration, applies its defaults in
+// one place and validates all of it before anything is opened or bound.
+//
+// It never opens a socket, never writes a file and never starts anything:
+// Load and Validate only read, so `depot check` can run them on a live
+// configuration safely.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole configuration. Each field's comment says what its zero
+// value means after Load has applied defaults.
+type Config struct {
+	// LogDir holds access.log, error.log and their rotations.
+	// Empty means /var/log/depot.
+	LogDir string `toml:"log_dir"`
+	// DataDir holds state: the statistics data file, mirror state.
+	// Empty means /var/lib/depot.
+	DataDir string `toml:"data_dir"`
+	// RetentionMonths is how many calendar months of logs are kept: the
+	// current month and the ones before it up to this count. 0 means 3.
+	RetentionMonths int `toml:"retention_months"`
+
+	Listen []Listen `toml:"listen"`
+	Site   []Site   `toml:"site"`
+	Mirror []Mirror `toml:"mirror"`
+	Stats  Stats    `toml:"stats"`
+
+	// Path is the file the configuration came from ("" for the embedded
+	// demo). Relative paths inside the file are resolved against its
+	// directory.
+	Path string `toml:"-"`
+}
+
+// Listen is one listener.
+type Listen struct {
+	// Address is "host:port" or "unix:/absolute/path".
+	Address string `toml:"address"`
+	// TLSCert and TLSKey are PEM files; set both for HTTPS (with HTTP/2) or
+	// neither for plain HTTP.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// Onion marks a listener that Tor's onion service forwards to. Nothing
+	// about its requests is ever logged. It must be a unix socket or a
+	// loopback address.
+	Onion bool `toml:"onion"`
+}
+
+// IsUnix reports whether the listener is a unix socket.
+func (l Listen) IsUnix() bool { return strings.HasPrefix(l.Address, "unix:") }
+
+// SocketPath is the unix socket path of a unix listener.
+func (l Listen) SocketPath() string { return strings.TrimPrefix(l.Address, "unix:") }
+
+// TLS reports whether the listener serves HTTPS.
+func (l Listen) TLS() bool { return l.TLSCert != "" }
+
+// Site is one virtual host.
+type Site struct {
+	// Hosts are the Host header values this site answers; "*" matches any.
+	Hosts []string `toml:"hosts"`
+	// Root is the directory served. Nothing outside it is ever served.
+	Root string `toml:"root"`
+	// OnionLocation is the site's onion address ("http://<56>.onion"); when
+	// set, clearnet HTML responses carry an Onion-Location header.
+	OnionLocation string `toml:"onion_location"`
+	// Autoindex serves an HTML listing (no JavaScript) for directories
+	// without index.html.
+	Autoindex bool `toml:"autoindex"`
+	// BaseURL is the site's public address, the last resort of metalinks.
+	BaseURL string `toml:"base_url"`
+	// Metalinks serves repomd.xml.metalink next to every repodata/repomd.xml.
+	Metalinks bool `toml:"metalinks"`
+	// Redirect sends files of at least RedirectMinSize to a mirror verified
+	// to hold them.
+	Redirect        bool `toml:"redirect"`
+	RedirectMinSize Size `toml:"redirect_min_size"`
+	// StatsPath, when set, publishes the statistics page, data file and
+	// chart under this URL path of the site (e.g. "/statistics/").
+	StatsPath string `toml:"stats_path"`
+	// MirrorStatusPath, when set, publishes the mirror status page and its
+	// JSON under this URL path of the site (e.g. "/mirrors/").
+	MirrorStatusPath string `toml:"mirror_status_path"`
+}
+
+// Defaults.
+const (
+	DefaultLogDir          = "/var/log/depot"
+	DefaultDataDir         = "/var/lib/depot"
+	DefaultRetentionMonths = 3
+	DefaultRedirectMinSize = Size(1 << 20)
+)
+
+// Load reads, decodes strictly and validates the file at path. The error
+// names the file, the key and what to do; it lists every problem found.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes data strictly (unknown keys are errors), resolves relative
+// paths against path's directory and applies defaults. It does not validate.
+func Parse(path string, data []byte) (*Config, error) {
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(path, data, err)
+	}
+	c.Path = path
+	c.resolvePaths(filepath.Dir(path))
+	c.applyDefaults()
+	return &c, nil
+}
+
+func decodeError(path string, data []byte, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var b strings.Builder
+		for i, e := range strict.Errors {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			row, _ := e.Position()
+			fmt.Fprintf(&b, "%s:%d: unknown key %q; check its spelling against the documented keys", path, row, strings.Join(e.Key(), "."))
+		}
+		return errors.New(b.String())
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		return fmt.Errorf("%s:%d:%d: %s", path, row, col, de.Error())
+	}
+	_ = data
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.LogDir)
+	abs(&c.DataDir)
+	for i := range c.Listen {
+		abs(&c.Listen[i].TLSCert)
+		abs(&c.Listen[i].TLSKey)
+	}
+	for i := range c.Site {
+		abs(&c.Site[i].Root)
+	}
+	c.Stats.resolvePaths(abs)
+}
+
+// applyDefaults is the one place where zero values get their meaning.
+func (c *Config) applyDefaults() {
+	if c.LogDir == "" {
+		c.LogDir = DefaultLogDir
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.RetentionMonths == 0 {
+		c.RetentionMonths = DefaultRetentionMonths
+	}
+	for i := range c.Site {
+		if c.Site[i].RedirectMinSize == 0 {
+			c.Site[i].RedirectMinSize = DefaultRedirectMinSize
+		}
+	}
+	c.Stats.applyDefaults(c)
+}
