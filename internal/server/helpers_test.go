@@ -42,7 +42,7 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 }
 
 var defaultTree = map[string]string{
-	"index.html":                             "<!DOCTYPE html><title>home</title>",
+	"index.html": "<!DOCTYPE html><title>home</title>",
 	"r4.2/current/host/fc37/repodata/repomd.xml": "<?xml version=\"1.0\"?><repomd/>",
 	"r4.2/current/host/fc37/a-1.0.noarch.rpm":    "rpm-bytes",
 	"deb/dists/bookworm/InRelease":               "Origin: demo\n",
