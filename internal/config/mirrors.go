@@ -1,17 +1,142 @@
 package config
 
-// Mirror is one volunteer mirror.
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Mirror is one volunteer mirror. A mirror holds the origin's tree (the
+// roots of the sites with metalinks or redirect) below URL: the origin
+// file "r4.2/x/repodata/repomd.xml" is at URL + "r4.2/x/repodata/repomd.xml".
 type Mirror struct {
-	Name      string   `toml:"name"`
-	URL       string   `toml:"url"`       // base URL; the origin's tree is below it
-	Subdir    string   `toml:"subdir"`    // only this part of the tree is mirrored
-	Country   string   `toml:"country"`   // ISO 3166 code, e.g. "DE"
-	Continent string   `toml:"continent"` // e.g. "EU"
-	Content   []string `toml:"content"`   // "yum", "deb", "iso"
-	Onion     string   `toml:"onion"`     // the mirror's onion URL, if any
+	// Name identifies the mirror in state, status pages and logs; unique.
+	Name string `toml:"name"`
+	// URL is the http(s) base URL of the mirror's copy of the tree; it
+	// ends with "/" (Load adds it when missing).
+	URL string `toml:"url"`
+	// Subdir, for a partial mirror, is the only part of the tree it holds
+	// ("r4.2/" or "iso/"), relative to the tree's top and at the same place
+	// below URL. Empty means the whole tree.
+	Subdir string `toml:"subdir"`
+	// Country is an ISO 3166-1 alpha-2 code ("DE"); empty if unknown.
+	Country string `toml:"country"`
+	// Continent is a two-letter continent code (AF AN AS EU NA OC SA).
+	Continent string `toml:"continent"`
+	// Content lists what the mirror carries: "yum" (repodata/repomd.xml),
+	// "deb" (dists/*/InRelease), "iso" (*.iso). Empty means all three.
+	Content []string `toml:"content"`
+	// Onion is the mirror's onion base URL, if any; requests that arrive
+	// over an onion address are only ever sent there.
+	Onion string `toml:"onion"`
+}
+
+// MirrorContents are the values Mirror.Content accepts.
+var MirrorContents = []string{"yum", "deb", "iso"}
+
+var continents = []string{"AF", "AN", "AS", "EU", "NA", "OC", "SA"}
+
+// Carries reports whether the mirror carries content kind ("yum", "deb",
+// "iso").
+func (m Mirror) Carries(kind string) bool {
+	return len(m.Content) == 0 || slices.Contains(m.Content, kind)
+}
+
+// Holds reports whether the mirror's part of the tree contains the
+// slash-separated relative path name.
+func (m Mirror) Holds(name string) bool {
+	sub := strings.Trim(m.Subdir, "/")
+	return sub == "" || name == sub || strings.HasPrefix(name, sub+"/")
+}
+
+// normalizeMirrors is applied by Parse: base URLs end with "/", codes are
+// upper case.
+func (c *Config) normalizeMirrors() {
+	for i := range c.Mirror {
+		m := &c.Mirror[i]
+		if m.URL != "" && !strings.HasSuffix(m.URL, "/") {
+			m.URL += "/"
+		}
+		if m.Onion != "" && !strings.HasSuffix(m.Onion, "/") {
+			m.Onion += "/"
+		}
+		m.Country = strings.ToUpper(m.Country)
+		m.Continent = strings.ToUpper(m.Continent)
+	}
 }
 
 // validateMirrors checks the [[mirror]] tables.
 func (c *Config) validateMirrors(p *Problems) {
-	_ = p
+	c.normalizeMirrors()
+	names := map[string]int{}
+	urls := map[string]int{}
+	for i, m := range c.Mirror {
+		key := fmt.Sprintf("mirror[%d]", i)
+		if m.Name == "" {
+			p.add(key+".name", "missing; give each mirror a unique name, e.g. its host name")
+		} else if strings.ContainsAny(m.Name, "\x00\r\n\t") {
+			p.add(key+".name", "%q contains control characters", m.Name)
+		} else if j, dup := names[m.Name]; dup {
+			p.add(key+".name", "%q is also mirror[%d]'s name; names must be unique", m.Name, j)
+		} else {
+			names[m.Name] = i
+		}
+		if m.URL == "" {
+			p.add(key+".url", "missing; set the mirror's base URL, e.g. \"https://mirror.example.net/project/\"")
+		} else if err := checkMirrorURL(m.URL, false); err != "" {
+			p.add(key+".url", "%q %s", m.URL, err)
+		} else if j, dup := urls[m.URL]; dup {
+			p.add(key+".url", "%q is also mirror[%d]'s URL", m.URL, j)
+		} else {
+			urls[m.URL] = i
+		}
+		if m.Onion != "" {
+			if err := checkMirrorURL(m.Onion, true); err != "" {
+				p.add(key+".onion", "%q %s", m.Onion, err)
+			}
+		}
+		if m.Subdir != "" {
+			clean := path.Clean("/" + m.Subdir)
+			if strings.HasPrefix(m.Subdir, "/") || clean != "/"+strings.TrimSuffix(m.Subdir, "/") || strings.Contains(m.Subdir, "\\") {
+				p.add(key+".subdir", "%q must be a relative path inside the tree, like \"r4.2/\", without . or .. segments", m.Subdir)
+			}
+		}
+		if m.Country != "" && !isAlpha2(m.Country) {
+			p.add(key+".country", "%q must be a two-letter ISO 3166 code such as \"DE\"", m.Country)
+		}
+		if m.Continent != "" && !slices.Contains(continents, m.Continent) {
+			p.add(key+".continent", "%q must be one of %s", m.Continent, strings.Join(continents, ", "))
+		}
+		for _, ct := range m.Content {
+			if !slices.Contains(MirrorContents, ct) {
+				p.add(key+".content", "%q is not a known content; use any of %q", ct, MirrorContents)
+			}
+		}
+	}
+}
+
+// checkMirrorURL returns what is wrong with a mirror base URL, or "".
+func checkMirrorURL(raw string, onion bool) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "is not a URL: " + err.Error()
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an absolute http or https URL"
+	case u.Host == "":
+		return "has no host"
+	case u.User != nil:
+		return "must not carry a user name or password"
+	case u.RawQuery != "" || u.Fragment != "":
+		return "must not have a query or fragment: it is a base URL"
+	case onion && !strings.HasSuffix(u.Hostname(), ".onion"):
+		return "must be an .onion address"
+	}
+	return ""
+}
+
+func isAlpha2(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }

@@ -1,0 +1,288 @@
+package mirrors
+
+import (
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"depot/internal/config"
+	"depot/internal/metalink"
+	"depot/internal/server"
+)
+
+// Responders returns the responders of one site, in the order they are
+// asked: the status page, metalinks, Metalink 4, redirects. Each is
+// present only if the site enables it. Pass it as
+// server.Options.Responders.
+func (s *Service) Responders(site config.Site) []server.Responder {
+	var rs []server.Responder
+	if site.MirrorStatusPath != "" {
+		rs = append(rs, statusResponder{s: s, prefix: site.MirrorStatusPath})
+	}
+	if site.Metalinks {
+		rs = append(rs, metalinkResponder{s: s, site: site})
+	}
+	if site.Metalinks || site.Redirect {
+		rs = append(rs, meta4Responder{s: s, site: site})
+	}
+	if site.Redirect {
+		rs = append(rs, redirectResponder{s: s, site: site})
+	}
+	return rs
+}
+
+// treeName turns a URL path into a tree path, or reports false for paths
+// the responders must not answer: unclean ones and hidden entries, which
+// the site answers with its usual 400 or 404.
+func treeName(urlPath string) (string, bool) {
+	if urlPath == "" || urlPath[0] != '/' || path.Clean(urlPath) != urlPath || strings.Contains(urlPath, "\\") || strings.ContainsRune(urlPath, 0) {
+		return "", false
+	}
+	name := urlPath[1:]
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || strings.HasPrefix(seg, ".") {
+			return "", false
+		}
+	}
+	return name, filepath.IsLocal(filepath.FromSlash(name))
+}
+
+// stat looks name up in the site root; only regular files count.
+func (s *Service) stat(root, name string) (os.FileInfo, bool) {
+	r, err := s.root(root)
+	if err != nil {
+		return nil, false
+	}
+	fi, err := r.Stat(filepath.FromSlash(name))
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, false
+	}
+	return fi, true
+}
+
+func writeBody(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// A metalink describes the origin and the mirrors now; clients must
+	// ask again rather than reuse an old one.
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// metalinkResponder answers .../repodata/repomd.xml.metalink.
+type metalinkResponder struct {
+	s    *Service
+	site config.Site
+}
+
+const metalinkSuffix = "/repodata/repomd.xml.metalink"
+
+func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if !strings.HasSuffix(r.URL.Path, metalinkSuffix) {
+		return false, nil
+	}
+	mlName, ok := treeName(r.URL.Path)
+	if !ok {
+		return false, nil
+	}
+	name := strings.TrimSuffix(mlName, ".metalink")
+	fi, ok := m.s.stat(m.site.Root, name)
+	if !ok {
+		return false, nil // no repomd.xml here: the site answers 404
+	}
+	body, err := m.s.Metalink(m.site, name, fi, r.URL.Query().Get("country"))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError)
+		return true, err
+	}
+	writeBody(w, r, metalink.ContentType3, body)
+	return true, nil
+}
+
+// Metalink returns the Metalink 3 document of the repomd.xml at tree path
+// name of site, from the cache when neither the file (fi) nor the mirror
+// state changed. country ("DE") puts the client's country and continent
+// first; it may be empty.
+func (s *Service) Metalink(site config.Site, name string, fi os.FileInfo, country string) ([]byte, error) {
+	country = s.knownCountry(country)
+	key := "3|" + site.Root + "|" + name + "|" + country
+	gen := s.gen.Load()
+	now := s.opts.Now()
+	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
+		return body, nil
+	}
+	f, err := s.refresh(site.Root, name, KindYum)
+	if err != nil {
+		return nil, err
+	}
+	gen = s.gen.Load() // refresh may have bumped it
+	s.mu.Lock()
+	cur, _ := f.Current()
+	mf := metalink.File{Name: path.Base(name), Current: cur.Version}
+	for _, v := range f.Recent(now, s.opts.Window) {
+		mf.Alternates = append(mf.Alternates, v.Version)
+	}
+	mf.URLs = urls(s.candidates(name, f, true, country), name, site.BaseURL)
+	modTime, size := f.ModTime, f.Size
+	s.mu.Unlock()
+	body := metalink.AppendV3(make([]byte, 0, 2048), &mf, now, s.opts.Generator)
+	s.caches.put(key, &entry{gen: gen, modTime: modTime, size: size, built: now, body: body})
+	return body, nil
+}
+
+// meta4Responder answers FILE.meta4 for files that have no such file on
+// disk.
+type meta4Responder struct {
+	s    *Service
+	site config.Site
+}
+
+func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if !strings.HasSuffix(r.URL.Path, ".meta4") {
+		return false, nil
+	}
+	m4Name, ok := treeName(r.URL.Path)
+	if !ok {
+		return false, nil
+	}
+	if _, exists := m.s.stat(m.site.Root, m4Name); exists {
+		return false, nil // a real .meta4 file is served as it is
+	}
+	name := strings.TrimSuffix(m4Name, ".meta4")
+	fi, ok := m.s.stat(m.site.Root, name)
+	if !ok {
+		return false, nil
+	}
+	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError)
+		return true, err
+	}
+	writeBody(w, r, metalink.ContentType4, body)
+	return true, nil
+}
+
+// Meta4 returns the Metalink 4 document of the file at tree path name of
+// site: its size and SHA-256, the mirrors verified to hold it, and the
+// site's base URL last.
+func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country string) ([]byte, error) {
+	country = s.knownCountry(country)
+	key := "4|" + site.Root + "|" + name + "|" + country
+	gen := s.gen.Load()
+	now := s.opts.Now()
+	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
+		return body, nil
+	}
+	mf := metalink.File4{Name: path.Base(name), Size: fi.Size()}
+	kind := kindOf(name)
+	if kind != "" {
+		f, err := s.refresh(site.Root, name, kind)
+		if err != nil {
+			return nil, err
+		}
+		gen = s.gen.Load()
+		s.mu.Lock()
+		cur, _ := f.Current()
+		mf.Size, mf.SHA256 = cur.Size, cur.Hashes.SHA256
+		mf.URLs = urls(s.candidates(name, f, false, country), name, site.BaseURL)
+		s.mu.Unlock()
+	} else {
+		sumKey := site.Root + "|" + name
+		sha, ok := s.caches.getSum(sumKey, fi.ModTime(), fi.Size())
+		if !ok {
+			r, err := s.root(site.Root)
+			if err != nil {
+				return nil, err
+			}
+			v, hfi, err := hashFile(r, name, "")
+			if err != nil {
+				return nil, err
+			}
+			sha = v.Hashes.SHA256
+			s.caches.putSum(sumKey, sum{modTime: hfi.ModTime(), size: hfi.Size(), sha256: sha})
+		}
+		mf.SHA256 = sha
+		mf.URLs = urls(nil, name, site.BaseURL)
+	}
+	body := metalink.AppendV4(make([]byte, 0, 1024), &mf, now, s.opts.Generator)
+	s.caches.put(key, &entry{gen: gen, modTime: fi.ModTime(), size: fi.Size(), built: now, body: body})
+	return body, nil
+}
+
+// redirectResponder sends GETs of large checked files to a mirror verified
+// to hold exactly the origin's current version.
+type redirectResponder struct {
+	s    *Service
+	site config.Site
+}
+
+func (rr redirectResponder) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	name, ok := treeName(r.URL.Path)
+	if !ok {
+		return false, nil
+	}
+	kind := kindOf(name)
+	if kind == "" {
+		return false, nil // not checked on mirrors, so never verified
+	}
+	fi, ok := rr.s.stat(rr.site.Root, name)
+	if !ok || fi.Size() < int64(rr.site.RedirectMinSize) {
+		return false, nil
+	}
+	target := rr.s.RedirectTarget(rr.site, name, fi, isOnionHost(r.Host))
+	if target == "" {
+		return false, nil // no verified mirror: served here
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound) // RFC 9110 §15.4.3
+	return true, nil
+}
+
+// RedirectTarget returns the URL of a mirror verified to hold the file at
+// tree path name exactly as the origin holds it now (fi), or "" if there is
+// none. Verification is of the state's version of the file: if the file
+// changed on disk since it was hashed, nothing is verified. For onion
+// clients only mirrors' onion addresses are offered.
+func (s *Service) RedirectTarget(site config.Site, name string, fi os.FileInfo, onion bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.state.Files[name]
+	if f == nil || f.Root != site.Root || f.Size != fi.Size() || !f.ModTime.Equal(fi.ModTime()) {
+		return ""
+	}
+	var bases []string
+	for _, c := range s.candidates(name, f, false, "") {
+		if !onion {
+			bases = append(bases, c.m.URL)
+		} else if c.m.Onion != "" {
+			bases = append(bases, c.m.Onion)
+		}
+	}
+	if len(bases) == 0 {
+		return ""
+	}
+	i := s.counter.Add(1) % uint64(len(bases))
+	return mirrorURL(bases[i], name)
+}
+
+// isOnionHost reports whether a request came for an onion address, in
+// which case it must not be sent to the clearnet.
+func isOnionHost(host string) bool {
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".onion")
+}
+
+// writeError writes a short generic error; the detail goes to the error
+// log through the returned error, never to the client.
+func writeError(w http.ResponseWriter, status int) {
+	http.Error(w, http.StatusText(status), status)
+}

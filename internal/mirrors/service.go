@@ -1,0 +1,373 @@
+package mirrors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"depot/internal/config"
+)
+
+// Options tune a Service. Each zero value means the default named.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Interval is the time between check rounds of Run; 0 means 15 minutes.
+	Interval time.Duration
+	// Timeout bounds one mirror's whole check (every file of it); all
+	// mirrors are checked at once, so a round takes at most about this
+	// long. 0 means 30 seconds.
+	Timeout time.Duration
+	// Window is how long a superseded version stays an alternate in
+	// metalinks and makes a mirror that holds it "behind" rather than
+	// "stale"; 0 means 48 hours.
+	Window time.Duration
+	// MaxVersions and MaxAge bound each file's history; 0 means 16
+	// versions and 7 days (never less than Window).
+	MaxVersions int
+	MaxAge      time.Duration
+	// Client makes the checks' requests; nil means a client that uses no
+	// proxy and follows redirects only within a mirror's host.
+	Client *http.Client
+	// Generator names depot in metalinks; "" means "depot".
+	Generator string
+}
+
+func (o *Options) applyDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Interval == 0 {
+		o.Interval = 15 * time.Minute
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Window == 0 {
+		o.Window = 48 * time.Hour
+	}
+	if o.MaxVersions == 0 {
+		o.MaxVersions = 16
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	o.MaxAge = max(o.MaxAge, o.Window)
+	if o.Client == nil {
+		o.Client = newClient(o.Timeout)
+	}
+	if o.Generator == "" {
+		o.Generator = "depot"
+	}
+}
+
+// Service holds the mirror registry and state of one depot. Its methods
+// are safe for concurrent use.
+type Service struct {
+	opts Options
+	file string // state.json
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	state   *State
+	dirty   bool                // state changed since the last save
+	roots   map[string]*os.Root // opened site roots, by path
+	round   sync.Mutex          // one check round at a time
+	gen     atomic.Uint64       // bumped on every state change; caches key on it
+	caches  cacheSet
+	counter atomic.Uint64 // spreads redirects over equally good mirrors
+}
+
+// StateFile is where a configuration's mirror state lives.
+func StateFile(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, "mirrors", "state.json")
+}
+
+// New loads the state of a validated configuration. It connects nowhere
+// and starts nothing. A corrupt state file is moved aside and reported
+// with a nil-error-equivalent empty state: the error is returned together
+// with a usable Service.
+func New(cfg *config.Config, opts Options) (*Service, error) {
+	opts.applyDefaults()
+	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*os.Root{}}
+	st, err := loadState(s.file)
+	if st == nil {
+		return nil, err
+	}
+	s.state = st
+	s.caches.init()
+	return s, err
+}
+
+// Reload switches to a new configuration's mirrors and sites; what the
+// checks learned is kept for mirrors that stay.
+func (s *Service) Reload(cfg *config.Config) {
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+	s.changed()
+}
+
+// changed invalidates every cached response.
+func (s *Service) changed() { s.gen.Add(1) }
+
+// Close saves the state if it changed and closes the opened roots.
+func (s *Service) Close() error {
+	err := s.Save()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, r := range s.roots {
+		r.Close()
+		delete(s.roots, k)
+	}
+	return err
+}
+
+// Save writes the state if it changed since the last save.
+func (s *Service) Save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	if err := s.state.save(s.file); err != nil {
+		return err
+	}
+	s.dirty = false
+	return nil
+}
+
+// Run checks every mirror now and then every Interval, and saves changes
+// made between rounds (new origin versions seen by responders) every
+// minute, until ctx is done. Errors go to report, which may be nil.
+func (s *Service) Run(ctx context.Context, report func(error)) {
+	if report == nil {
+		report = func(error) {}
+	}
+	save := time.NewTicker(time.Minute)
+	defer save.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.Save(); err != nil {
+				report(err)
+			}
+			return
+		case <-save.C:
+			if err := s.Save(); err != nil {
+				report(err)
+			}
+		case <-timer.C:
+			if _, err := s.Check(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				report(err)
+			}
+			timer.Reset(s.opts.Interval)
+		}
+	}
+}
+
+// root returns the opened root of a site directory.
+func (s *Service) root(dir string) (*os.Root, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.roots[dir]; ok {
+		return r, nil
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.roots[dir] = r
+	return r, nil
+}
+
+// treeRoots are the site roots that make up the mirrored tree: those of
+// sites with metalinks or redirects, or every site if none has them.
+func treeRoots(cfg *config.Config) []string {
+	var roots, all []string
+	for _, site := range cfg.Site {
+		all = append(all, site.Root)
+		if site.Metalinks || site.Redirect {
+			roots = append(roots, site.Root)
+		}
+	}
+	if len(roots) == 0 {
+		return all
+	}
+	return roots
+}
+
+// refresh makes sure the state holds the current version of tree path
+// name found in root, hashing the file again only if its size or mtime
+// changed. It hashes outside the lock, so a large image does not stall
+// other requests.
+func (s *Service) refresh(root, name, kind string) (*OriginFile, error) {
+	r, err := s.root(root)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := r.Stat(filepath.FromSlash(name))
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	f := s.state.Files[name]
+	if f != nil && f.Root == root && f.Size == fi.Size() && f.ModTime.Equal(fi.ModTime()) && len(f.Versions) > 0 {
+		s.mu.Unlock()
+		return f, nil
+	}
+	s.mu.Unlock()
+
+	v, fi, err := hashFile(r, name, kind)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f = s.state.Files[name]
+	if f == nil || f.Root != root {
+		f = &OriginFile{Kind: kind, Root: root}
+		s.state.Files[name] = f
+	}
+	f.ModTime, f.Size = fi.ModTime(), fi.Size()
+	f.record(v, now, s.opts.MaxVersions, s.opts.MaxAge)
+	s.dirty = true
+	s.changed()
+	return f, nil
+}
+
+// Errors that are not a mirror's fault.
+var errNoMirrors = errors.New("no [[mirror]] configured")
+
+// Round is the outcome of one check round.
+type Round struct {
+	Started, Ended time.Time
+	Files          int // origin files checked for
+	Mirrors        int
+	Failed         []string // mirrors with at least one failed check
+}
+
+// Check runs one round: it scans the origin, hashes what changed, checks
+// every mirror for every file it should hold, all mirrors at once and each
+// within Timeout, then applies and saves the results. If ctx ends first,
+// nothing of the round is applied: an incomplete round never makes a
+// mirror trusted.
+func (s *Service) Check(ctx context.Context) (Round, error) {
+	s.round.Lock()
+	defer s.round.Unlock()
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	rd := Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+	if len(cfg.Mirror) == 0 {
+		return rd, errNoMirrors
+	}
+
+	found, err := scanRoots(treeRoots(cfg))
+	if err != nil {
+		return rd, err
+	}
+	var jobs []job
+	var errs []error
+	for _, sc := range found {
+		f, err := s.refresh(sc.root, sc.name, sc.kind)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("origin file %s: %w", sc.name, err))
+			continue
+		}
+		s.mu.Lock()
+		j := job{name: sc.name, kind: sc.kind, want: f.Versions[0]}
+		for _, v := range f.Versions {
+			j.max = max(j.max, v.Size)
+		}
+		s.mu.Unlock()
+		jobs = append(jobs, j)
+	}
+	rd.Files = len(jobs)
+
+	results := make([]map[string]*Result, len(cfg.Mirror))
+	var wg sync.WaitGroup
+	for i, m := range cfg.Mirror {
+		var mine []job
+		for _, j := range jobs {
+			if m.Carries(j.kind) && m.Holds(j.name) {
+				mine = append(mine, j)
+			}
+		}
+		wg.Go(func() {
+			mctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+			defer cancel()
+			results[i] = checkMirror(mctx, s.opts.Client, m, mine, s.opts.Now)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return rd, err
+	}
+	rd.Ended = s.opts.Now()
+
+	s.mu.Lock()
+	s.apply(cfg, jobs, results, rd.Ended, &rd)
+	s.dirty = true
+	s.mu.Unlock()
+	s.changed()
+	if err := s.Save(); err != nil {
+		errs = append(errs, err)
+	}
+	return rd, errors.Join(errs...)
+}
+
+// apply stores a completed round's results and prunes what is no longer
+// configured or present. Called with s.mu held.
+func (s *Service) apply(cfg *config.Config, jobs []job, results []map[string]*Result, end time.Time, rd *Round) {
+	present := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		present[j.name] = true
+	}
+	for name := range s.state.Files {
+		if !present[name] {
+			delete(s.state.Files, name)
+		}
+	}
+	configured := map[string]bool{}
+	for i, m := range cfg.Mirror {
+		configured[m.Name] = true
+		ms := s.state.Mirrors[m.Name]
+		if ms == nil {
+			ms = &MirrorState{}
+			s.state.Mirrors[m.Name] = ms
+		}
+		old := ms.Files
+		ms.Files = results[i]
+		good := true
+		for name, r := range ms.Files {
+			if r.Down {
+				good = false
+				if prev := old[name]; prev != nil {
+					r.OK = prev.OK // keep "last success" across failures
+				}
+			}
+		}
+		ms.LastRound = end
+		ms.Trusted = good
+		if good {
+			ms.LastGood = end
+		} else {
+			rd.Failed = append(rd.Failed, m.Name)
+		}
+	}
+	for name := range s.state.Mirrors {
+		if !configured[name] {
+			delete(s.state.Mirrors, name)
+		}
+	}
+}

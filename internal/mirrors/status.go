@@ -1,0 +1,252 @@
+package mirrors
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the status of every mirror, as the status page, its JSON and
+// `depot mirrors status` show it.
+type Report struct {
+	Generated time.Time      `json:"generated"`
+	Files     []FileReport   `json:"files"`
+	Mirrors   []MirrorReport `json:"mirrors"`
+}
+
+// FileReport is one origin file that mirrors are checked for.
+type FileReport struct {
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+	Timestamp int64     `json:"timestamp,omitempty"`
+	Since     time.Time `json:"since"`    // current version first seen
+	Versions  int       `json:"versions"` // kept in history, current included
+}
+
+// MirrorReport is one mirror.
+type MirrorReport struct {
+	Name      string         `json:"name"`
+	URL       string         `json:"url"`
+	Country   string         `json:"country,omitempty"`
+	Continent string         `json:"continent,omitempty"`
+	Trusted   bool           `json:"trusted"`
+	LastCheck time.Time      `json:"last_check,omitzero"`
+	LastGood  time.Time      `json:"last_success,omitzero"`
+	LatencyMS int64          `json:"latency_ms"` // median over its files
+	Counts    map[Status]int `json:"counts"`
+	Files     []FileCheck    `json:"files"`
+}
+
+// FileCheck is one mirror × file.
+type FileCheck struct {
+	Name      string    `json:"name"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	Checked   time.Time `json:"checked,omitzero"`
+	OK        time.Time `json:"last_success,omitzero"`
+	LatencyMS int64     `json:"latency_ms"`
+}
+
+// Status returns the report of the current state.
+func (s *Service) Status() Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	rep := Report{Generated: now}
+	names := make([]string, 0, len(s.state.Files))
+	for name := range s.state.Files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f := s.state.Files[name]
+		cur, _ := f.Current()
+		rep.Files = append(rep.Files, FileReport{Name: name, Kind: f.Kind, Size: cur.Size, SHA256: cur.Hashes.SHA256,
+			Timestamp: cur.Timestamp, Since: cur.Seen, Versions: len(f.Versions)})
+	}
+	for _, m := range s.cfg.Mirror {
+		mr := MirrorReport{Name: m.Name, URL: m.URL, Country: m.Country, Continent: m.Continent, Counts: map[Status]int{}}
+		ms := s.state.Mirrors[m.Name]
+		if ms != nil {
+			mr.Trusted, mr.LastCheck, mr.LastGood = ms.Trusted, ms.LastRound, ms.LastGood
+		}
+		var lat []time.Duration
+		for _, name := range names {
+			f := s.state.Files[name]
+			if !m.Carries(f.Kind) || !m.Holds(name) {
+				continue
+			}
+			fc := FileCheck{Name: name, Status: Unchecked}
+			if ms != nil {
+				if r := ms.Files[name]; r != nil {
+					fc.Status = classify(f, r, now, s.opts.Window)
+					fc.Error, fc.Checked, fc.OK, fc.LatencyMS = r.Error, r.Checked, r.OK, r.Latency.Milliseconds()
+					if !r.Down {
+						lat = append(lat, r.Latency)
+					}
+				}
+			}
+			mr.Counts[fc.Status]++
+			mr.Files = append(mr.Files, fc)
+		}
+		if len(lat) > 0 {
+			slices.Sort(lat)
+			mr.LatencyMS = lat[len(lat)/2].Milliseconds()
+		}
+		rep.Mirrors = append(rep.Mirrors, mr)
+	}
+	return rep
+}
+
+// Summary is one word for a mirror: "ok" when trusted and every file is
+// fresh, else what is most wrong.
+func (mr MirrorReport) Summary() string {
+	switch {
+	case mr.LastCheck.IsZero():
+		return "unchecked"
+	case mr.Counts[Down] > 0:
+		return "down"
+	case !mr.Trusted:
+		return "untrusted"
+	case mr.Counts[Stale] > 0:
+		return "stale"
+	case mr.Counts[Behind] > 0:
+		return "behind"
+	}
+	return "ok"
+}
+
+// WriteTable writes the report as a terminal table: one line per mirror,
+// then one per mirror × file that is not fresh.
+func WriteTable(w io.Writer, rep Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MIRROR\tSTATE\tFRESH\tBEHIND\tSTALE\tDOWN\tLATENCY\tLAST CHECK\tLAST SUCCESS")
+	for _, m := range rep.Mirrors {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%dms\t%s\t%s\n", m.Name, m.Summary(), m.Counts[Fresh], m.Counts[Behind],
+			m.Counts[Stale], m.Counts[Down], m.LatencyMS, fmtTime(m.LastCheck), fmtTime(m.LastGood))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var problems []string
+	for _, m := range rep.Mirrors {
+		for _, f := range m.Files {
+			if f.Status != Fresh {
+				line := fmt.Sprintf("  %s  %s  %s", m.Name, f.Status, f.Name)
+				if f.Error != "" {
+					line += "  (" + f.Error + ")"
+				}
+				problems = append(problems, line)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(w, "\nnot fresh (%d):\n%s\n", len(problems), strings.Join(problems, "\n"))
+	}
+	_, err := fmt.Fprintf(w, "\n%d origin files, %d mirrors; report of %s\n", len(rep.Files), len(rep.Mirrors), fmtTime(rep.Generated))
+	return err
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// statusCSS is the page's own stylesheet; the site's CSP (default-src
+// 'self') forbids inline styles, and the page uses no script at all.
+const statusCSS = `body{font-family:sans-serif;margin:1em auto;max-width:72em;padding:0 1em;color:#222;background:#fff}
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+.fresh,.ok{color:#0a6b0a}.behind{color:#8a6d00}.stale,.untrusted{color:#b35900}.down{color:#b00020;font-weight:bold}.unchecked{color:#666}
+code{font-size:.9em}small{color:#555}
+`
+
+// writeHTML writes the status page: plain HTML, no script, only its
+// same-origin stylesheet.
+func writeHTML(w io.Writer, rep Report) {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mirror status</title>\n")
+	b.WriteString("<link rel=\"stylesheet\" href=\"status.css\"></head>\n<body>\n<h1>Mirror status</h1>\n")
+	fmt.Fprintf(&b, "<p>Generated %s. <a href=\"status.json\">JSON</a>.</p>\n", e(fmtTime(rep.Generated)))
+	b.WriteString("<table>\n<tr><th>Mirror</th><th>Location</th><th>State</th><th>Fresh</th><th>Behind</th><th>Stale</th><th>Down</th><th>Latency</th><th>Last check</th><th>Last success</th></tr>\n")
+	for _, m := range rep.Mirrors {
+		sum := m.Summary()
+		fmt.Fprintf(&b, "<tr><td><a href=\"%s\">%s</a></td><td>%s</td><td class=\"%s\">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d ms</td><td>%s</td><td>%s</td></tr>\n",
+			e(m.URL), e(m.Name), e(strings.Trim(m.Country+" "+m.Continent, " ")), e(sum), e(sum),
+			m.Counts[Fresh], m.Counts[Behind], m.Counts[Stale], m.Counts[Down], m.LatencyMS, e(fmtTime(m.LastCheck)), e(fmtTime(m.LastGood)))
+	}
+	b.WriteString("</table>\n<h2>Files</h2>\n")
+	for _, m := range rep.Mirrors {
+		fmt.Fprintf(&b, "<h3>%s</h3>\n<table>\n<tr><th>File</th><th>State</th><th>Checked</th><th>Last success</th><th>Latency</th><th>Detail</th></tr>\n", e(m.Name))
+		for _, f := range m.Files {
+			fmt.Fprintf(&b, "<tr><td><code>%s</code></td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%d ms</td><td>%s</td></tr>\n",
+				e(f.Name), e(string(f.Status)), e(string(f.Status)), e(fmtTime(f.Checked)), e(fmtTime(f.OK)), f.LatencyMS, e(f.Error))
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("<h2>Origin</h2>\n<table>\n<tr><th>File</th><th>Size</th><th>SHA-256</th><th>Current since</th><th>Versions kept</th></tr>\n")
+	for _, f := range rep.Files {
+		fmt.Fprintf(&b, "<tr><td><code>%s</code></td><td>%d</td><td><small><code>%s</code></small></td><td>%s</td><td>%d</td></tr>\n",
+			e(f.Name), f.Size, e(f.SHA256), e(fmtTime(f.Since)), f.Versions)
+	}
+	b.WriteString("</table>\n</body></html>\n")
+	_, _ = io.WriteString(w, b.String())
+}
+
+// statusResponder publishes the report under a site path: the HTML page at
+// the path itself, status.json and status.css below it.
+type statusResponder struct {
+	s      *Service
+	prefix string // starts and ends with "/"
+}
+
+func (sr statusResponder) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	rest, ok := strings.CutPrefix(r.URL.Path, sr.prefix)
+	if !ok {
+		return false, nil
+	}
+	var ct string
+	switch rest {
+	case "", "index.html":
+		ct = "text/html; charset=utf-8"
+	case "status.json":
+		ct = "application/json"
+	case "status.css":
+		writeBody(w, r, "text/css; charset=utf-8", []byte(statusCSS))
+		return true, nil
+	default:
+		return false, nil
+	}
+	key := "status|" + rest
+	gen := sr.s.gen.Load()
+	now := sr.s.opts.Now()
+	body := sr.s.caches.get(key, gen, time.Time{}, 0, now)
+	if body == nil {
+		rep := sr.s.Status()
+		var b strings.Builder
+		if ct == "application/json" {
+			enc := json.NewEncoder(&b)
+			enc.SetIndent("", " ")
+			if err := enc.Encode(rep); err != nil {
+				writeError(w, http.StatusInternalServerError)
+				return true, err
+			}
+		} else {
+			writeHTML(&b, rep)
+		}
+		body = []byte(b.String())
+		sr.s.caches.put(key, &entry{gen: gen, built: now, body: body})
+	}
+	writeBody(w, r, ct, body)
+	return true, nil
+}
