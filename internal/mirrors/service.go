@@ -310,6 +310,8 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 		})
 	}
 	wg.Wait()
+	// Connections are not kept from one round to the next, minutes later.
+	s.opts.Client.CloseIdleConnections()
 	if err := ctx.Err(); err != nil {
 		return rd, err
 	}

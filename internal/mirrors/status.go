@@ -89,6 +89,9 @@ func (s *Service) Status() Report {
 				if r := ms.Files[name]; r != nil {
 					fc.Status = classify(f, r, now, s.opts.Window)
 					fc.Error, fc.Checked, fc.OK, fc.LatencyMS = r.Error, r.Checked, r.OK, r.Latency.Milliseconds()
+					if fc.Status == Stale && fc.Error == "" {
+						fc.Error = "holds a version that is neither current nor among the recent ones"
+					}
 					if !r.Down {
 						lat = append(lat, r.Latency)
 					}
