@@ -103,6 +103,10 @@ func Slow(t testing.TB, delay time.Duration) *Mirror {
 func Drip(t testing.TB, interval time.Duration) *Mirror {
 	t.Helper()
 	return start(t, func(_ *Mirror, w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			<-r.Context().Done() // a HEAD has no body to drip: never answer
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 		fl := w.(http.Flusher)
 		for {
@@ -124,6 +128,10 @@ func Endless(t testing.TB) *Mirror {
 	t.Helper()
 	chunk := []byte(strings.Repeat("endless ", 4096))
 	return start(t, func(_ *Mirror, w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			<-r.Context().Done() // a HEAD has no body: never answer
+			return
+		}
 		for {
 			if _, err := w.Write(chunk); err != nil || r.Context().Err() != nil {
 				return
