@@ -13,12 +13,18 @@ const maxCacheEntries = 4096
 // of the window with time alone, without any file or state change.
 const cacheTTL = time.Minute
 
+// statTTL is how long a cached response is served without looking at the
+// file again (as nginx's open_file_cache_valid): a changed file is seen
+// within this time. The mirror state is checked on every request.
+const statTTL = time.Second
+
 // entry is one built response and what it was built from.
 type entry struct {
 	gen     uint64    // Service.gen when built
 	modTime time.Time // of the origin file
 	size    int64
 	built   time.Time
+	statted time.Time // when the file was last seen unchanged
 	body    []byte
 }
 
@@ -47,6 +53,20 @@ func (c *cacheSet) get(key string, gen uint64, modTime time.Time, size int64, no
 	defer c.mu.Unlock()
 	e := c.resp[key]
 	if e == nil || e.gen != gen || e.size != size || !e.modTime.Equal(modTime) || now.Sub(e.built) > cacheTTL {
+		return nil
+	}
+	e.statted = now
+	return e.body
+}
+
+// recent returns the body cached under key if the state did not change
+// and the file was seen unchanged within statTTL, so that it need not be
+// looked at again.
+func (c *cacheSet) recent(key string, gen uint64, now time.Time) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.resp[key]
+	if e == nil || e.gen != gen || now.Sub(e.statted) > statTTL || now.Sub(e.built) > cacheTTL {
 		return nil
 	}
 	return e.body

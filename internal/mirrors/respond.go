@@ -93,11 +93,10 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 		return false, nil
 	}
 	name := strings.TrimSuffix(mlName, ".metalink")
-	fi, ok := m.s.stat(m.site.Root, name)
-	if !ok {
+	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"))
+	if body == nil && err == nil {
 		return false, nil // no repomd.xml here: the site answers 404
 	}
-	body, err := m.s.Metalink(m.site, name, fi, r.URL.Query().Get("country"))
 	if err != nil {
 		writeError(w, http.StatusInternalServerError)
 		return true, err
@@ -107,14 +106,21 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 }
 
 // Metalink returns the Metalink 3 document of the repomd.xml at tree path
-// name of site, from the cache when neither the file (fi) nor the mirror
-// state changed. country ("DE") puts the client's country and continent
-// first; it may be empty.
-func (s *Service) Metalink(site config.Site, name string, fi os.FileInfo, country string) ([]byte, error) {
+// name of site, or nil if there is no such file. It comes from the cache
+// when neither the file nor the mirror state changed. country ("DE") puts
+// the client's country and continent first; it may be empty.
+func (s *Service) Metalink(site config.Site, name string, country string) ([]byte, error) {
 	country = s.knownCountry(country)
 	key := "3|" + site.Root + "|" + name + "|" + country
 	gen := s.gen.Load()
 	now := s.opts.Now()
+	if body := s.caches.recent(key, gen, now); body != nil {
+		return body, nil
+	}
+	fi, ok := s.stat(site.Root, name)
+	if !ok {
+		return nil, nil
+	}
 	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
 		return body, nil
 	}
@@ -133,7 +139,7 @@ func (s *Service) Metalink(site config.Site, name string, fi os.FileInfo, countr
 	modTime, size := f.ModTime, f.Size
 	s.mu.Unlock()
 	body := metalink.AppendV3(make([]byte, 0, 2048), &mf, now, s.opts.Generator)
-	s.caches.put(key, &entry{gen: gen, modTime: modTime, size: size, built: now, body: body})
+	s.caches.put(key, &entry{gen: gen, modTime: modTime, size: size, built: now, statted: now, body: body})
 	return body, nil
 }
 

@@ -142,6 +142,7 @@ func TestMetalinkCache(t *testing.T) {
 	write(t, nw.root, map[string]string{repoPath: repomd(4000)})
 	future := nw.clock.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(nw.root, repoPath), future, future)
+	nw.clock.Advance(2 * statTTL) // a change is seen within statTTL
 	m := parseML3(t, nw.get(t, p, "").Body.String())
 	if m.Files[0].Timestamp != 4000 {
 		t.Errorf("after the file changed: timestamp %d, want 4000", m.Files[0].Timestamp)
