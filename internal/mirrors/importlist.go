@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"depot/internal/config"
 )
@@ -29,6 +30,10 @@ func ParseList(r io.Reader) ([]config.Mirror, error) {
 	urls := map[string]int{}
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
+		if !utf8.ValidString(line) {
+			errs = append(errs, fmt.Errorf("line %d: not valid UTF-8", n))
+			continue
+		}
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
@@ -74,6 +79,7 @@ func listEntry(fields []string) (config.Mirror, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return config.Mirror{}, fmt.Errorf("%q must be a plain base URL (no user, query or fragment)", raw)
 	}
+	raw = u.Scheme + raw[len(u.Scheme):] // "HTTPS://" → "https://"
 	if !strings.HasSuffix(raw, "/") {
 		raw += "/"
 	}

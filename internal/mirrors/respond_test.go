@@ -183,7 +183,7 @@ func TestMeta4AndRedirect(t *testing.T) {
 	}
 	var m4 struct {
 		File struct {
-			Size int64 `xml:"size"`
+			Size int64  `xml:"size"`
 			Hash string `xml:"hash"`
 			URLs []struct {
 				Location string `xml:"location,attr"`
