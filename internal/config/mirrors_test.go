@@ -1,0 +1,49 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateMirrors(t *testing.T) {
+	cases := []struct {
+		name string
+		m    []Mirror
+		want []string // substrings of the problems, in order; nil: valid
+	}{
+		{"valid", []Mirror{{Name: "a", URL: "https://a.example/q", Country: "de", Continent: "eu", Content: []string{"yum", "iso"}, Onion: "http://x.onion/"}}, nil},
+		{"missing", []Mirror{{}}, []string{"mirror[0].name: missing", "mirror[0].url: missing"}},
+		{"duplicates", []Mirror{{Name: "a", URL: "https://a/"}, {Name: "a", URL: "https://a/"}}, []string{"mirror[1].name: \"a\" is also mirror[0]", "mirror[1].url: \"https://a/\" is also mirror[0]"}},
+		{"relative url", []Mirror{{Name: "a", URL: "mirror.example/"}}, []string{"mirror[0].url: \"mirror.example/\" must be an absolute http or https URL"}},
+		{"ftp", []Mirror{{Name: "a", URL: "ftp://a/"}}, []string{"must be an absolute http or https URL"}},
+		{"query", []Mirror{{Name: "a", URL: "https://a/?x=1"}}, []string{"must not have a query"}},
+		{"country", []Mirror{{Name: "a", URL: "https://a/", Country: "DEU"}}, []string{"mirror[0].country"}},
+		{"continent", []Mirror{{Name: "a", URL: "https://a/", Continent: "XX"}}, []string{"mirror[0].continent"}},
+		{"content", []Mirror{{Name: "a", URL: "https://a/", Content: []string{"rpm"}}}, []string{"mirror[0].content: \"rpm\" is not a known content"}},
+		{"subdir", []Mirror{{Name: "a", URL: "https://a/", Subdir: "../x"}}, []string{"mirror[0].subdir"}},
+		{"onion", []Mirror{{Name: "a", URL: "https://a/", Onion: "http://a.example/"}}, []string{"mirror[0].onion"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Config{Mirror: tc.m}
+			p := &Problems{}
+			c.validateMirrors(p)
+			if len(p.List) != len(tc.want) {
+				t.Fatalf("got %d problems %q, want %d", len(p.List), p.List, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(p.List[i], w) {
+					t.Errorf("problem %d: got %q, want it to contain %q", i, p.List[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestNormalizeMirrors(t *testing.T) {
+	c := &Config{Mirror: []Mirror{{Name: "a", URL: "https://a/q", Country: "de", Continent: "eu"}}}
+	c.validateMirrors(&Problems{})
+	if m := c.Mirror[0]; m.URL != "https://a/q/" || m.Country != "DE" || m.Continent != "EU" {
+		t.Errorf("got %+v", m)
+	}
+}
