@@ -168,12 +168,19 @@ func TestDNF(t *testing.T) {
 
 	t.Run("fresh one sync behind", func(t *testing.T) {
 		createrepo(t, repo, 1700003600) // the origin moves on; the mirror does not
-		before := fresh.Requests(repomdPath)
+		before, primary := fresh.Requests(repomdPath), fresh.Matching("primary.xml")
 		if out, err := dnfMakecache(t, metalinkURL); err != nil {
 			t.Fatalf("dnf makecache with the mirror one sync behind: %v\n%s", err, out)
 		}
-		if fresh.Requests(repomdPath) == before {
+		// dnf went on to the metadata the mirror's repomd.xml names: it
+		// accepted that older repomd.xml because the metalink lists it as
+		// an alternate, and did not fall back to base_url.
+		if fresh.Requests(repomdPath) == before || fresh.Matching("primary.xml") == primary {
 			t.Error("dnf did not use the mirror that is one sync behind")
+		}
+		time.Sleep(1500 * time.Millisecond) // the access log flushes every second
+		if n := accessLogCount(t, filepath.Join(logDir, "access.log"), "GET "+repomdPath+" "); n != 0 {
+			t.Errorf("dnf fell back to base_url (%d requests) instead of accepting the alternate", n)
 		}
 	})
 

@@ -32,6 +32,19 @@ func (m *Mirror) Requests(p string) int {
 	return m.requests[p]
 }
 
+// Matching is how many requests asked for a URL path containing substr.
+func (m *Mirror) Matching(substr string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for p, c := range m.requests {
+		if strings.Contains(p, substr) {
+			n += c
+		}
+	}
+	return n
+}
+
 // Total is how many requests the mirror received.
 func (m *Mirror) Total() int {
 	m.mu.Lock()
