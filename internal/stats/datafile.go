@@ -190,3 +190,5 @@ func MonthComputed(dataFile, month string) (computedAt time.Time, complete bool,
 	}
 	return t, m.Complete, nil
 }
+
+func readFileInfo(path string) (os.FileInfo, error) { return os.Stat(path) }
