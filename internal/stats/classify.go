@@ -152,7 +152,10 @@ func parseIPv4(b []byte) (uint32, bool) {
 		part = part*10 + uint32(c-'0')
 		digits++
 	}
-	return a, dots == 3
+	if dots != 3 {
+		return 0, false
+	}
+	return a, true
 }
 
 func v4u32(a netip.Addr) uint32 {

@@ -171,7 +171,7 @@ type chunk struct {
 // one large file keeps every core busy.
 const chunkSize = 16 << 20
 
-func plan(paths []string) ([]chunk, int64, error) {
+func plan(paths []string, chunkSize int64) ([]chunk, int64, error) {
 	var chunks []chunk
 	var total int64
 	for _, p := range paths {

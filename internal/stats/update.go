@@ -155,7 +155,7 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.ExitListFiles, res.ExitListErrors, res.ExitAddresses = exits.Files, exits.Malformed, exits.Addresses()
 
-	chunks, total, err := plan(paths)
+	chunks, total, err := plan(paths, chunkSize)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
