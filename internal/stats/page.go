@@ -163,8 +163,13 @@ func (p *Page) render(name string) ([]byte, time.Time, error) {
 
 type viewRow struct {
 	Month string
-	Cells []string
+	Cells []viewCell
 	Note  string
+}
+
+type viewCell struct {
+	Plain, Tor int64
+	Present    bool
 }
 
 type view struct {
@@ -185,11 +190,7 @@ func pageView(d *Data) view {
 		row := viewRow{Month: m, Note: d.Note(m)}
 		for _, r := range v.Releases {
 			f, ok := d.Months[m][r]
-			cell := "–"
-			if ok {
-				cell = fmt.Sprintf("%d + %d", f.Plain, f.Tor)
-			}
-			row.Cells = append(row.Cells, cell)
+			row.Cells = append(row.Cells, viewCell{f.Plain, f.Tor, ok})
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -215,7 +216,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{if .Rows}}<table>
 <thead><tr><th scope="col">Month</th>{{range .Releases}}<th scope="col">{{.}}</th>{{end}}<th scope="col">Note</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr><th scope="row">{{.Month}}</th>{{range .Cells}}<td>{{.}}</td>{{end}}<td>{{.Note}}</td></tr>
+{{range .Rows}}<tr><th scope="row">{{.Month}}</th>{{range .Cells}}<td>{{if .Present}}{{.Plain}} + {{.Tor}}{{else}}–{{end}}</td>{{end}}<td>{{.Note}}</td></tr>
 {{end}}</tbody>
 </table>
 <p>Cells read "clearnet + Tor".</p>{{else}}<p>No statistics have been computed yet.</p>{{end}}
