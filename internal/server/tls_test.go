@@ -93,4 +93,3 @@ func TestTLSListenerSpeaksHTTP2AndLogs(t *testing.T) {
 		t.Errorf("access.log %q lacks %q", b, want)
 	}
 }
-
