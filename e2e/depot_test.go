@@ -218,9 +218,9 @@ func missing(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// run runs a client command in dir and returns its combined output. A
+// runOK runs a client command in dir and returns its combined output. A
 // failure prints the command and everything it printed.
-func run(t testing.TB, dir string, name string, args ...string) string {
+func runOK(t testing.TB, dir string, name string, args ...string) string {
 	t.Helper()
 	out, err := runErr(dir, name, args...)
 	if err != nil {

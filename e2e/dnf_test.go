@@ -34,7 +34,7 @@ func dnf(t testing.TB, repoOptions string) func(args ...string) string {
 	}
 	return func(args ...string) string {
 		t.Helper()
-		return run(t, dir, "dnf", append(common, args...)...)
+		return runOK(t, dir, "dnf", append(common, args...)...)
 	}
 }
 
@@ -45,7 +45,7 @@ func TestDNF(t *testing.T) {
 	www := t.TempDir()
 	repo := filepath.Join(www, "fedora", "37")
 	copyFile(t, demoFile(demoRPM), filepath.Join(repo, "Packages", "d", filepath.Base(demoRPM)))
-	run(t, www, "createrepo_c", "--no-database", repo)
+	runOK(t, www, "createrepo_c", "--no-database", repo)
 
 	d := startDepot(t, serveConfig(t, www))
 	dnf := dnf(t, fmt.Sprintf("baseurl=%s\ngpgcheck=0\nrepo_gpgcheck=0\n", d.URL("/fedora/$releasever/")))
