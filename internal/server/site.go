@@ -148,7 +148,9 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 			writeError(w, http.StatusInternalServerError)
 			return &fileError{status: 500, detail: fmt.Sprintf("read() %q failed (%v)", full, err)}
 		}
-		http.ServeContent(w, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
+		// writerOnly hides ReadFrom, which would send the headers and the
+		// body in two system calls; through Write they leave in one.
+		http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
 		return nil
 	}
 	// Given an *os.File, ServeContent reaches the connection's ReadFrom,
@@ -156,6 +158,9 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
 }
+
+// writerOnly is a ResponseWriter without the optional interfaces.
+type writerOnly struct{ http.ResponseWriter }
 
 // smallFile is the size up to which a file is read whole into memory.
 const smallFile = 32 << 10
