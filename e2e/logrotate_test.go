@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestLogRotate does what logrotate does: rename access.log, send SIGHUP,
-// and expect later lines in a new access.log and none lost.
-func TestLogRotate(t *testing.T) {
+// TestLogRotateLosesNoLine renames access.log as logrotate does, sends SIGHUP,
+// and expects later lines in a new access.log and none lost.
+func TestLogRotateLosesNoLine(t *testing.T) {
 	www := t.TempDir()
 	writeFile(t, filepath.Join(www, "index.html"), []byte("<!DOCTYPE html><title>t</title>\n"))
 	d := startDepot(t, serveConfig(t, www))
