@@ -278,8 +278,15 @@ type logLine struct {
 // in combined format.
 func waitForLog(t testing.TB, path string, what string, match func(logLine) bool) logLine {
 	t.Helper()
+	return waitForLogWhile(t, path, what, func() {}, match)
+}
+
+// waitForLogWhile is waitForLog that calls poke before each look.
+func waitForLogWhile(t testing.TB, path string, what string, poke func(), match func(logLine) bool) logLine {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		poke()
 		lines := readLog(t, path)
 		for _, l := range lines {
 			if match(l) {

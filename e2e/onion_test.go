@@ -127,6 +127,10 @@ func assertOnionUnlogged(t *testing.T, d *Depot, clear *http.Client, clearBase s
 	waitForLog(t, d.AccessLog(), "the clearnet probe", func(l logLine) bool {
 		return l.Request == "GET /missing-"+clearProbe+" HTTP/1.1" && l.Status == "404"
 	})
+	errorLog := filepath.Join(d.Config.LogDir, "error.log")
+	if b, _ := os.ReadFile(errorLog); !strings.Contains(string(b), "client: 127.0.0.1") || !strings.Contains(string(b), "missing-"+clearProbe) {
+		t.Errorf("%s has no line with the clearnet 404's client address and path; it holds:\n%s", errorLog, b)
+	}
 	assertNoMention(t, d.Config.LogDir, onionProbe)
 }
 

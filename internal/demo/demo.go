@@ -1,7 +1,9 @@
 package demo
 
 import (
+	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -35,11 +37,16 @@ const (
 
 // Extract writes the demo tree to dir/demo-root and returns that path. It
 // writes into a fresh temporary directory next to it and renames it into
-// place, so a reader never sees a half-written tree; an older extraction is
-// replaced.
+// place, so a reader never sees a half-written tree; an older extraction
+// that differs from the embedded tree is replaced, an identical one is left
+// alone (a server reloading the demo keeps serving the same directory).
 func Extract(dir string) (root string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("demo: %w", err)
+	}
+	root = filepath.Join(dir, dirName)
+	if sameTree(root) {
+		return root, nil
 	}
 	tmp, err := os.MkdirTemp(dir, ".demo-new-")
 	if err != nil {
@@ -53,7 +60,6 @@ func Extract(dir string) (root string, err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
-	root = filepath.Join(dir, dirName)
 	old := ""
 	if _, err := os.Lstat(root); err == nil {
 		old = filepath.Join(dir, ".demo-old-"+filepath.Base(tmp))
@@ -131,3 +137,36 @@ func Config(dataDir string) (*config.Config, error) {
 	}
 	return c, nil
 }
+
+// sameTree reports whether root holds exactly the embedded tree.
+func sameTree(root string) bool {
+	want := 0
+	err := fs.WalkDir(Tree(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		want++
+		b, err := fs.ReadFile(Tree(), p)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		if err != nil || !bytes.Equal(got, b) {
+			return errDiffers
+		}
+		return nil
+	})
+	if err != nil {
+		return false
+	}
+	have := 0
+	err = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			have++
+		}
+		return err
+	})
+	return err == nil && have == want
+}
+
+var errDiffers = errors.New("differs")

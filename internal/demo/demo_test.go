@@ -287,3 +287,28 @@ func TestAptTree(t *testing.T) {
 	}
 	t.Error("Packages has no Filename")
 }
+
+// TestExtractIdenticalKept checks that extracting over an identical tree
+// leaves the directory in place, so a server reloading the demo never sees
+// its root vanish.
+func TestExtractIdenticalKept(t *testing.T) {
+	dir := t.TempDir()
+	root, err := Extract(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Extract(dir); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("re-extracting an identical tree replaced the directory")
+	}
+}
