@@ -54,11 +54,7 @@ func loadServeConfig(file string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := demo.Config(dir)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, cfg.Validate()
+	return demo.Config(dir) // validated there
 }
 
 func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
