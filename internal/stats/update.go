@@ -221,6 +221,10 @@ func writeMeta(d *dataFile, opts Options, mm any, computed time.Time) error {
 	return d.setMeta("months", mm)
 }
 
+// publishDelay is how far behind real time exit lists may be without the
+// month in progress being reported as uncovered.
+const publishDelay = 3 * time.Hour
+
 // result turns a month's tally into its published figures and meta.
 func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
@@ -240,7 +244,10 @@ func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	if len(mr.Releases) > 0 {
 		mr.Releases[Any] = figures(&m.any)
 	}
-	cov := exits.Coverage(from, minTime(to, computed))
+	// A month in progress is measured up to a little before now: CollecTor
+	// publishes a list about every hour, so the last hour or two are never
+	// covered yet and would otherwise raise a false alarm every day.
+	cov := exits.Coverage(from, minTime(to, computed.Add(-publishDelay)))
 	if computed.Before(from) {
 		cov = torexit.Coverage{}
 	}

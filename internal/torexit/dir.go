@@ -46,7 +46,8 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 		return nil, fmt.Errorf("exit lists: %s is not a directory", dir)
 	}
 	firstMonth := time.Date(from.Year(), from.Month()-1, 1, 0, 0, 0, 0, time.UTC)
-	lastMonth := time.Date(to.Year(), to.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	end := to.Add(-time.Second) // to is exclusive: often the 1st of the next month
+	lastMonth := time.Date(end.Year(), end.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 	winFrom, winTo := from.Add(-2*Margin), to.Add(2*Margin)
 
 	var paths []string
