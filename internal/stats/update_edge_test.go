@@ -387,3 +387,33 @@ func TestChunkBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// countingTransport counts round trips and refuses them all.
+type countingTransport struct{ n *int }
+
+func (c countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	*c.n++
+	return nil, errors.New("offline")
+}
+
+// TestNoNetworkWithoutFetch proves the network is opt-in: the same run
+// makes requests through the client with Fetch and none without it.
+func TestNoNetworkWithoutFetch(t *testing.T) {
+	for _, fetch := range []bool{false, true} {
+		t.Run(fmt.Sprint("fetch=", fetch), func(t *testing.T) {
+			dir := t.TempDir()
+			n := 0
+			_, err := Update(context.Background(), Options{
+				ExitListsDir: dir, DataFile: filepath.Join(dir, "stats.json"), Fetch: fetch,
+				Months: []string{"2026-10"}, Now: fixedNow("2026-11-29T04:00:00Z"),
+				HTTPClient: &http.Client{Transport: countingTransport{&n}}, CollecTorURL: "http://collector.invalid/",
+			})
+			switch {
+			case !fetch && (n != 0 || err != nil):
+				t.Errorf("without fetch: %d requests, error %v; want none and success", n, err)
+			case fetch && (n == 0 || err == nil || !strings.Contains(err.Error(), "offline")):
+				t.Errorf("with fetch: %d requests, error %v; want an attempt and a clear offline error", n, err)
+			}
+		})
+	}
+}
