@@ -14,6 +14,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/server"
+	"depot/internal/stats"
 )
 
 func newServeCmd() *cobra.Command {
@@ -62,7 +63,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, server.Options{})
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg)})
 	if err != nil {
 		return err
 	}
@@ -86,6 +87,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
+	startJobs(ctx, cfg, stderr)
 	if err := srv.Serve(ctx); err != nil {
 		return err
 	}
@@ -131,5 +133,34 @@ func describe(w io.Writer, cfg *config.Config) {
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)
+	}
+}
+
+// responders returns what each site answers before its files: the
+// published statistics. Nothing here may log: these handlers sit below the
+// onion chain too, so page errors are dropped rather than written anywhere.
+// The [stats] table is read at start; changing it needs a restart.
+func responders(cfg *config.Config) func(config.Site) []server.Responder {
+	dataFile := cfg.Stats.Data
+	return func(site config.Site) []server.Responder {
+		var rs []server.Responder
+		if site.StatsPath != "" {
+			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
+		}
+		return rs
+	}
+}
+
+// startJobs starts the periodic work of a running server. Each job logs to
+// stderr only: lines about the job, never about a request.
+func startJobs(ctx context.Context, cfg *config.Config, stderr io.Writer) {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	if len(cfg.Stats.Logs) > 0 {
+		opts, err := stats.OptionsFromConfig(cfg)
+		if err != nil {
+			logf("statistics: %v; the daily run is off", err)
+		} else {
+			go stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf})
+		}
 	}
 }

@@ -254,3 +254,24 @@ func formatSize(n int64) string {
 	tenth := (n % div) * 10 / div
 	return strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(tenth, 10) + string("KMGTP"[exp]) + "iB"
 }
+
+// Mount answers every request whose path starts with prefix (or equals it
+// without its trailing slash) with h. The handler must not log: it sits
+// below the onion chain too.
+func Mount(prefix string, h http.Handler) Responder {
+	return mount{prefix: prefix, h: h}
+}
+
+type mount struct {
+	prefix string
+	h      http.Handler
+}
+
+func (m mount) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, m.prefix) && p+"/" != m.prefix {
+		return false, nil
+	}
+	m.h.ServeHTTP(w, r)
+	return true, nil
+}
