@@ -98,10 +98,10 @@ func parseName(dir, base string) (n logName, ok bool) {
 }
 
 // listLogs returns the log files in dir, oldest rotation first within each
-// stem. When both "X" and "X.gz" exist (a compression that has not yet
-// removed its source), only the plain X is listed: it is complete, and the
-// .gz may not be.
-func listLogs(dir string) ([]logName, error) {
+// stem. With dedup, when both "X" and "X.gz" exist (a compression that has
+// not yet removed its source), only the plain X is listed: it is complete,
+// and the .gz may not be.
+func listLogs(dir string, dedup bool) ([]logName, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func listLogs(dir string) ([]logName, error) {
 	}
 	out := names[:0]
 	for _, n := range names {
-		if n.gz && plain[strings.TrimSuffix(n.path, ".gz")] {
+		if dedup && n.gz && plain[strings.TrimSuffix(n.path, ".gz")] {
 			continue
 		}
 		out = append(out, n)
