@@ -42,6 +42,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newServeCmd(),
 		newCheckCmd(),
 		newOnionCmd(),
+		newLogsCmd(),
 	)
 	return root
 }
