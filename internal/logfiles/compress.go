@@ -13,7 +13,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// compressFile compresses the rotated file src to src+".gz" as indexed
+// CompressFile compresses the rotated file src to src+".gz" as indexed
 // gzip, crash-safely:
 //
 //  1. write src+".gz.tmp", fsync it, and read it back to the end (it must
@@ -23,7 +23,7 @@ import (
 //
 // At every instant the data is whole in src, or in src+".gz", or both. The
 // caller holds the directory lock.
-func compressFile(src string) (err error) {
+func CompressFile(src string) (err error) {
 	dst := src + ".gz"
 	tmp := src + compressTmpSuffix
 	in, err := os.Open(src)
@@ -135,7 +135,7 @@ func recoverCompression(dir string) (redone []string, err error) {
 				continue
 			}
 		}
-		if cerr := compressFile(n.path); cerr != nil {
+		if cerr := CompressFile(n.path); cerr != nil {
 			errs = append(errs, cerr)
 			continue
 		}

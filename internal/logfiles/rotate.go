@@ -143,7 +143,7 @@ func (r *Rotator) rotate(f *File, day time.Time) error {
 			return err
 		}
 		defer unlock()
-		return compressFile(target)
+		return CompressFile(target)
 	})
 	return nil
 }

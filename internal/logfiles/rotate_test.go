@@ -155,7 +155,7 @@ func TestInterruptedCompression(t *testing.T) {
 	// whole is what a finished compression writes.
 	wholeDir := t.TempDir()
 	src := logfilestest.WriteFile(t, wholeDir, "access.log-20261128", lines...)
-	if err := compressFile(src); err != nil {
+	if err := CompressFile(src); err != nil {
 		t.Fatal(err)
 	}
 	whole, err := os.ReadFile(src + ".gz")
@@ -217,7 +217,7 @@ func TestIndexedGzipIsPlainGzip(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("2001:db8::%x - - [28/Nov/2026:10:%02d:00 +0000] \"GET /%d HTTP/1.1\" 200 1 \"-\" \"-\"", i, i%60, i))
 	}
 	src := logfilestest.WriteFile(t, dir, "access.log-20261128", lines...)
-	if err := compressFile(src); err != nil {
+	if err := CompressFile(src); err != nil {
 		t.Fatal(err)
 	}
 	if got := logfilestest.ReadLines(t, src+".gz"); !slices.Equal(got, lines) {

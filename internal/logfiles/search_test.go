@@ -37,7 +37,7 @@ func searchFixture(t *testing.T) (dir string, access, errs []string) {
 	logfilestest.WriteFile(t, dir, "access.log.2.gz", byDay[24]...) // nginx/logrotate gzip
 	logfilestest.WriteFile(t, dir, "access.log.1", byDay[25]...)    // logrotate delaycompress
 	src := logfilestest.WriteFile(t, dir, "access.log-20261126", byDay[26]...)
-	if err := compressFile(src); err != nil { // depot's indexed gzip
+	if err := CompressFile(src); err != nil { // depot's indexed gzip
 		t.Fatal(err)
 	}
 	logfilestest.WriteFile(t, dir, "access.log-20261127.gz", byDay[27]...) // dateext, plain gzip
