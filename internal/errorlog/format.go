@@ -7,19 +7,16 @@ import (
 	"depot/internal/accesslog"
 )
 
-// Level is an nginx error-log severity.
-type Level string
-
-// The levels nginx writes, least severe first.
+// The levels nginx writes, least severe first, for Entry.Level.
 const (
-	Debug  Level = "debug"
-	Info   Level = "info"
-	Notice Level = "notice"
-	Warn   Level = "warn"
-	Error  Level = "error"
-	Crit   Level = "crit"
-	Alert  Level = "alert"
-	Emerg  Level = "emerg"
+	Debug  = "debug"
+	Info   = "info"
+	Notice = "notice"
+	Warn   = "warn"
+	Error  = "error"
+	Crit   = "crit"
+	Alert  = "alert"
+	Emerg  = "emerg"
 )
 
 // TimeLayout is the error log's time layout. It carries no zone: depot
@@ -30,7 +27,7 @@ const TimeLayout = "2006/01/02 15:04:05"
 // Host are left out of the line, as nginx does when it has no request.
 type Entry struct {
 	Time   time.Time // written in UTC
-	Level  Level     // empty means Error
+	Level  string    // one of the constants above; empty means Error
 	PID    int       // process id
 	TID    int       // thread id, normally 0
 	ConnID uint64    // connection number, written "*N"; 0 leaves it out
@@ -55,7 +52,7 @@ func Append(dst []byte, e *Entry) []byte {
 	if e.Level == "" {
 		dst = append(dst, Error...)
 	} else {
-		dst = appendPlain(dst, string(e.Level))
+		dst = appendPlain(dst, e.Level)
 	}
 	dst = append(dst, "] "...)
 	dst = strconv.AppendInt(dst, int64(e.PID), 10)

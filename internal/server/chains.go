@@ -1,0 +1,136 @@
+package server
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"depot/internal/accesslog"
+	"depot/internal/errorlog"
+)
+
+// table is the current virtual-host table, swapped whole on reload.
+type table = atomic.Pointer[sites]
+
+// newClearnet returns the handler chain of a clearnet listener: every
+// request gets one nginx combined line in access, and every failure one
+// nginx-style line, with the client address, in errors.
+func newClearnet(t *table, access, errors io.Writer, now func() time.Time) http.Handler {
+	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid()}
+}
+
+type clearnetHandler struct {
+	t       *table
+	access  io.Writer
+	errors  io.Writer
+	now     func() time.Time
+	pid     int
+	counter atomic.Uint64
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	var err error
+	s := h.t.Load().lookup(r.Host)
+	if s == nil {
+		writeError(rec, http.StatusNotFound)
+		err = &fileError{status: http.StatusNotFound, detail: "no site for host"}
+	} else {
+		err = s.serve(rec, r, false)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+
+	now := h.now()
+	bp := linePool.Get().(*[]byte)
+	line := (*bp)[:0]
+	reqLine := requestLine(r)
+	e := accesslog.Entry{
+		RemoteAddr: clientAddr(r),
+		Time:       now,
+		Request:    reqLine,
+		Status:     rec.status,
+		BodyBytes:  rec.bytes,
+		Referer:    r.Header.Get("Referer"),
+		UserAgent:  r.Header.Get("User-Agent"),
+	}
+	line = accesslog.AppendCombined(line, &e)
+	_, _ = h.access.Write(line)
+	if err != nil {
+		level := "error"
+		server := ""
+		if s != nil && len(s.cfg.Hosts) > 0 {
+			server = s.cfg.Hosts[0]
+		}
+		line = errorlog.Append(line[:0], &errorlog.Entry{
+			Time: now, Level: level, PID: h.pid, ConnID: h.counter.Add(1),
+			Message: err.Error(), Client: e.RemoteAddr, Server: server,
+			Request: reqLine, Host: r.Host,
+		})
+		_, _ = h.errors.Write(line)
+	}
+	*bp = line
+	linePool.Put(bp)
+}
+
+// requestLine rebuilds the request line as received.
+func requestLine(r *http.Request) string {
+	return r.Method + " " + r.RequestURI + " " + r.Proto
+}
+
+// clientAddr is the remote address without its port.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// recorder notes the status and body size for the access log. It keeps the
+// underlying writer's ReadFrom reachable so that file bodies still go out
+// by sendfile.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(r.ResponseWriter, src)
+	}
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

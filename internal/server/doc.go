@@ -1,0 +1,9 @@
+// Package server serves a project's static sites and repository trees per
+// virtual host, on clearnet listeners that write nginx-compatible access and
+// error logs and on onion listeners that have no logger at all.
+//
+// Its one promise above all: the handler chain built by NewOnion is given no
+// log writer, so no request on an onion listener has any path to a log. The
+// site handlers below both chains never log; they return what went wrong,
+// and only the clearnet chain writes it down.
+package server

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// contentTypes are the types depot sets itself, so that repository files
+// never depend on the machine's /etc/mime.types or on content sniffing.
+var contentTypes = map[string]string{
+	".html":     "text/html; charset=utf-8",
+	".htm":      "text/html; charset=utf-8",
+	".css":      "text/css; charset=utf-8",
+	".js":       "text/javascript; charset=utf-8",
+	".txt":      "text/plain; charset=utf-8",
+	".md":       "text/markdown; charset=utf-8",
+	".json":     "application/json",
+	".xml":      "application/xml",
+	".svg":      "image/svg+xml",
+	".png":      "image/png",
+	".jpg":      "image/jpeg",
+	".jpeg":     "image/jpeg",
+	".gif":      "image/gif",
+	".ico":      "image/x-icon",
+	".webp":     "image/webp",
+	".woff2":    "font/woff2",
+	".pdf":      "application/pdf",
+	".rpm":      "application/x-rpm",
+	".deb":      "application/vnd.debian.binary-package",
+	".udeb":     "application/vnd.debian.binary-package",
+	".dsc":      "text/plain; charset=utf-8",
+	".metalink": "application/metalink+xml",
+	".meta4":    "application/metalink4+xml",
+	".asc":      "application/pgp-signature",
+	".sig":      "application/pgp-signature",
+	".gpg":      "application/pgp-keys",
+	".iso":      "application/x-iso9660-image",
+	".gz":       "application/gzip",
+	".xz":       "application/x-xz",
+	".bz2":      "application/x-bzip2",
+	".zst":      "application/zstd",
+	".torrent":  "application/x-bittorrent",
+}
+
+// contentType returns the Content-Type for a file name. Unknown types are
+// application/octet-stream: depot never sniffs content (X-Content-Type-
+// Options: nosniff tells browsers not to either).
+func contentType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if ct, ok := contentTypes[ext]; ok {
+		return ct
+	}
+	if ct := mime.TypeByExtension(ext); ct != "" && ext != "" {
+		return ct
+	}
+	switch path.Base(name) {
+	case "InRelease", "Release", "Packages", "Sources", "Contents", "Index":
+		return "text/plain; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
+// fileError is what went wrong serving a file: the status the client gets
+// and the detail only the error log sees.
+type fileError struct {
+	status int
+	detail string // nginx-style message, e.g. open() "/srv/x" failed (2: ...)
+}
+
+func (e *fileError) Error() string { return e.detail }
+
+// statusOf is the one place where errors become HTTP statuses.
+func statusOf(err error) int {
+	var fe *fileError
+	switch {
+	case errors.As(err, &fe):
+		return fe.status
+	case errors.Is(err, errBadPath):
+		return http.StatusBadRequest
+	case errors.Is(err, errHidden), errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound
+	case errors.Is(err, fs.ErrPermission):
+		return http.StatusForbidden
+	case errors.Is(err, errEscapes):
+		return http.StatusNotFound // a symlink out of the root: as if absent
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// openError describes a failed open the way nginx's error log does.
+func openError(full string, err error) *fileError {
+	status := statusOf(err)
+	var errno string
+	switch status {
+	case http.StatusNotFound:
+		errno = "2: No such file or directory"
+	case http.StatusForbidden:
+		errno = "13: Permission denied"
+	default:
+		errno = err.Error()
+	}
+	return &fileError{status: status, detail: fmt.Sprintf("open() %q failed (%s)", full, errno)}
+}
+
+// writeError sends the generic body for a status. The detail never reaches
+// the client.
+func writeError(w http.ResponseWriter, status int) {
+	h := w.Header()
+	for _, k := range []string{"Content-Encoding", "ETag", "Last-Modified", "Content-Range", "Accept-Ranges"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// etag is nginx's strong validator: hex modification time and size.
+func etag(fi fs.FileInfo) string {
+	return `"` + strconv.FormatInt(fi.ModTime().Unix(), 16) + "-" + strconv.FormatInt(fi.Size(), 16) + `"`
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"depot/internal/config"
+	"depot/internal/errorlog"
+	"depot/internal/logfiles"
+)
+
+// Limits that bound slow and hostile clients. Bodies are never read (only
+// GET and HEAD are served), so reading a request is quick for any honest
+// client; writing a large file may take long, so there is no write timeout.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	IdleTimeout       = 75 * time.Second // nginx's keepalive_timeout
+	MaxHeaderBytes    = 16 << 10         // nginx: 4 buffers of 8k; Go counts the request line too
+	ShutdownTimeout   = 30 * time.Second
+)
+
+// Options are what the caller adds to a configuration.
+type Options struct {
+	// Responders, if set, returns the responders of a site (metalinks,
+	// redirects, published pages). It is called again on every reload.
+	Responders func(config.Site) []Responder
+	// Now is the clock of log lines; nil means time.Now.
+	Now func() time.Time
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
+	// defaults when non-zero (tests use short ones).
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+}
+
+// Server runs every listener of one configuration.
+type Server struct {
+	opts   Options
+	cfg    *config.Config
+	sites  table
+	access *logfiles.File // nil when there is no clearnet listener
+	errors *logfiles.File
+
+	listeners []net.Listener
+	servers   []*http.Server
+	mu        sync.Mutex // guards cfg and reloads
+}
+
+// New builds the server for a validated configuration: it opens every
+// site's root and the log files, but binds nothing yet.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ReadHeaderTimeout == 0 {
+		opts.ReadHeaderTimeout = ReadHeaderTimeout
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = ReadTimeout
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = IdleTimeout
+	}
+	st, err := newSites(cfg.Site, opts.Responders)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, cfg: cfg}
+	s.sites.Store(st)
+	if slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
+		if s.access, err = logfiles.Open(filepath.Join(cfg.LogDir, "access.log")); err == nil {
+			s.errors, err = logfiles.Open(filepath.Join(cfg.LogDir, "error.log"))
+		}
+		if err != nil {
+			s.closeLogs()
+			st.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// AccessLog and ErrorLog are the clearnet log files (nil without a
+// clearnet listener), for rotation.
+func (s *Server) AccessLog() *logfiles.File { return s.access }
+func (s *Server) ErrorLog() *logfiles.File  { return s.errors }
+
+// Listen binds every listener, or none: if one fails, those already bound
+// are closed and the error names the listener.
+func (s *Server) Listen() error {
+	for i, l := range s.cfg.Listen {
+		ln, err := listen(l)
+		if err != nil {
+			for _, done := range s.listeners {
+				done.Close()
+			}
+			s.listeners = nil
+			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	return nil
+}
+
+func listen(l config.Listen) (net.Listener, error) {
+	if !l.IsUnix() {
+		return net.Listen("tcp", l.Address)
+	}
+	path := l.SocketPath()
+	// A socket left by a previous run that died is removed; any other file
+	// at that path is not ours to delete.
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s is in use by another process", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	// The local tor must be able to connect; anyone who can reach the
+	// socket could equally reach a loopback port.
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Addrs are the bound addresses, in configuration order (after Listen).
+func (s *Server) Addrs() []net.Addr {
+	addrs := make([]net.Addr, len(s.listeners))
+	for i, ln := range s.listeners {
+		addrs[i] = ln.Addr()
+	}
+	return addrs
+}
+
+// Serve serves on every bound listener until ctx is done, then stops
+// accepting, lets requests in flight finish (up to ShutdownTimeout),
+// flushes and closes the logs. It returns the first serving error, or nil
+// after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.listeners == nil {
+		return errors.New("server: Serve called before Listen")
+	}
+	errc := make(chan error, len(s.listeners))
+	for i, l := range s.cfg.Listen {
+		srv := s.httpServer(l)
+		s.servers = append(s.servers, srv)
+		ln := s.listeners[i]
+		go func() {
+			var err error
+			if l.TLS() {
+				err = srv.ServeTLS(ln, l.TLSCert, l.TLSKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			errc <- err
+		}()
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(sctx); err != nil {
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for _, l := range s.cfg.Listen {
+		if l.IsUnix() {
+			os.Remove(l.SocketPath())
+		}
+	}
+	s.sites.Load().close()
+	return errors.Join(serveErr, s.closeLogs())
+}
+
+func (s *Server) httpServer(l config.Listen) *http.Server {
+	srv := &http.Server{
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+	if l.Onion {
+		srv.Handler = newOnion(&s.sites)
+		// net/http's own messages (TLS handshakes, accept errors) name the
+		// client too: on an onion listener they go nowhere.
+		srv.ErrorLog = log.New(io.Discard, "", 0)
+	} else {
+		srv.Handler = newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
+	}
+	if l.TLS() {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return srv
+}
+
+// Reload swaps in a new configuration's sites. It builds the whole new
+// table before swapping, so a failure leaves the old one serving. Changes
+// to listeners or log_dir need a restart; Reload reports them as an error
+// after applying the rest.
+func (s *Server) Reload(cfg *config.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := newSites(cfg.Site, s.opts.Responders)
+	if err != nil {
+		return err
+	}
+	old := s.sites.Swap(st)
+	// Requests in flight may still hold the old roots; give them time.
+	time.AfterFunc(ShutdownTimeout, func() { old.close() })
+	var restart []string
+	if !slices.Equal(cfg.Listen, s.cfg.Listen) {
+		restart = append(restart, "listen")
+	}
+	if cfg.LogDir != s.cfg.LogDir {
+		restart = append(restart, "log_dir")
+	}
+	s.cfg.Site = cfg.Site
+	if len(restart) > 0 {
+		return fmt.Errorf("sites reloaded, but changes to %v take effect only after a restart", restart)
+	}
+	return nil
+}
+
+// ReopenLogs reopens the log files (after an external logrotate).
+func (s *Server) ReopenLogs() error {
+	if s.access == nil {
+		return nil
+	}
+	return errors.Join(s.access.Reopen(), s.errors.Reopen())
+}
+
+func (s *Server) closeLogs() error {
+	var errs []error
+	for _, f := range []*logfiles.File{s.access, s.errors} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// serverErrors turns net/http's own log messages into nginx-style lines.
+type serverErrors struct {
+	w   io.Writer
+	now func() time.Time
+}
+
+func (e *serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	line := errorlog.Append(nil, &errorlog.Entry{Time: e.now(), Level: "info", PID: os.Getpid(), Message: msg})
+	if _, err := e.w.Write(line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

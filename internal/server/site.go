@@ -1,0 +1,256 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"depot/internal/config"
+)
+
+// A Responder answers some requests of a site before its files do: live
+// metalinks, redirects to mirrors, the statistics and mirror status pages.
+// It returns handled=false for requests that are not its own. Like
+// everything below the listener chains it never logs: it returns an error
+// for the error log instead, and the chain decides whether anyone sees it.
+type Responder interface {
+	Respond(w http.ResponseWriter, r *http.Request) (handled bool, err error)
+}
+
+// site is one virtual host, ready to serve.
+type site struct {
+	cfg        config.Site
+	root       *root
+	responders []Responder
+	csp        []string
+}
+
+var (
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+)
+
+func newSite(cfg config.Site, responders []Responder) (*site, error) {
+	root, err := openRoot(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	return &site{
+		cfg:        cfg,
+		root:       root,
+		responders: responders,
+		// Only the site's own origin: the policy promises that pages load
+		// nothing from third parties, and this makes a browser enforce it.
+		csp: []string{"default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"},
+	}, nil
+}
+
+func (s *site) close() error { return s.root.Close() }
+
+// serve answers one request. It writes the response and returns the detail
+// of what went wrong, if anything, for the clearnet chain's error log.
+// onion says whether the request came over an onion listener.
+func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
+	// Shared, never-modified value slices: one allocation less per header.
+	h := w.Header()
+	h["X-Content-Type-Options"] = nosniff
+	h["Referrer-Policy"] = noReferrer
+	h["Content-Security-Policy"] = s.csp
+
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed)
+		return nil
+	}
+	for _, resp := range s.responders {
+		if handled, err := resp.Respond(w, r); handled {
+			return err
+		}
+	}
+
+	name, err := resolve(r.URL.Path)
+	if err != nil {
+		status := statusOf(err)
+		writeError(w, status)
+		if status == http.StatusNotFound {
+			return openError(path.Join(s.cfg.Root, r.URL.Path), fs.ErrNotExist)
+		}
+		return &fileError{status: status, detail: "client sent invalid path"}
+	}
+	return s.serveName(w, r, name, onion)
+}
+
+func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, onion bool) error {
+	full := path.Join(s.cfg.Root, name)
+	f, err := s.root.Open(name)
+	if err != nil {
+		fe := openError(full, err)
+		writeError(w, fe.status)
+		return fe
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		fe := openError(full, err)
+		writeError(w, fe.status)
+		return fe
+	}
+
+	if fi.IsDir() {
+		// A directory is addressed with a trailing slash so that relative
+		// links in its index resolve (nginx and net/http do the same).
+		if !strings.HasSuffix(r.URL.Path, "/") {
+			target := (&url.URL{Path: r.URL.Path + "/", RawQuery: r.URL.RawQuery}).String()
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			return nil
+		}
+		index := path.Join(name, "index.html")
+		if ifi, err := s.root.Stat(index); err == nil && ifi.Mode().IsRegular() {
+			return s.serveName(w, r, index, onion)
+		}
+		if !s.cfg.Autoindex {
+			writeError(w, http.StatusForbidden)
+			return &fileError{status: http.StatusForbidden, detail: "directory index of \"" + full + "/\" is forbidden"}
+		}
+		return s.autoindex(w, r, f, onion)
+	}
+	if !fi.Mode().IsRegular() {
+		writeError(w, http.StatusNotFound)
+		return &fileError{status: http.StatusNotFound, detail: "\"" + full + "\" is not a regular file"}
+	}
+
+	ct := contentType(name)
+	h := w.Header()
+	h["Content-Type"] = []string{ct}
+	h["Etag"] = []string{etag(fi)}
+	if !onion && s.cfg.OnionLocation != "" && strings.HasPrefix(ct, "text/html") {
+		h.Set("Onion-Location", onionLocation(s.cfg.OnionLocation, r))
+	}
+	// ServeContent handles HEAD, Range (RFC 9110 §14), If-Modified-Since
+	// and If-None-Match against the ETag set above.
+	if fi.Size() <= smallFile {
+		// One read instead of two seeks and a sendfile: small files such
+		// as repomd.xml are most of a repository's requests.
+		bp := smallPool.Get().(*[]byte)
+		defer smallPool.Put(bp)
+		n, err := io.ReadFull(f, (*bp)[:fi.Size()])
+		if err != nil {
+			writeError(w, http.StatusInternalServerError)
+			return &fileError{status: 500, detail: fmt.Sprintf("read() %q failed (%v)", full, err)}
+		}
+		// writerOnly hides ReadFrom, which would send the headers and the
+		// body in two system calls; through Write they leave in one.
+		http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
+		return nil
+	}
+	// Given an *os.File, ServeContent reaches the connection's ReadFrom,
+	// so plain-HTTP bodies go out by sendfile.
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+	return nil
+}
+
+// writerOnly is a ResponseWriter without the optional interfaces.
+type writerOnly struct{ http.ResponseWriter }
+
+// smallFile is the size up to which a file is read whole into memory.
+const smallFile = 32 << 10
+
+var smallPool = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+
+// onionLocation is the Onion-Location header value: the onion address with
+// the request's path and query.
+func onionLocation(base string, r *http.Request) string {
+	return strings.TrimSuffix(base, "/") + r.URL.RequestURI()
+}
+
+// autoindex writes an HTML listing without JavaScript. Hidden entries are
+// left out, as they are never served.
+func (s *site) autoindex(w http.ResponseWriter, r *http.Request, dir fs.File, onion bool) error {
+	rd, ok := dir.(fs.ReadDirFile)
+	if !ok {
+		writeError(w, http.StatusInternalServerError)
+		return &fileError{status: 500, detail: "directory cannot be listed"}
+	}
+	entries, err := rd.ReadDir(-1)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError)
+		return &fileError{status: 500, detail: "readdir() failed: " + err.Error()}
+	}
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int {
+		if a.IsDir() != b.IsDir() {
+			if a.IsDir() {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name(), b.Name())
+	})
+
+	title := "Index of " + html.EscapeString(r.URL.Path)
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>")
+	b.WriteString(title)
+	b.WriteString("</title></head>\n<body><h1>")
+	b.WriteString(title)
+	b.WriteString("</h1>\n<table>\n<tr><th>Name</th><th>Last modified (UTC)</th><th>Size</th></tr>\n")
+	if r.URL.Path != "/" {
+		b.WriteString("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n")
+	}
+	for _, e := range entries {
+		name := e.Name()
+		size := "-"
+		mod := ""
+		if info, err := e.Info(); err == nil {
+			mod = info.ModTime().UTC().Format(time.DateTime)
+			if !e.IsDir() {
+				size = formatSize(info.Size())
+			}
+		}
+		if e.IsDir() {
+			name += "/"
+		}
+		href := (&url.URL{Path: name}).EscapedPath()
+		if strings.Contains(name, ":") {
+			href = "./" + href // keep "a:b" from reading as a URL scheme
+		}
+		b.WriteString("<tr><td><a href=\"" + html.EscapeString(href) + "\">" + html.EscapeString(name) + "</a></td><td>" + mod + "</td><td>" + size + "</td></tr>\n")
+	}
+	b.WriteString("</table>\n</body></html>\n")
+
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if !onion && s.cfg.OnionLocation != "" {
+		h.Set("Onion-Location", onionLocation(s.cfg.OnionLocation, r))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(b.String()))
+	}
+	return nil
+}
+
+func formatSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	whole := n / div
+	tenth := (n % div) * 10 / div
+	return strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(tenth, 10) + string("KMGTP"[exp]) + "iB"
+}
