@@ -5,8 +5,8 @@
 // logrotate would.
 //
 // The address 203.0.113.77 (the one to search for) is planted on three
-// days; every other address comes from a fixed pool with a skewed
-// popularity, like a repository's clients.
+// days, 198.51.100.1 on 1% of all lines; every other address comes from a
+// fixed pool with a skewed popularity, like a repository's clients.
 package main
 
 import (
@@ -25,8 +25,12 @@ import (
 	"depot/internal/logfiles"
 )
 
-// Needle is the planted address.
-const Needle = "203.0.113.77"
+// Needle is the planted rare address; Busy is on 1% of every day's lines,
+// so that no block can be skipped for it.
+const (
+	Needle = "203.0.113.77"
+	Busy   = "198.51.100.1"
+)
 
 func main() {
 	dir := flag.String("dir", "bench-logs", "output `DIR`ectory for depot's indexed .gz files")
@@ -116,6 +120,8 @@ func writeDay(dir, plainDir string, day time.Time, n, lines int) error {
 		switch {
 		case planted && i%4000 == 7:
 			buf = append(buf, Needle...)
+		case i%100 == 3:
+			buf = append(buf, Busy...)
 		case rng.IntN(10) == 0:
 			buf = fmt.Appendf(buf, "2001:db8:%x:%x::%x", rng.IntN(64), rng.IntN(4096), rng.IntN(65536))
 		default:
