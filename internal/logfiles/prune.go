@@ -337,3 +337,14 @@ func mergeMonths(a, b []string) []string {
 	slices.Sort(a)
 	return a
 }
+
+// DailyPrune returns a function for RotatorOptions.Daily that runs Prune
+// with opts (Now is taken at each run) and hands the outcome to report.
+func DailyPrune(opts PruneOptions, report func(*PruneResult, error)) func(context.Context) {
+	return func(ctx context.Context) {
+		res, err := Prune(ctx, opts)
+		if report != nil {
+			report(res, err)
+		}
+	}
+}

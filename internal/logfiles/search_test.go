@@ -168,12 +168,12 @@ func TestSearchCorruptGzip(t *testing.T) {
 	}
 }
 
-func pfx(t *testing.T, ss ...string) []netip.Prefix {
+func pfx(t testing.TB, ss ...string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range ss {
 		p, err := ParseIPFilter(s)
 		if err != nil {
-			t.Fatal(err)
+			panic(err)
 		}
 		out = append(out, p)
 	}
