@@ -49,15 +49,9 @@ func NewRotator(dir string, files []*File, now func() time.Time, opts RotatorOpt
 // done. It waits for background compression before it returns.
 func (r *Rotator) Run(ctx context.Context) error {
 	defer r.wg.Wait()
-	r.background(func() error {
-		unlock, err := lockDir(r.dir)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		_, err = recoverCompression(r.dir)
-		return err
-	})
+	// Recovery first, so that it never races the compression of a file
+	// that rotateStale is about to rotate.
+	r.report(r.recover())
 	r.report(r.rotateStale())
 	r.daily(ctx)
 	for {
@@ -76,6 +70,16 @@ func (r *Rotator) Run(ctx context.Context) error {
 		r.report(r.rotateAll(next.AddDate(0, 0, -1)))
 		r.daily(ctx)
 	}
+}
+
+func (r *Rotator) recover() error {
+	unlock, err := lockDir(r.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = recoverCompression(r.dir)
+	return err
 }
 
 // RotateNow rotates every file now, naming the rotations for today, and
