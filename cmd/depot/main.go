@@ -43,6 +43,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newCheckCmd(),
 		newOnionCmd(),
 		newStatsCmd(),
+		newLogsCmd(),
 	)
 	return root
 }
