@@ -15,6 +15,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/stats"
 )
 
 func newLogsCmd() *cobra.Command {
@@ -63,17 +64,17 @@ func (t *logsTarget) load() (*config.Config, string, error) {
 }
 
 // statsGuard returns what makes sure a month's statistics are computed
-// before its logs are deleted, or nil when statistics are not configured.
-//
-// TODO(lead): adapt the stats package here once it lands: for each month,
-// stats.MonthComputed(cfg.Stats.Data, month) must report complete and
-// computedAt after the month's end; otherwise run stats.Update(ctx,
-// stats.Options{Months: months, ...}) and check again, returning an error
-// that names the month if it still is not computed. Statistics are
-// configured when cfg.Stats.Logs is non-empty.
-func statsGuard(cfg *config.Config) logfiles.StatsGuard {
-	_ = cfg
-	return nil
+// before its logs are deleted, or nil when statistics are not configured
+// (no [stats] logs).
+func statsGuard(cfg *config.Config) (logfiles.StatsGuard, error) {
+	if len(cfg.Stats.Logs) == 0 {
+		return nil, nil
+	}
+	opts, err := stats.OptionsFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return stats.Guard{Options: opts}, nil
 }
 
 func newLogsPruneCmd() *cobra.Command {
@@ -110,7 +111,11 @@ It prints each file deleted or rewritten. depot serve runs the same every day.`,
 				if !cmd.Flags().Changed("retention-months") {
 					opts.RetentionMonths = cfg.RetentionMonths
 				}
-				opts.Stats = statsGuard(cfg)
+				guard, err := statsGuard(cfg)
+				if err != nil {
+					return err
+				}
+				opts.Stats = guard
 			}
 			if months < 1 {
 				return usagef("--retention-months %d: must be at least 1", months)
