@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	"depot/internal/logfiles"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -87,8 +90,10 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
-	startJobs(ctx, cfg, stderr)
-	if err := srv.Serve(ctx); err != nil {
+	jobs := startJobs(ctx, cfg, srv, stderr)
+	err = srv.Serve(ctx)
+	jobs.Wait() // compressions in flight finish: nothing is left half-done
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "depot: stopped; logs flushed")
@@ -151,16 +156,50 @@ func responders(cfg *config.Config) func(config.Site) []server.Responder {
 	}
 }
 
-// startJobs starts the periodic work of a running server. Each job logs to
-// stderr only: lines about the job, never about a request.
-func startJobs(ctx context.Context, cfg *config.Config, stderr io.Writer) {
+// startJobs starts the periodic work of a running server: log rotation and
+// retention, and the statistics. Jobs report to stderr only, with lines
+// about the job, never about a request. The returned group ends when ctx
+// is done and the jobs have finished what they started.
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	var jobs sync.WaitGroup
+
+	var files []*logfiles.File
+	if srv.AccessLog() != nil && cfg.LogRotation == config.RotationDaily {
+		files = []*logfiles.File{srv.AccessLog(), srv.ErrorLog()}
+	}
+	guard, err := statsGuard(cfg)
+	if err != nil {
+		logf("statistics: %v; log retention is off until this is fixed", err)
+	} else {
+		prune := logfiles.DailyPrune(logfiles.PruneOptions{
+			Dir: cfg.LogDir, RetentionMonths: cfg.RetentionMonths, Stats: guard,
+		}, func(res *logfiles.PruneResult, err error) {
+			if res != nil && len(res.Actions) > 0 {
+				printPrune(stderr, stderr, res, false)
+			}
+			if err != nil {
+				logf("log retention: %v", err)
+			}
+		})
+		rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
+			Report: func(err error) { logf("log rotation: %v", err) },
+			Daily:  prune,
+		})
+		jobs.Go(func() {
+			if err := rot.Run(ctx); err != nil {
+				logf("log rotation: %v", err)
+			}
+		})
+	}
+
 	if len(cfg.Stats.Logs) > 0 {
 		opts, err := stats.OptionsFromConfig(cfg)
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
-			go stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf})
+			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
 		}
 	}
+	return &jobs
 }
