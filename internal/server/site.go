@@ -150,7 +150,9 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 		}
 		// writerOnly hides ReadFrom, which would send the headers and the
 		// body in two system calls; through Write they leave in one.
-		http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
+		corked(w, r, func() {
+			http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
+		})
 		return nil
 	}
 	// Given an *os.File, ServeContent reaches the connection's ReadFrom,
