@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"depot/internal/atomicfile"
 	"depot/internal/chart"
 	"depot/internal/config"
 	"depot/internal/stats"
@@ -233,31 +233,11 @@ func writeCharts(prefix, dataFile string, now func() time.Time) error {
 	}
 	in := d.ChartInput(now())
 	for ext, draw := range map[string]func(io.Writer, chart.Input) error{".svg": chart.SVG, ".png": chart.PNG} {
-		if err := writeFileAtomic(prefix+ext, func(w io.Writer) error { return draw(w, in) }); err != nil {
+		if err := atomicfile.Write(prefix+ext, 0o644, func(w io.Writer) error { return draw(w, in) }); err != nil {
 			return fmt.Errorf("--chart: %w", err)
 		}
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // warn prints a warning the operator cannot miss: in bold red on a

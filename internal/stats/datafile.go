@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"depot/internal/atomicfile"
 )
 
 // Figures are one release's numbers in one month. Only Plain and Tor are
@@ -126,35 +127,8 @@ func (d *dataFile) write(path string) error {
 }
 
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.WriteBytes(path, 0o644, b); err != nil {
 		return fmt.Errorf("data file: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("data file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("data file: writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("data file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("data file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("data file: %w", err)
-	}
-	if df, err := os.Open(dir); err == nil {
-		df.Sync() // make the rename durable; best effort on odd filesystems
-		df.Close()
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"depot/internal/atomicfile"
 )
 
 // CollecTorURL is where Fetch downloads exit lists from by default.
@@ -149,19 +151,15 @@ func (f *Fetcher) download(ctx context.Context, rel, dst string) (int, error) {
 	if resp.StatusCode != http.StatusOK {
 		return resp.StatusCode, fmt.Errorf("fetching exit lists: %s: %s", u, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".fetch-*")
+	var copyErr error
+	err = atomicfile.Write(dst, 0o644, func(w io.Writer) error {
+		_, copyErr = io.Copy(w, resp.Body)
+		return copyErr
+	})
+	if copyErr != nil {
+		return 0, f.offline(u, copyErr)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("exit lists: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := io.Copy(tmp, resp.Body); err != nil {
-		tmp.Close()
-		return 0, f.offline(u, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("exit lists: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return 0, fmt.Errorf("exit lists: %w", err)
 	}
 	return resp.StatusCode, nil
