@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,6 +53,9 @@ type Depot struct {
 	// Addr is the first clearnet TCP listener's host:port.
 	Addr string
 
+	// wrap, if set, is a command that runs depot (e.g. strace ...);
+	// signals then go to depot itself, the wrapper's child.
+	wrap    []string
 	cmd     *exec.Cmd
 	out     *lockedBuffer
 	exited  chan struct{}
@@ -82,6 +86,13 @@ func (l *lockedBuffer) String() string {
 // with SIGTERM at cleanup (and must then exit 0) unless the test did so.
 func startDepot(t testing.TB, configTOML string) *Depot {
 	t.Helper()
+	return startDepotWrapped(t, configTOML, nil)
+}
+
+// startDepotWrapped is startDepot with depot run by the command wrap
+// (e.g. strace with its options).
+func startDepotWrapped(t testing.TB, configTOML string, wrap []string) *Depot {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "depot.toml")
 	if err := os.WriteFile(file, []byte(configTOML), 0o644); err != nil {
@@ -91,7 +102,7 @@ func startDepot(t testing.TB, configTOML string) *Depot {
 	if err != nil {
 		t.Fatalf("the test's own configuration does not parse: %v\n%s", err, configTOML)
 	}
-	d := &Depot{Dir: dir, Config: c}
+	d := &Depot{Dir: dir, Config: c, wrap: wrap}
 	for _, l := range c.Listen {
 		if !l.IsUnix() && !l.Onion && d.Addr == "" {
 			d.Addr = l.Address
@@ -106,6 +117,9 @@ func (d *Depot) start(t testing.TB, workDir string, args ...string) {
 	t.Helper()
 	d.out = &lockedBuffer{}
 	d.cmd = exec.Command(depotBin, args...)
+	if len(d.wrap) > 0 {
+		d.cmd = exec.Command(d.wrap[0], append(append(d.wrap[1:], depotBin), args...)...)
+	}
 	d.cmd.Dir = workDir
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
@@ -154,7 +168,7 @@ func (d *Depot) Output() string { return d.out.String() }
 func (d *Depot) Stop(t testing.TB) {
 	t.Helper()
 	d.stopped = true
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	if err := d.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Errorf("SIGTERM: %v", err)
 	}
 	select {
@@ -168,6 +182,23 @@ func (d *Depot) Stop(t testing.TB) {
 	if d.waitErr != nil {
 		t.Errorf("%s after SIGTERM: %v, want exit status 0\noutput:\n%s", d.command(), d.waitErr, d.out)
 	}
+}
+
+// Signal sends sig to depot (not to a wrapper around it).
+func (d *Depot) Signal(sig syscall.Signal) error {
+	if len(d.wrap) == 0 {
+		return d.cmd.Process.Signal(sig)
+	}
+	pid := d.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return err
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(strings.Fields(string(b) + " 0")[0]))
+	if err != nil || child == 0 {
+		return fmt.Errorf("%s has no child process to signal", d.wrap[0])
+	}
+	return syscall.Kill(child, sig)
 }
 
 // URL is the clearnet address of path.
