@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -36,6 +38,7 @@ func TestStatsPublished(t *testing.T) {
 	d := startDepot(t, cfg)
 
 	onion := unixClient(d.Config.Listen[1].SocketPath())
+	published := map[string][]byte{}
 	for _, c := range []struct{ path, ctype, has string }{
 		{"/statistics/", "text/html", "2026-10"},
 		{"/statistics/stats.json", "application/json", `"2026-09"`},
@@ -55,13 +58,51 @@ func TestStatsPublished(t *testing.T) {
 			if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.has) {
 				t.Errorf("%s GET %s: %d %q; want 200 %s holding %q", name, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), c.ctype, c.has)
 			}
+			published[c.path] = b
 		}
 	}
+	assertNoAddress(t, published, filepath.Join(abs, "logs"))
 	waitForLog(t, d.AccessLog(), "the statistics page", func(l logLine) bool { return strings.Contains(l.Request, "/statistics/stats.png?from=clearnet") })
 	d.Stop(t)
 	for _, l := range readLog(t, d.AccessLog()) {
 		if strings.Contains(l.Request, "from=onion") {
 			t.Errorf("an onion request was logged: %s", l.Raw)
+		}
+	}
+}
+
+// assertNoAddress fails if any published body holds a client address of
+// the logs under logDir, or anything shaped like an IPv4 address: the
+// policy publishes aggregates only.
+func assertNoAddress(t *testing.T, published map[string][]byte, logDir string) {
+	t.Helper()
+	addrs := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(logDir, "access.log*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if a, _, ok := strings.Cut(line, " "); ok && strings.Count(a, ".") == 3 {
+				addrs[a] = true
+			}
+		}
+	}
+	if len(addrs) < 100 {
+		t.Fatalf("found only %d addresses in %s; the check below would prove little", len(addrs), logDir)
+	}
+	dotted := regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	for path, body := range published {
+		if !strings.HasSuffix(path, ".png") {
+			if m := dotted.Find(body); m != nil {
+				t.Errorf("%s publishes %q, shaped like an address", path, m)
+			}
+		}
+		for a := range addrs {
+			if bytes.Contains(body, []byte(a)) {
+				t.Errorf("%s publishes the client address %s", path, a)
+			}
 		}
 	}
 }
