@@ -42,6 +42,8 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newServeCmd(),
 		newCheckCmd(),
 		newOnionCmd(),
+		newStatsCmd(),
+		newLogsCmd(),
 		newMirrorsCmd(),
 	)
 	return root

@@ -7,13 +7,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	"depot/internal/logfiles"
 	"depot/internal/server"
+	"depot/internal/stats"
 )
 
 func newServeCmd() *cobra.Command {
@@ -54,11 +58,7 @@ func loadServeConfig(file string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := demo.Config(dir)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, cfg.Validate()
+	return demo.Config(dir) // validated there
 }
 
 func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
@@ -66,7 +66,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, server.Options{})
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg)})
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,10 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
-	if err := srv.Serve(ctx); err != nil {
+	jobs := startJobs(ctx, cfg, srv, stderr)
+	err = srv.Serve(ctx)
+	jobs.Wait() // compressions in flight finish: nothing is left half-done
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "depot: stopped; logs flushed")
@@ -136,4 +139,67 @@ func describe(w io.Writer, cfg *config.Config) {
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)
 	}
+}
+
+// responders returns what each site answers before its files: the
+// published statistics. Nothing here may log: these handlers sit below the
+// onion chain too, so page errors are dropped rather than written anywhere.
+// The [stats] table is read at start; changing it needs a restart.
+func responders(cfg *config.Config) func(config.Site) []server.Responder {
+	dataFile := cfg.Stats.Data
+	return func(site config.Site) []server.Responder {
+		var rs []server.Responder
+		if site.StatsPath != "" {
+			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
+		}
+		return rs
+	}
+}
+
+// startJobs starts the periodic work of a running server: log rotation and
+// retention, and the statistics. Jobs report to stderr only, with lines
+// about the job, never about a request. The returned group ends when ctx
+// is done and the jobs have finished what they started.
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, stderr io.Writer) *sync.WaitGroup {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	var jobs sync.WaitGroup
+
+	var files []*logfiles.File
+	if srv.AccessLog() != nil && cfg.LogRotation == config.RotationDaily {
+		files = []*logfiles.File{srv.AccessLog(), srv.ErrorLog()}
+	}
+	guard, err := statsGuard(cfg)
+	if err != nil {
+		logf("statistics: %v; log retention is off until this is fixed", err)
+	} else {
+		prune := logfiles.DailyPrune(logfiles.PruneOptions{
+			Dir: cfg.LogDir, RetentionMonths: cfg.RetentionMonths, Stats: guard,
+		}, func(res *logfiles.PruneResult, err error) {
+			if res != nil && len(res.Actions) > 0 {
+				printPrune(stderr, stderr, res, false)
+			}
+			if err != nil {
+				logf("log retention: %v", err)
+			}
+		})
+		rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
+			Report: func(err error) { logf("log rotation: %v", err) },
+			Daily:  prune,
+		})
+		jobs.Go(func() {
+			if err := rot.Run(ctx); err != nil {
+				logf("log rotation: %v", err)
+			}
+		})
+	}
+
+	if len(cfg.Stats.Logs) > 0 {
+		opts, err := stats.OptionsFromConfig(cfg)
+		if err != nil {
+			logf("statistics: %v; the daily run is off", err)
+		} else {
+			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
+		}
+	}
+	return &jobs
 }

@@ -29,6 +29,10 @@ type Config struct {
 	// RetentionMonths is how many calendar months of logs are kept: the
 	// current month and the ones before it up to this count. 0 means 3.
 	RetentionMonths int `toml:"retention_months"`
+	// LogRotation is "daily" (depot rotates access.log and error.log at
+	// 00:00 UTC and compresses them) or "external" (logrotate moves the
+	// files and sends SIGHUP; depot only prunes). Empty means "daily".
+	LogRotation string `toml:"log_rotation"`
 
 	Listen []Listen `toml:"listen"`
 	Site   []Site   `toml:"site"`
@@ -98,6 +102,9 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+
+	RotationDaily    = "daily"
+	RotationExternal = "external"
 )
 
 // Load reads, decodes strictly and validates the file at path. The error
@@ -182,6 +189,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.RetentionMonths == 0 {
 		c.RetentionMonths = DefaultRetentionMonths
+	}
+	if c.LogRotation == "" {
+		c.LogRotation = RotationDaily
 	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {

@@ -1,16 +1,53 @@
 package config
 
-import "path/filepath"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
 
 // Stats is the [stats] table: where the userbase statistics read from and
-// write to.
+// write to, and which requests count. A configuration without [stats] logs
+// computes no statistics.
 type Stats struct {
-	Title     string   `toml:"title"`
-	Comment   string   `toml:"comment"`
-	Logs      []string `toml:"logs"`       // paths or globs, plain or .gz
-	ExitLists string   `toml:"exit_lists"` // directory of TorDNSEL files and archives
+	// Title and Comment go to the data file's meta and the page.
+	Title   string `toml:"title"`
+	Comment string `toml:"comment"`
+	// Logs are access-log paths or globs, plain or .gz.
+	Logs []string `toml:"logs"`
+	// ExitLists is a directory of CollecTor exit-list archives and TorDNSEL
+	// files. Empty means no exit lists: Tor users are not estimated and
+	// every month is reported as uncovered.
+	ExitLists string `toml:"exit_lists"`
 	// Data is the JSON data file. Empty means <data_dir>/stats.json.
 	Data string `toml:"data"`
+	// Fetch lets the daily job download missing exit lists from CollecTor.
+	// false (the default) means depot never contacts CollecTor by itself.
+	Fetch bool `toml:"fetch"`
+	// CountIPv6 also counts distinct IPv6 /64 prefixes, reported separately
+	// in the data file's meta and never added to the IPv4 figures.
+	CountIPv6 bool `toml:"count_ipv6"`
+	// Rules decide which requests are update checks. Empty means the
+	// default rule of stats-method.md (yum/DNF repomd.xml and
+	// repomd.xml.metalink). With rules, a request counts for the first
+	// rule that matches it.
+	Rules []StatsRule `toml:"rule"`
+}
+
+// StatsRule is one [[stats.rule]]: a regular expression (Go RE2 syntax) on
+// the request path, with its query string removed and percent-decoded,
+// whose named capture "release" is the release. For an apt repository:
+//
+//	[[stats.rule]]
+//	path = '^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$'
+//	exclude_release = ['-backports$']
+type StatsRule struct {
+	Path string `toml:"path"`
+	// Exclude vetoes a match when one of these matches the path.
+	Exclude []string `toml:"exclude"`
+	// ExcludeRelease vetoes a match when one of these matches the release.
+	ExcludeRelease []string `toml:"exclude_release"`
 }
 
 func (s *Stats) resolvePaths(abs func(*string)) {
@@ -28,5 +65,38 @@ func (s *Stats) applyDefaults(c *Config) {
 }
 
 func (s *Stats) validate(p *Problems, c *Config) {
-	_, _ = p, c
+	_ = c
+	for i, l := range s.Logs {
+		if _, err := filepath.Match(l, ""); err != nil {
+			p.add(fmt.Sprintf("stats.logs[%d]", i), "%q is not a valid glob: %v", l, err)
+		}
+	}
+	if s.ExitLists != "" && !s.Fetch {
+		if st, err := os.Stat(s.ExitLists); err != nil || !st.IsDir() {
+			p.add("stats.exit_lists", "%q is not a directory; create it and put CollecTor's exit-list-YYYY-MM.tar.xz archives in it, or set fetch = true", s.ExitLists)
+		}
+	}
+	if s.Fetch && s.ExitLists == "" {
+		p.add("stats.fetch", "needs exit_lists, the directory to store downloaded exit lists in")
+	}
+	for i, r := range s.Rules {
+		key := fmt.Sprintf("stats.rule[%d]", i)
+		if r.Path == "" {
+			p.add(key+".path", "missing; a regular expression with a named capture (?P<release>...)")
+		} else if re, err := regexp.Compile(r.Path); err != nil {
+			p.add(key+".path", "%v", err)
+		} else if re.SubexpIndex("release") < 0 {
+			p.add(key+".path", "%q has no named capture (?P<release>...)", r.Path)
+		}
+		for j, x := range r.Exclude {
+			if _, err := regexp.Compile(x); err != nil {
+				p.add(fmt.Sprintf("%s.exclude[%d]", key, j), "%v", err)
+			}
+		}
+		for j, x := range r.ExcludeRelease {
+			if _, err := regexp.Compile(x); err != nil {
+				p.add(fmt.Sprintf("%s.exclude_release[%d]", key, j), "%v", err)
+			}
+		}
+	}
 }

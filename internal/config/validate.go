@@ -48,6 +48,9 @@ func (c *Config) Validate() error {
 	if c.RetentionMonths < 1 {
 		p.add("retention_months", "must be at least 1 (the current month), got %d", c.RetentionMonths)
 	}
+	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
+		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
+	}
 	if len(c.Listen) == 0 {
 		p.add("listen", "no [[listen]] table; add one with address = \"127.0.0.1:8080\"")
 	}

@@ -78,12 +78,14 @@ func (lf *File) Flush() error {
 // away by an external logrotate stops receiving lines. No line is lost: all
 // writers wait while it runs.
 func (lf *File) Reopen() error {
-	return lf.swap(nil)
+	return lf.swap(nil, nil)
 }
 
 // swap flushes the current file, runs between (if non-nil) while no write
-// can happen, then opens the path afresh.
-func (lf *File) swap(between func() error) error {
+// can happen, then opens the path afresh. If the path cannot be opened,
+// undo (if non-nil) runs so that the old descriptor, which keeps receiving
+// lines, is back at the path.
+func (lf *File) swap(between, undo func() error) error {
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
 	if lf.closed {
@@ -99,6 +101,11 @@ func (lf *File) swap(between func() error) error {
 	}
 	f, err := openAppend(lf.path)
 	if err != nil {
+		if undo != nil {
+			if uerr := undo(); uerr != nil {
+				err = fmt.Errorf("%w; and undoing: %v", err, uerr)
+			}
+		}
 		return err // keep writing to the old descriptor rather than lose lines
 	}
 	old := lf.f

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -88,11 +87,9 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
+	case errors.Is(err, errEscapes):
+		return http.StatusNotFound // a symlink out of the root: as if absent
 	default:
-		var pe *os.PathError
-		if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes from parent") {
-			return http.StatusNotFound // a symlink out of the root: as if absent
-		}
 		return http.StatusInternalServerError
 	}
 }

@@ -210,6 +210,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 		ReadTimeout:       s.opts.ReadTimeout,
 		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
+		ConnContext:       withConn,
 	}
 	if l.Onion {
 		srv.Handler = newOnion(&s.sites)

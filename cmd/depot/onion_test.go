@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"depot/internal/config"
+)
+
+func TestWriteTorrc(t *testing.T) {
+	tests := []struct {
+		name   string
+		listen []config.Listen
+		want   []string // lines that must appear, in order
+	}{
+		{"unix", []config.Listen{{Address: "127.0.0.1:80"}, {Address: "unix:/run/depot/onion.sock", Onion: true}},
+			[]string{"HiddenServiceDir /var/lib/tor/depot/", "HiddenServicePort 80 unix:/run/depot/onion.sock"}},
+		{"loopback", []config.Listen{{Address: "127.0.0.1:8081", Onion: true}},
+			[]string{"HiddenServiceDir /var/lib/tor/depot/", "HiddenServicePort 80 127.0.0.1:8081"}},
+		{"two services, quoted path", []config.Listen{{Address: "unix:/run/a.sock", Onion: true}, {Address: "unix:/run/my \"b\".sock", Onion: true}},
+			[]string{"HiddenServiceDir /var/lib/tor/depot/", "HiddenServicePort 80 unix:/run/a.sock",
+				"HiddenServiceDir /var/lib/tor/depot-2/", `HiddenServicePort 80 unix:"/run/my \"b\".sock"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := writeTorrc(&b, "test.toml", "/var/lib/tor/depot/", tt.listen); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Split(b.String(), "\n") {
+				if line != "" && !strings.HasPrefix(line, "#") {
+					got = append(got, line)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestWriteTorrcNoOnionListener(t *testing.T) {
+	var b strings.Builder
+	err := writeTorrc(&b, "test.toml", "/var/lib/tor/depot/", []config.Listen{{Address: "127.0.0.1:80"}})
+	if err == nil || !strings.Contains(err.Error(), "no onion listener") {
+		t.Fatalf("err = %v, want one saying there is no onion listener", err)
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"depot/internal/atomicfile"
+	"depot/internal/chart"
+	"depot/internal/config"
+	"depot/internal/stats"
+)
+
+func newStatsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Estimate the monthly userbase from access logs and Tor exit lists",
+		Long: `stats counts, per month and release, the distinct IPv4 addresses that check for
+updates, and estimates Tor users from the share of requests sent by Tor exit
+relays (the method of stats-method.md). Only aggregate counts are written.`,
+		Example: `  depot stats update --config /etc/depot/depot.toml
+  depot stats show --config /etc/depot/depot.toml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("stats needs a subcommand: update or show")
+		},
+	}
+	cmd.AddCommand(newStatsUpdateCmd(), newStatsShowCmd())
+	return cmd
+}
+
+func newStatsUpdateCmd() *cobra.Command {
+	var (
+		file, exitLists, data, chartPrefix, title string
+		logs, months                              []string
+		fetch, countIPv6                          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Recompute months from the logs and write the data file",
+		Long: `update recomputes the given months (default: the current month and the two
+before it) from the access logs and writes them into the JSON data file; every
+other month in the file is kept as it is. Flags override the configuration's
+[stats] table. Without --fetch nothing is downloaded: exit lists are read from
+the exit-lists directory (CollecTor's exit-list-YYYY-MM.tar.xz archives or
+plain TorDNSEL files).`,
+		Example: `  depot stats update --config /etc/depot/depot.toml
+  depot stats update --logs '/var/log/depot/access.log*' --exit-lists /var/lib/depot/exit-lists \
+      --data /var/lib/depot/stats.json --month 2026-10 --month 2026-11 --chart /srv/www/stats
+  depot stats update --config /etc/depot/depot.toml --fetch   # download missing exit lists first`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := stats.Options{}
+			if file != "" {
+				c, err := config.Load(file)
+				if err != nil {
+					return err
+				}
+				if opts, err = stats.OptionsFromConfig(c); err != nil {
+					return err
+				}
+			}
+			flags := cmd.Flags()
+			if flags.Changed("logs") {
+				opts.Logs = logs
+			}
+			if flags.Changed("exit-lists") {
+				opts.ExitListsDir = exitLists
+			}
+			if flags.Changed("data") {
+				opts.DataFile = data
+			}
+			if flags.Changed("title") {
+				opts.Title = title
+			}
+			opts.Fetch = opts.Fetch && !flags.Changed("fetch") || fetch
+			opts.CountIPv6 = opts.CountIPv6 || countIPv6
+			for _, m := range months {
+				if _, err := stats.ParseMonth(m); err != nil {
+					return usagef("--month: %v", err)
+				}
+			}
+			opts.Months = months
+			if len(opts.Logs) == 0 {
+				return usagef("stats update needs --logs GLOB or a --config FILE whose [stats] table has logs")
+			}
+			if opts.DataFile == "" {
+				return usagef("stats update needs --data FILE or --config FILE")
+			}
+			stderr := cmd.ErrOrStderr()
+			tty := isTerminal(stderr)
+			if tty {
+				opts.Progress = stderr
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := stats.Update(ctx, opts)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, w := range res.Warnings {
+				warn(stderr, tty, w)
+			}
+			fmt.Fprintf(out, "%s: %d months from %d files, %d lines (%d undated malformed), %d exit lists, in %s\n",
+				opts.DataFile, len(res.Months), res.Files, res.Lines, res.Undated, res.ExitListFiles, res.Elapsed.Round(1e6))
+			if len(res.Fetched.Archives) > 0 || res.Fetched.Recent > 0 {
+				fmt.Fprintf(out, "fetched exit lists: archives %v, %d recent files\n", res.Fetched.Archives, res.Fetched.Recent)
+			}
+			if chartPrefix != "" {
+				if err := writeCharts(chartPrefix, opts.DataFile, opts.Now); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "wrote %s.svg and %s.png\n", chartPrefix, chartPrefix)
+			}
+			d, err := stats.Load(opts.DataFile)
+			if err != nil {
+				return err
+			}
+			var shown []string
+			for _, m := range res.Months {
+				shown = append(shown, m.Month)
+			}
+			printTable(out, d, shown)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML) whose [stats] table gives the defaults")
+	f.StringArrayVar(&logs, "logs", nil, "access-log path or `GLOB` (plain or .gz); repeatable")
+	f.StringVar(&exitLists, "exit-lists", "", "`DIR` of Tor exit lists (CollecTor archives or TorDNSEL files)")
+	f.StringVar(&data, "data", "", "JSON data `FILE` to update")
+	f.StringArrayVar(&months, "month", nil, "month to recompute, `YYYY-MM`; repeatable (default: current and two before)")
+	f.StringVar(&chartPrefix, "chart", "", "also write the chart to `PREFIX`.svg and PREFIX.png")
+	f.StringVar(&title, "title", "", "chart and page title (stored in the data file)")
+	f.BoolVar(&fetch, "fetch", false, "download missing exit lists from collector.torproject.org first")
+	f.BoolVar(&countIPv6, "count-ipv6", false, "also count IPv6 /64 prefixes (reported separately)")
+	return cmd
+}
+
+func newStatsShowCmd() *cobra.Command {
+	var file, data string
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Print the data file as a table",
+		Long: `show prints every month of the data file, newest first: for each release and
+"any", the clearnet figure and the estimated Tor users, with a note when exit
+lists did not cover the month or the month is still in progress.`,
+		Example: `  depot stats show --data /var/lib/depot/stats.json
+  depot stats show --config /etc/depot/depot.toml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file != "" && data == "" {
+				c, err := config.Load(file)
+				if err != nil {
+					return err
+				}
+				data = c.Stats.Data
+			}
+			if data == "" {
+				return usagef("stats show needs --data FILE or --config FILE")
+			}
+			d, err := stats.Load(data)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s does not exist yet; run 'depot stats update' first", data)
+			}
+			if err != nil {
+				return err
+			}
+			printTable(cmd.OutOrStdout(), d, nil)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML) naming the data file")
+	cmd.Flags().StringVar(&data, "data", "", "JSON data `FILE`")
+	return cmd
+}
+
+// printTable writes months (all when nil), newest first, as "plain+tor"
+// per release.
+func printTable(w io.Writer, d *stats.Data, months []string) {
+	if d.Title != "" {
+		fmt.Fprintln(w, d.Title)
+	}
+	rels := d.Releases()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "month\t")
+	for _, r := range rels {
+		fmt.Fprintf(tw, "%s\t", r)
+	}
+	fmt.Fprintln(tw, " ")
+	want := map[string]bool{}
+	for _, m := range months {
+		want[m] = true
+	}
+	for _, m := range d.MonthNames() {
+		if months != nil && !want[m] {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t", m)
+		for _, r := range rels {
+			if f, ok := d.Months[m][r]; ok {
+				fmt.Fprintf(tw, "%d+%d\t", f.Plain, f.Tor)
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
+		}
+		fmt.Fprintf(tw, " %s\n", d.Note(m))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "figures: clearnet IPv4 addresses + estimated Tor users")
+	if !d.LastUpdated.IsZero() {
+		fmt.Fprintf(w, "last updated %s\n", d.LastUpdated.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+}
+
+func writeCharts(prefix, dataFile string, now func() time.Time) error {
+	d, err := stats.Load(dataFile)
+	if err != nil {
+		return err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	in := d.ChartInput(now())
+	for ext, draw := range map[string]func(io.Writer, chart.Input) error{".svg": chart.SVG, ".png": chart.PNG} {
+		if err := atomicfile.Write(prefix+ext, 0o644, func(w io.Writer) error { return draw(w, in) }); err != nil {
+			return fmt.Errorf("--chart: %w", err)
+		}
+	}
+	return nil
+}
+
+// warn prints a warning the operator cannot miss: in bold red on a
+// terminal.
+func warn(w io.Writer, tty bool, msg string) {
+	if tty {
+		fmt.Fprintf(w, "\x1b[1;31mWARNING:\x1b[0m \x1b[1m%s\x1b[0m\n", msg)
+		return
+	}
+	fmt.Fprintf(w, "WARNING: %s\n", msg)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,99 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "depot.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const minimal = `
+[[listen]]
+address = "127.0.0.1:8080"
+[[site]]
+hosts = ["*"]
+root = "www"
+`
+
+func TestLoadMinimalAppliesDefaults(t *testing.T) {
+	p := writeConfig(t, minimal)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogDir != DefaultLogDir || c.DataDir != DefaultDataDir || c.RetentionMonths != 3 {
+		t.Errorf("defaults: log_dir %q data_dir %q retention %d", c.LogDir, c.DataDir, c.RetentionMonths)
+	}
+	if want := filepath.Join(filepath.Dir(p), "www"); c.Site[0].Root != want {
+		t.Errorf("relative root resolved to %q, want %q", c.Site[0].Root, want)
+	}
+	if c.Site[0].RedirectMinSize != 1<<20 {
+		t.Errorf("redirect_min_size default %d", c.Site[0].RedirectMinSize)
+	}
+	if c.Stats.Data != filepath.Join(DefaultDataDir, "stats.json") {
+		t.Errorf("stats data default %q", c.Stats.Data)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []string // every one must appear in the error
+	}{
+		{"unknown top-level key", "logdir = \"/x\"\n" + minimal, []string{"depot.toml:", `unknown key "logdir"`}},
+		{"unknown site key", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nautoindx = true", 1), []string{`unknown key "site.autoindx"`}},
+		{"wrong type", strings.Replace(minimal, `hosts = ["*"]`, `hosts = "*"`, 1), []string{"depot.toml:"}},
+		{"no listener, missing root, bad retention", "retention_months = -1\n[[site]]\nhosts = [\"a\"]\nroot = \"nope\"\n",
+			[]string{"3 problems", "retention_months: must be at least 1", "listen: no [[listen]] table", "site[0].root:", "no such file or directory"}},
+		{"bad address", strings.Replace(minimal, "127.0.0.1:8080", "localhost", 1), []string{"listen[0].address", "not host:port"}},
+		{"public onion listener", minimal + "[[listen]]\naddress = \"0.0.0.0:8081\"\nonion = true\n", []string{"listen[1].onion", "loopback"}},
+		{"relative unix socket", minimal + "[[listen]]\naddress = \"unix:run/x.sock\"\nonion = true\n", []string{"listen[1].address", "must be absolute"}},
+		{"half tls", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"", 1), []string{"set both tls_cert and tls_key"}},
+		{"missing cert", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"", 1), []string{"listen[0].tls_cert", "cannot load"}},
+		{"duplicate host", minimal + "[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n", []string{"site[1].hosts", "also a host of site[0]"}},
+		{"duplicate address", minimal + "[[listen]]\naddress = \"127.0.0.1:8080\"\n", []string{"listen[1].address", "also listen[0]"}},
+		{"bad onion location", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nonion_location = \"http://example.org\"", 1), []string{"site[0].onion_location"}},
+		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
+		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tt.body))
+			if err == nil {
+				t.Fatal("Load succeeded; want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]Size{"0": 0, "512": 512, "1MiB": 1 << 20, "64 KiB": 64 << 10, "2GB": 2e9, "3B": 3} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5MiB", "MiB", "99999999999TiB"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) succeeded; want an error", in)
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package logfiles
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"time"
+
+	"depot/internal/accesslog"
+	"depot/internal/errorlog"
+)
+
+// Query selects log lines. Zero fields match everything.
+type Query struct {
+	// IPs are client addresses or networks; a line matches if its client is
+	// in any of them. An address is a /32 or /128 prefix.
+	IPs   []netip.Prefix
+	Since time.Time      // lines at or after
+	Until time.Time      // lines before (exclusive)
+	Path  *regexp.Regexp // matched against the request target as logged (escaped)
+	// Status is an exact status (404), or a class 1..5 for "4xx".
+	Status int
+	// Errors adds the error logs to the search. Their lines never match a
+	// Status; Path matches their request's target.
+	Errors bool
+}
+
+// matcher decides for one line, cheapest test first.
+type matcher struct {
+	q            Query
+	since, until int64
+	// prefixes are texts one of which every matching access line starts
+	// with; nil when the IPs cannot be checked that way.
+	prefixes [][]byte
+}
+
+func newMatcher(q Query) *matcher {
+	m := &matcher{q: q, since: math.MinInt64, until: math.MaxInt64}
+	if !q.Since.IsZero() {
+		m.since = q.Since.Unix()
+	}
+	if !q.Until.IsZero() {
+		m.until = q.Until.Unix()
+	}
+	for _, p := range q.IPs {
+		texts, ok := textPrefixes(p)
+		if !ok {
+			m.prefixes = nil
+			break
+		}
+		m.prefixes = append(m.prefixes, texts...)
+	}
+	return m
+}
+
+// textPrefixes returns the texts that every address of p, as nginx writes
+// it, starts with: "203.0.113.7 " for an address, "203.0.113." for a /24.
+// IPv4 addresses may be logged in IPv4-mapped form ("::ffff:203.0.113.7")
+// on dual-stack sockets, so both forms are given.
+func textPrefixes(p netip.Prefix) ([][]byte, bool) {
+	a := p.Addr()
+	if p.IsSingleIP() {
+		if a.Is4() {
+			return [][]byte{[]byte(a.String() + " "), []byte("::ffff:" + a.String() + " ")}, true
+		}
+		return [][]byte{[]byte(a.String() + " ")}, true
+	}
+	if !a.Is4() || p.Bits() < 8 {
+		return nil, false
+	}
+	b := a.As4()
+	var s []byte
+	for i := 0; i < p.Bits()/8; i++ {
+		s = strconv.AppendUint(s, uint64(b[i]), 10)
+		s = append(s, '.')
+	}
+	return [][]byte{s, append([]byte("::ffff:"), s...)}, true
+}
+
+// timeMayMatch reports whether [lo, hi] overlaps the query's time range.
+func (m *matcher) timeMayMatch(lo, hi int64) bool {
+	return hi >= m.since && lo < m.until
+}
+
+// memberMayMatch uses an indexed member's header to rule it out.
+func (m *matcher) memberMayMatch(mb *member) bool {
+	if mb.dated == 0 || !m.timeMayMatch(mb.min, mb.max) {
+		return false
+	}
+	if len(m.q.IPs) == 0 {
+		return true
+	}
+	for _, p := range m.q.IPs {
+		a := p.Addr().Unmap()
+		switch {
+		case p.IsSingleIP():
+			k := exactKey(a)
+			if bloomHas(mb.bloom, mb.k, &k) {
+				return true
+			}
+		case a.Is4() && p.Bits() >= 24, !a.Is4() && p.Bits() >= 48:
+			k := prefixKey(a)
+			if bloomHas(mb.bloom, mb.k, &k) {
+				return true
+			}
+		default:
+			return true // the filter cannot tell
+		}
+	}
+	return false
+}
+
+func (m *matcher) hasIP(b []byte) bool {
+	a, ok := parseAddr(b)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range m.q.IPs {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// scratch is per-worker parse state, so that matching does not allocate.
+type scratch struct {
+	al accesslog.Line
+	el errorlog.Line
+}
+
+// match reports whether line matches, and its time.
+func (m *matcher) match(kind Kind, line []byte, s *scratch) (int64, bool) {
+	if kind == ErrorLog {
+		return m.matchError(line, s)
+	}
+	if m.prefixes != nil && !hasAnyPrefix(line, m.prefixes) {
+		return 0, false
+	}
+	if len(m.q.IPs) == 0 && (m.since != math.MinInt64 || m.until != math.MaxInt64) {
+		if t, ok := lineTime(line); !ok || t < m.since || t >= m.until {
+			return 0, false
+		}
+	}
+	l := &s.al
+	if accesslog.Parse(line, l) != nil {
+		return 0, false
+	}
+	if l.Unix < m.since || l.Unix >= m.until || !m.statusMatches(l.Status) {
+		return 0, false
+	}
+	if len(m.q.IPs) > 0 && !m.hasIP(l.Addr) {
+		return 0, false
+	}
+	if m.q.Path != nil && !m.q.Path.Match(l.Target) {
+		return 0, false
+	}
+	return l.Unix, true
+}
+
+func (m *matcher) matchError(line []byte, s *scratch) (int64, bool) {
+	if m.q.Status != 0 {
+		return 0, false
+	}
+	l := &s.el
+	if errorlog.Parse(line, l) != nil || l.Unix < m.since || l.Unix >= m.until {
+		return 0, false
+	}
+	if len(m.q.IPs) > 0 && !m.hasIP(l.Client) {
+		return 0, false
+	}
+	if m.q.Path != nil && !m.q.Path.Match(requestTarget(l.Request)) {
+		return 0, false
+	}
+	return l.Unix, true
+}
+
+func (m *matcher) statusMatches(status int) bool {
+	switch q := m.q.Status; {
+	case q == 0:
+		return true
+	case q < 10:
+		return status/100 == q
+	default:
+		return status == q
+	}
+}
+
+// requestTarget returns the middle of "METHOD target PROTO".
+func requestTarget(r []byte) []byte {
+	sp := bytes.IndexByte(r, ' ')
+	if sp < 0 {
+		return r
+	}
+	r = r[sp+1:]
+	if last := bytes.LastIndexByte(r, ' '); last >= 0 && bytes.HasPrefix(r[last+1:], []byte("HTTP/")) {
+		return r[:last]
+	}
+	return r
+}
+
+func hasAnyPrefix(line []byte, prefixes [][]byte) bool {
+	for _, p := range prefixes {
+		if bytes.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseIPFilter reads an address ("203.0.113.7", "2001:db8::1") or a
+// network ("203.0.113.0/24") for Query.IPs.
+func ParseIPFilter(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a CIDR network", s)
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

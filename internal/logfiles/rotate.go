@@ -1,0 +1,192 @@
+package logfiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// RotatorOptions are a Rotator's optional hooks.
+type RotatorOptions struct {
+	// Report receives errors from background work (compression, Daily).
+	// nil discards them.
+	Report func(error)
+	// Daily, when non-nil, runs after each midnight rotation and once when
+	// Run starts: the place for retention (see Prune).
+	Daily func(ctx context.Context)
+}
+
+// Rotator rotates log files at 00:00 UTC: "access.log" becomes
+// "access.log-YYYYMMDD" (the day its lines belong to) and is then
+// compressed in the background to "access.log-YYYYMMDD.gz".
+//
+// Invariant: a line is written to exactly one file. Rotation runs inside
+// File.swap, so writers wait while the file is flushed, renamed and opened
+// afresh; if the fresh open fails the rename is undone and lines keep
+// going to the old file.
+type Rotator struct {
+	dir   string
+	files []*File
+	now   func() time.Time
+	opts  RotatorOptions
+
+	mu sync.Mutex     // serialises rotations
+	wg sync.WaitGroup // background compressions
+}
+
+// NewRotator returns a rotator for files, which live in dir. now is the
+// clock (time.Now in production).
+func NewRotator(dir string, files []*File, now func() time.Time, opts RotatorOptions) *Rotator {
+	return &Rotator{dir: dir, files: files, now: now, opts: opts}
+}
+
+// Run finishes compressions that a crash interrupted, rotates files last
+// written on an earlier day, then rotates at every 00:00 UTC until ctx is
+// done. It waits for background compression before it returns.
+func (r *Rotator) Run(ctx context.Context) error {
+	defer r.wg.Wait()
+	// Recovery first, so that it never races the compression of a file
+	// that rotateStale is about to rotate.
+	r.report(r.recover())
+	r.report(r.rotateStale())
+	r.daily(ctx)
+	for {
+		now := r.now().UTC()
+		next := startOfDay(now).AddDate(0, 0, 1)
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if r.now().Before(next) {
+			continue // woke early (clock stepped back): wait again
+		}
+		r.report(r.rotateAll(next.AddDate(0, 0, -1)))
+		r.daily(ctx)
+	}
+}
+
+func (r *Rotator) recover() error {
+	unlock, err := lockDir(r.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = recoverCompression(r.dir)
+	return err
+}
+
+// RotateNow rotates every file now, naming the rotations for today, and
+// starts their compression. Empty files are left alone.
+func (r *Rotator) RotateNow() error {
+	return r.rotateAll(startOfDay(r.now().UTC()))
+}
+
+// Wait blocks until background compressions have finished.
+func (r *Rotator) Wait() { r.wg.Wait() }
+
+func (r *Rotator) rotateAll(day time.Time) error {
+	var errs []error
+	for _, f := range r.files {
+		errs = append(errs, r.rotate(f, day))
+	}
+	return errors.Join(errs...)
+}
+
+// rotateStale rotates each file whose last write was on an earlier day
+// (depot was not running at midnight), naming it for that day.
+func (r *Rotator) rotateStale() error {
+	today := startOfDay(r.now().UTC())
+	var errs []error
+	for _, f := range r.files {
+		st, err := os.Stat(f.Path())
+		if err != nil || st.Size() == 0 {
+			continue
+		}
+		if day := startOfDay(st.ModTime().UTC()); day.Before(today) {
+			errs = append(errs, r.rotate(f, day))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var errEmpty = errors.New("empty")
+
+// rotate moves f's file to its dated name and compresses it in the
+// background.
+func (r *Rotator) rotate(f *File, day time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var target string
+	err := f.swap(func() error {
+		st, err := os.Stat(f.path)
+		if err != nil {
+			return err
+		}
+		if st.Size() == 0 {
+			return errEmpty
+		}
+		target = freeName(f.path + "-" + day.Format("20060102"))
+		return os.Rename(f.path, target)
+	}, func() error { return os.Rename(target, f.path) })
+	switch {
+	case errors.Is(err, errEmpty):
+		return nil
+	case err != nil:
+		return fmt.Errorf("rotating %s: %w", f.path, err)
+	}
+	r.background(func() error {
+		unlock, err := lockDir(r.dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		return CompressFile(target)
+	})
+	return nil
+}
+
+// freeName returns base, or base-N with the smallest N ≥ 1, such that
+// neither it nor its .gz exists.
+func freeName(base string) string {
+	name := base
+	for n := 1; ; n++ {
+		_, err1 := os.Lstat(name)
+		_, err2 := os.Lstat(name + ".gz")
+		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
+			return name
+		}
+		name = base + "-" + strconv.Itoa(n)
+	}
+}
+
+func (r *Rotator) background(fn func() error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.report(fn())
+	}()
+}
+
+func (r *Rotator) daily(ctx context.Context) {
+	if r.opts.Daily != nil && ctx.Err() == nil {
+		r.opts.Daily(ctx)
+	}
+}
+
+func (r *Rotator) report(err error) {
+	if err != nil && r.opts.Report != nil {
+		r.opts.Report(err)
+	}
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,164 @@
+package stats
+
+import (
+	"bytes"
+	"net/netip"
+
+	"depot/internal/accesslog"
+)
+
+// verdict is what classify made of one line.
+type verdict uint8
+
+const (
+	notCounted verdict = iota // a valid line that is no update check
+	malformed                 // does not parse as combined format
+	countedV4                 // an update check from an IPv4 address
+	countedV6                 // an update check from a (non-mapped) IPv6 address
+)
+
+// classifier turns log lines into verdicts. It owns a scratch buffer for the
+// decoded path, so it is not safe for concurrent use: one per worker.
+type classifier struct {
+	rules []Rule
+	line  accesslog.Line
+	path  []byte
+}
+
+// classified is the part of a counted line that counting needs. release
+// aliases the classifier's scratch buffer: valid until the next call.
+type classified struct {
+	unix    int64
+	release []byte
+	v4      uint32
+	v6      netip.Addr
+}
+
+func newClassifier(rules []Rule) *classifier {
+	if len(rules) == 0 {
+		rules = []Rule{{}}
+	}
+	return &classifier{rules: rules, path: make([]byte, 0, 512)}
+}
+
+var methodGET = []byte("GET")
+
+// classify applies stats-method.md rules 1 to 7 to one line. unix is set
+// whenever the line's time could be read, even for malformed lines. It does
+// not allocate for IPv4 lines under the default rule.
+func (c *classifier) classify(raw []byte, out *classified) verdict {
+	l := &c.line
+	err := accesslog.Parse(raw, l)
+	out.unix = l.Unix
+	if err != nil {
+		return malformed
+	}
+	if !bytes.Equal(l.Method, methodGET) || l.Status < 200 || l.Status > 399 {
+		return notCounted
+	}
+	c.path = decodeTarget(c.path[:0], l.Target)
+	var rel []byte
+	ok := false
+	for i := range c.rules {
+		if rel, ok = c.rules[i].Release(c.path); ok {
+			break
+		}
+	}
+	if !ok {
+		return notCounted
+	}
+	out.release = rel
+	if a, ok := parseIPv4(l.Addr); ok {
+		out.v4 = a
+		return countedV4
+	}
+	if bytes.IndexByte(l.Addr, ':') < 0 {
+		return notCounted // a host name (HostnameLookups) or junk
+	}
+	a, err := netip.ParseAddr(string(l.Addr))
+	if err != nil {
+		return notCounted
+	}
+	if a.Is4In6() {
+		out.v4 = v4u32(a.Unmap())
+		return countedV4
+	}
+	out.v6 = a
+	return countedV6
+}
+
+// decodeTarget appends to dst the request target without its query string
+// (rule 4: strip, then decode), with nginx's \xHH log escapes undone and
+// percent-escapes decoded. An invalid %-escape is kept as it is, as
+// Python's urllib.parse.unquote does; "+" stays "+".
+func decodeTarget(dst, t []byte) []byte {
+	if q := bytes.IndexByte(t, '?'); q >= 0 {
+		t = t[:q]
+	}
+	for i := 0; i < len(t); i++ {
+		b := t[i]
+		switch {
+		case b == '%' && i+2 < len(t) && isHex(t[i+1]) && isHex(t[i+2]):
+			dst = append(dst, unhex(t[i+1])<<4|unhex(t[i+2]))
+			i += 2
+		case b == '\\' && i+3 < len(t) && t[i+1] == 'x' && isHex(t[i+2]) && isHex(t[i+3]):
+			dst = append(dst, unhex(t[i+2])<<4|unhex(t[i+3]))
+			i += 3
+		default:
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+func isHex(b byte) bool {
+	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b >= 'a':
+		return b - 'a' + 10
+	case b >= 'A':
+		return b - 'A' + 10
+	}
+	return b - '0'
+}
+
+// parseIPv4 reads a dotted-quad address without allocating. Leading zeros
+// are refused, as netip does.
+func parseIPv4(b []byte) (uint32, bool) {
+	var a uint32
+	if len(b) < 7 || len(b) > 15 {
+		return 0, false
+	}
+	part, digits, dots := uint32(0), 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || part > 255 {
+				return 0, false
+			}
+			a = a<<8 | part
+			if i < len(b) {
+				dots++
+			}
+			part, digits = 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits == 1 && part == 0) || digits == 3 {
+			return 0, false
+		}
+		part = part*10 + uint32(c-'0')
+		digits++
+	}
+	if dots != 3 {
+		return 0, false
+	}
+	return a, true
+}
+
+func v4u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}

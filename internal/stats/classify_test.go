@@ -1,0 +1,128 @@
+package stats
+
+import (
+	"fmt"
+	"testing"
+)
+
+func logLine(addr, when, req string, status int) string {
+	return fmt.Sprintf(`%s - - [%s] "%s" %d 123 "-" "libdnf (Fedora 37; generic; Linux.x86_64)"`, addr, when, req, status)
+}
+
+const when = "15/Oct/2026:12:00:00 +0000"
+
+// classifyCases seed the fuzz target too.
+var classifyCases = []struct {
+	name    string
+	line    string
+	want    verdict
+	release string
+}{
+	{"metalink", logLine("203.0.113.7", when, "GET /r4.2/current/host/fc37/repodata/repomd.xml.metalink HTTP/1.1", 200), countedV4, "r4.2"},
+	{"repomd", logLine("203.0.113.7", when, "GET /r4.3/current/vm/fc41/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.3"},
+	{"countme query stripped", logLine("203.0.113.7", when, "GET /r4.2/current/vm/fc37/repodata/repomd.xml?countme=1 HTTP/1.1", 200), countedV4, "r4.2"},
+	{"query that looks like the file", logLine("203.0.113.7", when, "GET /r4.2/index.html?x=/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"percent-encoded path", logLine("203.0.113.7", when, "GET /r4.2/current/vm/fc37/repodata/repomd%2Exml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"percent-encoded release", logLine("203.0.113.7", when, "GET /r4%2E2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"percent-encoded releasever", logLine("203.0.113.7", when, "GET /r%24releasever/current/vm/fc37/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"releasever", logLine("203.0.113.7", when, "GET /r$releasever/current/vm/fc37/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"asc does not count", logLine("203.0.113.7", when, "GET /r4.2/current/vm/fc37/repodata/repomd.xml.asc HTTP/1.1", 200), notCounted, ""},
+	{"personal repository", logLine("203.0.113.7", when, "GET /~woju/r4.2/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"repo prefix", logLine("203.0.113.7", when, "GET /repo/yum/r4.1/current/vm/fc32/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.1"},
+	{"yum prefix", logLine("203.0.113.7", when, "GET /yum/r4.2/current/vm/fc37/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"double slash", logLine("203.0.113.7", when, "GET //yum/r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"contrib prefix", logLine("203.0.113.7", when, "GET /contrib/r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"contrib in release", logLine("203.0.113.7", when, "GET /yum/r4.2-contrib/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"contrib deeper is fine", logLine("203.0.113.7", when, "GET /r4.2/contrib/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"file as release", logLine("203.0.113.7", when, "GET /repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"space in target", logLine("203.0.113.7", when, "GET /r4.2/my dir/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"nginx hex escape", logLine("203.0.113.7", when, `GET /r4.2/caf\xC3\xA9/repodata/repomd.xml HTTP/1.1`, 200), countedV4, "r4.2"},
+	{"HEAD", logLine("203.0.113.7", when, "HEAD /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"POST", logLine("203.0.113.7", when, "POST /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"304 counts", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 304), countedV4, "r4.2"},
+	{"302 counts", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml.metalink HTTP/1.1", 302), countedV4, "r4.2"},
+	{"399 counts", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 399), countedV4, "r4.2"},
+	{"404 does not", logLine("203.0.113.7", when, "GET /r9.9/current/repodata/repomd.xml HTTP/1.1", 404), notCounted, ""},
+	{"500 does not", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 500), notCounted, ""},
+	{"199 does not", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 199), notCounted, ""},
+	{"ipv4-mapped", logLine("::ffff:203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"ipv6", logLine("2001:db8::1", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV6, "r4.2"},
+	{"host name", logLine("client.example.org", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"leading zero address", logLine("203.0.113.07", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
+	{"garbage", "garbage line without structure", malformed, ""},
+	{"empty", "", malformed, ""},
+	{"dash request", `203.0.113.7 - - [15/Oct/2026:12:00:00 +0000] "-" 400 0 "-" "-"`, notCounted, ""},
+	{"truncated", `203.0.113.7 - - [15/Oct/2026:12:00:00 +0000] "GET /r4.2/repodata/repomd.xml HT`, malformed, ""},
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range classifyCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClassifier(nil)
+			var out classified
+			got := c.classify([]byte(tc.line+"\n"), &out)
+			if got != tc.want {
+				t.Fatalf("got verdict %d, want %d", got, tc.want)
+			}
+			if (got == countedV4 || got == countedV6) && string(out.release) != tc.release {
+				t.Errorf("got release %q, want %q", out.release, tc.release)
+			}
+		})
+	}
+}
+
+func TestClassifyMappedAddress(t *testing.T) {
+	c := newClassifier(nil)
+	var a, b classified
+	c.classify([]byte(logLine("::FFFF:203.0.113.7", when, "GET /r4.2/x/repomd.xml HTTP/1.1", 200)), &a)
+	c.classify([]byte(logLine("203.0.113.7", when, "GET /r4.2/x/repomd.xml HTTP/1.1", 200)), &b)
+	if a.v4 != b.v4 || a.v4 != 203<<24|113<<8|7 {
+		t.Errorf("got %08x and %08x, want the same IPv4 address", a.v4, b.v4)
+	}
+}
+
+func TestAptRule(t *testing.T) {
+	rule, err := NewRule(AptRuleExample, []string{`/debug/`}, []string{`-backports$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+		ok         bool
+	}{
+		{"/deb/dists/bookworm/InRelease", "bookworm", true},
+		{"/dists/trixie/Release", "trixie", true},
+		{"/dists/trixie/Release.gpg", "", false},
+		{"/dists/bookworm-backports/InRelease", "", false},
+		{"/debug/dists/bookworm/InRelease", "", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			rel, ok := rule.Release([]byte(tc.path))
+			if ok != tc.ok || string(rel) != tc.want {
+				t.Errorf("got %q, %v; want %q, %v", rel, ok, tc.want, tc.ok)
+			}
+		})
+	}
+	if _, err := NewRule(`^/dists/([^/]+)/InRelease$`, nil, nil); err == nil {
+		t.Error("a rule without a release capture was accepted")
+	}
+}
+
+func TestParseIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint32
+		ok   bool
+	}{
+		{"1.2.3.4", 0x01020304, true}, {"255.255.255.255", 0xffffffff, true}, {"0.0.0.0", 0, true},
+		{"256.1.1.1", 0, false}, {"1.2.3", 0, false}, {"1.2.3.4.5", 0, false}, {"01.2.3.4", 0, false},
+		{"1..3.4", 0, false}, {"1.2.3.4 ", 0, false}, {"1234.1.1.1", 0, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, ok := parseIPv4([]byte(tc.in))
+			if ok != tc.ok || got != tc.want {
+				t.Errorf("got %08x %v, want %08x %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

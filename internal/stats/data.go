@@ -1,0 +1,129 @@
+package stats
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"depot/internal/chart"
+)
+
+// Data is a data file as read for display: the page, the chart and
+// `depot stats show`.
+type Data struct {
+	Title, Comment string
+	LastUpdated    time.Time
+	Months         map[string]map[string]Figures // month -> release -> figures
+	Detail         map[string]MonthMeta          // meta.months
+}
+
+// Load reads a data file for display. A missing file is an error that
+// wraps fs.ErrNotExist.
+func Load(path string) (*Data, error) {
+	d, err := readData(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.top) == 0 {
+		if _, statErr := readFileInfo(path); statErr != nil {
+			return nil, statErr
+		}
+	}
+	out := &Data{Months: map[string]map[string]Figures{}, Detail: map[string]MonthMeta{}}
+	for k, raw := range d.top {
+		if k == metaKey {
+			continue
+		}
+		var m map[string]Figures
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("data file %s: month %q: %w", path, k, err)
+		}
+		out.Months[k] = m
+	}
+	str := func(key string) string {
+		var s string
+		json.Unmarshal(d.meta[key], &s) // absent or not a string: empty
+		return s
+	}
+	out.Title, out.Comment = str("title"), str("comment")
+	out.LastUpdated, _ = time.Parse(time.RFC3339, str("last-updated"))
+	mm, err := d.monthsMeta()
+	if err != nil {
+		return nil, err
+	}
+	for k, raw := range mm {
+		var m MonthMeta
+		if json.Unmarshal(raw, &m) == nil {
+			out.Detail[k] = m
+		}
+	}
+	return out, nil
+}
+
+// MonthNames lists the data's months, newest first.
+func (d *Data) MonthNames() []string {
+	var ms []string
+	for m := range d.Months {
+		ms = append(ms, m)
+	}
+	slices.Sort(ms)
+	slices.Reverse(ms)
+	return ms
+}
+
+// Releases lists every release in the data, sorted by version, with "any"
+// last.
+func (d *Data) Releases() []string {
+	seen := map[string]bool{}
+	for _, m := range d.Months {
+		for r := range m {
+			if r != Any {
+				seen[r] = true
+			}
+		}
+	}
+	var rs []string
+	for r := range seen {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, chart.CompareVersions)
+	return append(rs, Any)
+}
+
+// ChartInput is the chart of d as of now.
+func (d *Data) ChartInput(now time.Time) chart.Input {
+	in := chart.Input{
+		Title:   d.Title,
+		Updated: d.LastUpdated,
+		Current: now.UTC().Format(monthLayout),
+		Months:  map[string]map[string]chart.Bar{},
+	}
+	for m, rels := range d.Months {
+		bars := map[string]chart.Bar{}
+		for r, f := range rels {
+			bars[r] = chart.Bar{Plain: f.Plain, Tor: f.Tor}
+		}
+		in.Months[m] = bars
+	}
+	return in
+}
+
+// Note says what a reader must know about a month's figures, or "".
+func (d *Data) Note(month string) string {
+	m, ok := d.Detail[month]
+	if !ok {
+		return ""
+	}
+	var notes []string
+	if m.ExitListCoverage < 1000 {
+		notes = append(notes, fmt.Sprintf("exit lists cover %d.%d%%: Tor figures are lower bounds", m.ExitListCoverage/10, m.ExitListCoverage%10))
+	}
+	if t, err := time.Parse(time.RFC3339, m.ComputedAt); err == nil {
+		if end, err := ParseMonth(month); err == nil && t.Before(end.AddDate(0, 1, 0)) {
+			notes = append(notes, "month in progress")
+		}
+	}
+	return strings.Join(notes, "; ")
+}

@@ -1,0 +1,323 @@
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+
+	"depot/internal/torexit"
+)
+
+// Options say what Update reads, computes and writes.
+type Options struct {
+	// Logs are paths or globs of access logs, plain or gzip-compressed (by
+	// content, whatever the name), of any months in any order.
+	Logs []string
+	// ExitListsDir holds CollecTor archives and TorDNSEL files. Empty means
+	// no exit lists: every month is reported as uncovered.
+	ExitListsDir string
+	// DataFile is the JSON data file to update. Required.
+	DataFile string
+	// Months to recompute ("YYYY-MM"). Empty means the current month and
+	// the two before it.
+	Months []string
+	// Title and Comment go to meta; empty keeps what the data file has.
+	Title, Comment string
+	// Rules decide which requests count. Empty means stats-method.md's
+	// default rule.
+	Rules []Rule
+	// CountIPv6 counts distinct IPv6 /64 prefixes per release, reported in
+	// meta only and never mixed into plain.
+	CountIPv6 bool
+	// Fetch downloads missing exit lists from CollecTor first. Without it
+	// Update never touches the network.
+	Fetch bool
+	// HTTPClient is used by Fetch; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// CollecTorURL overrides torexit.CollecTorURL (tests, mirrors).
+	CollecTorURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Progress, when set, receives a one-line progress display ("\r"
+	// updates) while logs are read.
+	Progress io.Writer
+}
+
+// Result is what Update computed and wrote.
+type Result struct {
+	Months []MonthResult
+	// Files is how many log files were read, Lines how many lines, and
+	// Undated how many malformed lines had no readable time at all.
+	Files          int
+	Lines, Bytes   int64
+	Undated        int64
+	ExitListFiles  int
+	ExitListErrors int // malformed exit-list entries skipped
+	ExitAddresses  int
+	Fetched        torexit.FetchReport
+	// Warnings are things the operator must hear about: months that exit
+	// lists do not fully cover, log patterns that match no file.
+	Warnings []string
+	Elapsed  time.Duration
+}
+
+// MonthResult is one recomputed month.
+type MonthResult struct {
+	Month    string
+	Releases map[string]Figures // includes "any" unless nothing counted
+	Meta     MonthMeta
+}
+
+// Any is the pseudo-release of all releases together.
+const Any = "any"
+
+// DefaultMonths is the current month (UTC) and the two before it, oldest
+// first.
+func DefaultMonths(now time.Time) []string {
+	now = now.UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return []string{
+		first.AddDate(0, -2, 0).Format(monthLayout),
+		first.AddDate(0, -1, 0).Format(monthLayout),
+		first.Format(monthLayout),
+	}
+}
+
+const monthLayout = "2006-01"
+
+// ParseMonth checks a "YYYY-MM" month.
+func ParseMonth(s string) (time.Time, error) {
+	t, err := time.Parse(monthLayout, s)
+	if err != nil || t.Format(monthLayout) != s {
+		return time.Time{}, fmt.Errorf("month %q is not YYYY-MM (for example 2026-11)", s)
+	}
+	return t, nil
+}
+
+// Update recomputes opts.Months from the logs and writes them into the data
+// file, keeping every other month exactly as it was.
+func Update(ctx context.Context, opts Options) (*Result, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	start := now().UTC()
+	if opts.DataFile == "" {
+		return nil, errors.New("stats: no data file given")
+	}
+	months := opts.Months
+	if len(months) == 0 {
+		months = DefaultMonths(start)
+	}
+	months = slices.Clone(months)
+	for _, m := range months {
+		if _, err := ParseMonth(m); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(months)
+	months = slices.Compact(months)
+
+	// Read the data file first: a corrupt one stops the run before any
+	// work, and is never overwritten.
+	data, err := readData(opts.DataFile)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	paths, warn, err := expandLogs(opts.Logs)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, warn...)
+	res.Files = len(paths)
+
+	if opts.Fetch {
+		if opts.ExitListsDir == "" {
+			return nil, errors.New("stats: --fetch needs an exit-lists directory to store the lists in")
+		}
+		f := &torexit.Fetcher{Client: opts.HTTPClient, BaseURL: opts.CollecTorURL, Dir: opts.ExitListsDir}
+		if res.Fetched, err = f.Fetch(ctx, months, start); err != nil {
+			return nil, err
+		}
+	}
+	first, _ := ParseMonth(months[0])
+	last, _ := ParseMonth(months[len(months)-1])
+	exits, err := torexit.Load(ctx, opts.ExitListsDir, first, last.AddDate(0, 1, 0))
+	if err != nil {
+		return nil, err
+	}
+	res.ExitListFiles, res.ExitListErrors, res.ExitAddresses = exits.Files, exits.Malformed, exits.Addresses()
+
+	chunks, total, err := plan(paths, chunkSize)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	res.Bytes = total
+	prog := &progress{}
+	stop := showProgress(opts.Progress, prog, total)
+	t, err := countFiles(ctx, chunks, months, opts.Rules, opts.CountIPv6, exits, prog)
+	stop()
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	res.Lines, res.Undated = t.lines, t.undated
+
+	computed := now().UTC()
+	mm, err := data.monthsMeta()
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.months {
+		mr := result(&t.months[i], exits, computed)
+		res.Months = append(res.Months, mr)
+		if mr.Meta.ExitListCoverage < 1000 {
+			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir))
+		}
+		if err := data.set(mr.Month, mr.Releases); err != nil {
+			return nil, err
+		}
+		b, err := marshal(mr.Meta)
+		if err != nil {
+			return nil, err
+		}
+		mm[mr.Month] = b
+	}
+	if err := writeMeta(data, opts, mm, computed); err != nil {
+		return nil, err
+	}
+	if err := data.write(opts.DataFile); err != nil {
+		return nil, err
+	}
+	res.Elapsed = now().Sub(start)
+	return res, nil
+}
+
+func writeMeta(d *dataFile, opts Options, mm any, computed time.Time) error {
+	if opts.Title != "" {
+		if err := d.setMeta("title", opts.Title); err != nil {
+			return err
+		}
+	}
+	if opts.Comment != "" {
+		if err := d.setMeta("comment", opts.Comment); err != nil {
+			return err
+		}
+	}
+	if _, ok := d.meta["source"]; !ok {
+		if err := d.setMeta("source", "depot stats: monthly distinct IPv4 addresses checking for updates; Tor users estimated from exit lists"); err != nil {
+			return err
+		}
+	}
+	if err := d.setMeta("last-updated", computed.Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return d.setMeta("months", mm)
+}
+
+// publishDelay is how far behind real time exit lists may be without the
+// month in progress being reported as uncovered.
+const publishDelay = 3 * time.Hour
+
+// result turns a month's tally into its published figures and meta.
+func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
+	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
+	from, to := time.Unix(m.from, 0).UTC(), time.Unix(m.to, 0).UTC()
+	figures := func(r *relAcc) Figures {
+		f := Figures{Plain: int64(r.plain.len())}
+		if r.plainReq > 0 {
+			f.Tor = r.torReq * f.Plain / r.plainReq // floor: all non-negative
+		}
+		return f
+	}
+	for name, r := range m.releases {
+		if r.plainReq+r.torReq > 0 {
+			mr.Releases[name] = figures(r)
+		}
+	}
+	if len(mr.Releases) > 0 {
+		mr.Releases[Any] = figures(&m.any)
+	}
+	// A month in progress is measured up to a little before now: CollecTor
+	// publishes a list about every hour, so the last hour or two are never
+	// covered yet and would otherwise raise a false alarm every day.
+	cov := exits.Coverage(from, minTime(to, computed.Add(-publishDelay)))
+	if computed.Before(from) {
+		cov = torexit.Coverage{}
+	}
+	meta := MonthMeta{
+		Lines:            m.lines,
+		Malformed:        m.malformed,
+		PlainRequests:    m.any.plainReq,
+		TorRequests:      m.any.torReq,
+		IPv6Addresses:    int64(len(m.v6)),
+		ExitListCoverage: cov.Permille,
+		ComputedAt:       computed.Format(time.RFC3339),
+	}
+	meta.Complete = !computed.Before(to) && cov.Permille == 1000
+	for i, g := range cov.Gaps {
+		if i == 10 {
+			meta.ExitListGaps = append(meta.ExitListGaps, fmt.Sprintf("... %d more", len(cov.Gaps)-i))
+			break
+		}
+		meta.ExitListGaps = append(meta.ExitListGaps, g.From.Format(time.RFC3339)+"/"+g.To.Format(time.RFC3339))
+	}
+	if m.any.v6Prefixes != nil {
+		meta.IPv6Prefixes = map[string]int64{Any: int64(len(m.any.v6Prefixes))}
+		for name, r := range m.releases {
+			if len(r.v6Prefixes) > 0 {
+				meta.IPv6Prefixes[name] = int64(len(r.v6Prefixes))
+			}
+		}
+	}
+	mr.Meta = meta
+	return mr
+}
+
+func coverageWarning(mr MonthResult, dir string) string {
+	where := "no exit-list directory is configured (set [stats] exit_lists or --exit-lists)"
+	if dir != "" {
+		where = fmt.Sprintf("put CollecTor's %s (and the neighbouring months') in %s, or run with --fetch", torexit.ArchiveName(mr.Month), dir)
+	}
+	gap := ""
+	if len(mr.Meta.ExitListGaps) > 0 {
+		gap = " (first gap " + mr.Meta.ExitListGaps[0] + ")"
+	}
+	return fmt.Sprintf("%s: exit lists cover only %d.%d%% of the month%s, so its Tor figures are lower bounds; %s",
+		mr.Month, mr.Meta.ExitListCoverage/10, mr.Meta.ExitListCoverage%10, gap, where)
+}
+
+// expandLogs resolves globs. A pattern that matches nothing is a warning
+// (a month may have no rotated file yet); a malformed pattern is an error.
+func expandLogs(patterns []string) (paths, warnings []string, err error) {
+	seen := map[string]bool{}
+	for _, p := range patterns {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stats: log pattern %q: %w", p, err)
+		}
+		if len(matches) == 0 {
+			warnings = append(warnings, fmt.Sprintf("log pattern %q matches no file", p))
+		}
+		for _, m := range matches {
+			if !seen[m] {
+				seen[m] = true
+				paths = append(paths, m)
+			}
+		}
+	}
+	return paths, warnings, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,5 @@
+package stats
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }

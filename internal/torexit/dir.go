@@ -1,0 +1,169 @@
+package torexit
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+var (
+	archiveName = regexp.MustCompile(`^exit-list-(\d{4}-\d{2})\.tar\.xz$`)
+	listName    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}$`)
+)
+
+const listNameLayout = "2006-01-02-15-04-05"
+
+// ArchiveName is CollecTor's name of a month's archive ("2026-11").
+func ArchiveName(month string) string { return "exit-list-" + month + ".tar.xz" }
+
+// Load reads every exit list below dir that could matter for requests in
+// [from, to): CollecTor monthly archives (exit-list-YYYY-MM.tar.xz) of the
+// months from the one before from to the one after to, and plain TorDNSEL
+// files anywhere below dir (files named YYYY-MM-DD-HH-MM-SS more than two
+// days outside the range are skipped unread). Archives are read in
+// parallel. A missing dir is an error; a corrupt archive is an error that
+// names it.
+func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
+	if dir == "" {
+		return NewBuilder().Set(), nil
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("exit lists: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("exit lists: %s is not a directory", dir)
+	}
+	firstMonth := time.Date(from.Year(), from.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	end := to.Add(-time.Second) // to is exclusive: often the 1st of the next month
+	lastMonth := time.Date(end.Year(), end.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	winFrom, winTo := from.Add(-2*Margin), to.Add(2*Margin)
+
+	var paths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		name := d.Name()
+		if m := archiveName.FindStringSubmatch(name); m != nil {
+			t, err := time.Parse("2006-01", m[1])
+			if err != nil || t.Before(firstMonth) || t.After(lastMonth) {
+				return nil
+			}
+		} else if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".tar.xz") {
+			return nil // temporary downloads, other archives
+		} else if listName.MatchString(name) {
+			t, _ := time.Parse(listNameLayout, name)
+			if t.Before(winFrom) || t.After(winTo) {
+				return nil
+			}
+		}
+		paths = append(paths, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("exit lists: %w", err)
+	}
+
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(paths)))
+	jobs := make(chan string)
+	builders := make([]*Builder, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		builders[i] = NewBuilder()
+		wg.Go(func() {
+			for p := range jobs {
+				if errs[i] != nil || ctx.Err() != nil {
+					continue
+				}
+				errs[i] = loadPath(builders[i], p)
+			}
+		})
+	}
+	for _, p := range paths {
+		jobs <- p
+	}
+	close(jobs)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := builders[0]
+	for _, o := range builders[1:] {
+		b.Merge(o)
+	}
+	return b.Set(), nil
+}
+
+func loadPath(b *Builder, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("exit lists: %w", err)
+	}
+	defer f.Close()
+	if strings.HasSuffix(p, ".tar.xz") {
+		if err := readArchive(b, f); err != nil {
+			return fmt.Errorf("exit lists: %s: %w (delete it, or fetch it again with --fetch)", p, err)
+		}
+		return nil
+	}
+	doc, err := Parse(f)
+	if err != nil {
+		return fmt.Errorf("exit lists: %s: %w", p, err)
+	}
+	b.Add(doc, nameTime(filepath.Base(p)))
+	return nil
+}
+
+// readArchive reads a CollecTor archive: a tar of
+// exit-list-YYYY-MM/DD/YYYY-MM-DD-HH-MM-SS documents.
+func readArchive(b *Builder, r io.Reader) error {
+	xr, err := xz.NewReader(bufio.NewReaderSize(r, 1<<16))
+	if err != nil {
+		return err
+	}
+	tr := tar.NewReader(xr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		doc, err := Parse(tr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
+		}
+		b.Add(doc, nameTime(filepath.Base(h.Name)))
+	}
+}
+
+func nameTime(name string) time.Time {
+	t, err := time.Parse(listNameLayout, name)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
