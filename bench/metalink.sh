@@ -1,6 +1,6 @@
 #!/bin/sh
 # metalink.sh — live metalink responses per second of `depot serve`, on one
-# core (taskset -c 0) with wrk on the other (taskset -c 1).
+# core (taskset -c 0, GOMAXPROCS=1) with wrk on the other (taskset -c 1).
 #
 # It builds a yum repository with createrepo_c, a mirror network of five
 # mirrors (a second depot serving copies of the tree), runs
@@ -77,7 +77,7 @@ pids="$pids $!"
 wait_up "http://127.0.0.1:$MPORT/m1/r4.2/current/host/fc37/repodata/repomd.xml"
 "$DEPOT" mirrors check --config "$work/origin.toml" --timeout 5s >/dev/null
 
-taskset -c 0 "$DEPOT" serve --config "$work/origin.toml" >/dev/null 2>&1 &
+GOMAXPROCS=1 taskset -c 0 "$DEPOT" serve --config "$work/origin.toml" >/dev/null 2>&1 &
 pids="$pids $!"
 url="http://127.0.0.1:$PORT/r4.2/current/host/fc37/repodata/repomd.xml.metalink"
 wait_up "http://127.0.0.1:$PORT/r4.2/current/host/fc37/repodata/repomd.xml"
