@@ -93,7 +93,7 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 		return false, nil
 	}
 	name := strings.TrimSuffix(mlName, ".metalink")
-	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"))
+	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"), isOnionHost(r.Host))
 	if body == nil && err == nil {
 		return false, nil // no repomd.xml here: the site answers 404
 	}
@@ -108,10 +108,11 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 // Metalink returns the Metalink 3 document of the repomd.xml at tree path
 // name of site, or nil if there is no such file. It comes from the cache
 // when neither the file nor the mirror state changed. country ("DE") puts
-// the client's country and continent first; it may be empty.
-func (s *Service) Metalink(site config.Site, name string, country string) ([]byte, error) {
+// the client's country and continent first; it may be empty. onion says
+// the request came for an onion address.
+func (s *Service) Metalink(site config.Site, name string, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
-	key := "3|" + site.Root + "|" + name + "|" + country
+	key := "3|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
 	gen := s.gen.Load()
 	now := s.opts.Now()
 	if body := s.caches.recent(key, gen, now); body != nil {
@@ -135,7 +136,7 @@ func (s *Service) Metalink(site config.Site, name string, country string) ([]byt
 	for _, v := range f.Recent(now, s.opts.Window) {
 		mf.Alternates = append(mf.Alternates, v.Version)
 	}
-	mf.URLs = urls(s.candidates(name, f, true, country), name, site.BaseURL)
+	mf.URLs = urls(s.candidates(name, f, true, country), name, site, onion)
 	modTime, size := f.ModTime, f.Size
 	s.mu.Unlock()
 	body := metalink.AppendV3(make([]byte, 0, 2048), &mf, now, s.opts.Generator)
@@ -166,7 +167,7 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 	if !ok {
 		return false, nil
 	}
-	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"))
+	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), isOnionHost(r.Host))
 	if err != nil {
 		writeError(w, http.StatusInternalServerError)
 		return true, err
@@ -177,10 +178,10 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 
 // Meta4 returns the Metalink 4 document of the file at tree path name of
 // site: its size and SHA-256, the mirrors verified to hold it, and the
-// site's base URL last.
-func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country string) ([]byte, error) {
+// site's base URL last (onion addresses only, for onion clients).
+func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
-	key := "4|" + site.Root + "|" + name + "|" + country
+	key := "4|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
 	gen := s.gen.Load()
 	now := s.opts.Now()
 	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
@@ -197,7 +198,7 @@ func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country s
 		s.mu.Lock()
 		cur, _ := f.Current()
 		mf.Size, mf.SHA256 = cur.Size, cur.Hashes.SHA256
-		mf.URLs = urls(s.candidates(name, f, false, country), name, site.BaseURL)
+		mf.URLs = urls(s.candidates(name, f, false, country), name, site, onion)
 		s.mu.Unlock()
 	} else {
 		sumKey := site.Root + "|" + name
@@ -215,7 +216,7 @@ func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country s
 			s.caches.putSum(sumKey, sum{modTime: hfi.ModTime(), size: hfi.Size(), sha256: sha})
 		}
 		mf.SHA256 = sha
-		mf.URLs = urls(nil, name, site.BaseURL)
+		mf.URLs = urls(nil, name, site, onion)
 	}
 	body := metalink.AppendV4(make([]byte, 0, 1024), &mf, now, s.opts.Generator)
 	s.caches.put(key, &entry{gen: gen, modTime: fi.ModTime(), size: fi.Size(), built: now, body: body})

@@ -122,6 +122,14 @@ func TestMetalink(t *testing.T) {
 		t.Errorf("country=de: got %v, fresh must stay first", got)
 	}
 
+	// Over an onion address: only onion mirrors, and the site's onion
+	// address instead of base_url.
+	nw.cfg.Site[0].OnionLocation = "http://site.onion"
+	m = parseML3(t, nw.get(t, "/"+repoPath+".metalink", "abc.onion").Body.String())
+	if got := strings.Join(m.urls(), " "); got != "http://fresh.onion/"+repoPath+" http://site.onion/"+repoPath {
+		t.Errorf("onion client: got %v", got)
+	}
+
 	// Alternates age out of the window; the behind mirror goes with them.
 	nw.clock.Advance(49 * time.Hour)
 	m = parseML3(t, nw.get(t, "/"+repoPath+".metalink", "").Body.String())

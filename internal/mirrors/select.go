@@ -141,15 +141,28 @@ func upper(b byte) byte {
 }
 
 // urls turns candidates into metalink URLs for tree path name, best first,
-// with the site's own base URL last.
-func urls(cands []candidate, name, baseURL string) []metalink.URL {
+// with the site's own base URL last. For onion clients only the mirrors'
+// onion addresses are listed, and the site's onion address replaces
+// base_url when it has one: a client that came over Tor is not sent to the
+// clearnet by depot.
+func urls(cands []candidate, name string, site config.Site, onion bool) []metalink.URL {
 	out := make([]metalink.URL, 0, len(cands)+1)
 	pref := 100
 	for i, c := range cands {
 		if i > 0 && cands[i-1].rank != c.rank {
 			pref = max(pref-10, 2)
 		}
-		out = append(out, metalink.URL{URL: mirrorURL(c.m.URL, name), Location: c.m.Country, Preference: pref})
+		base := c.m.URL
+		if onion {
+			if base = c.m.Onion; base == "" {
+				continue
+			}
+		}
+		out = append(out, metalink.URL{URL: mirrorURL(base, name), Location: c.m.Country, Preference: pref})
+	}
+	baseURL := site.BaseURL
+	if onion && site.OnionLocation != "" {
+		baseURL = site.OnionLocation
 	}
 	if baseURL != "" {
 		out = append(out, metalink.URL{URL: mirrorURL(baseURL, name), Preference: 1})
