@@ -137,12 +137,12 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
   depot mirrors check --config /etc/depot/depot.toml --timeout 10s --strict`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return usagef("--timeout must be positive, got %v", timeout)
+			}
 			cfg, err := f.load("check")
 			if err != nil {
 				return err
-			}
-			if timeout <= 0 {
-				return usagef("--timeout must be positive, got %v", timeout)
 			}
 			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window})
 			if svc == nil {
