@@ -39,7 +39,7 @@ type cacheSet struct {
 	mu    sync.Mutex
 	resp  map[string]*entry
 	sums  map[string]sum
-	hooks struct{ builds int } // counts rebuilds, for tests
+	built int // responses built, not served from cache (for tests)
 }
 
 func (c *cacheSet) init() {
@@ -79,7 +79,7 @@ func (c *cacheSet) put(key string, e *entry) {
 		clear(c.resp)
 	}
 	c.resp[key] = e
-	c.hooks.builds++
+	c.built++
 }
 
 func (c *cacheSet) getSum(key string, modTime time.Time, size int64) (string, bool) {
@@ -102,5 +102,5 @@ func (c *cacheSet) putSum(key string, s sum) {
 func (c *cacheSet) builds() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.hooks.builds
+	return c.built
 }

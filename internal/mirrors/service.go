@@ -90,9 +90,9 @@ func StateFile(cfg *config.Config) string {
 }
 
 // New loads the state of a validated configuration. It connects nowhere
-// and starts nothing. A corrupt state file is moved aside and reported
-// with a nil-error-equivalent empty state: the error is returned together
-// with a usable Service.
+// and starts nothing. A state file that cannot be read is moved aside:
+// New then returns a usable Service with an empty state together with an
+// error saying so. A nil Service comes only with an error.
 func New(cfg *config.Config, opts Options) (*Service, error) {
 	opts.applyDefaults()
 	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*os.Root{}}
@@ -105,10 +105,21 @@ func New(cfg *config.Config, opts Options) (*Service, error) {
 	return s, err
 }
 
-// Reload switches to a new configuration's mirrors and sites; what the
-// checks learned is kept for mirrors that stay.
+// Reload switches to a new configuration's mirrors and sites. What the
+// checks learned is kept for mirrors that stay at the same URL; a mirror
+// whose URL changed is forgotten, so it is not used before it is checked.
 func (s *Service) Reload(cfg *config.Config) {
 	s.mu.Lock()
+	old := map[string]string{}
+	for _, m := range s.cfg.Mirror {
+		old[m.Name] = m.URL
+	}
+	for _, m := range cfg.Mirror {
+		if u, ok := old[m.Name]; ok && u != m.URL {
+			delete(s.state.Mirrors, m.Name)
+			s.dirty = true
+		}
+	}
 	s.cfg = cfg
 	s.mu.Unlock()
 	s.changed()

@@ -102,3 +102,23 @@ func TestForgetsRemoved(t *testing.T) {
 		t.Errorf("%d files in state, want 2", n)
 	}
 }
+
+// TestReloadForgetsMovedMirror: a mirror whose URL changes is not trusted
+// on the strength of checks of its old address.
+func TestReloadForgetsMovedMirror(t *testing.T) {
+	fx := newFixture(t, originFiles())
+	mdir := filepath.Join(t.TempDir(), "m")
+	copyTree(t, fx.root, mdir)
+	fx.cfg.Mirror = []config.Mirror{{Name: "m", URL: mirrorstest.Dir(t, mdir).URL}}
+	fx.svc.Reload(fx.cfg)
+	fx.svc.Check(context.Background())
+	if !fx.svc.Status().Mirrors[0].Trusted {
+		t.Fatal("mirror not trusted after a good check")
+	}
+	moved := *fx.cfg
+	moved.Mirror = []config.Mirror{{Name: "m", URL: "https://elsewhere.example/"}}
+	fx.svc.Reload(&moved)
+	if fx.svc.Status().Mirrors[0].Trusted {
+		t.Error("mirror still trusted after its URL changed")
+	}
+}
