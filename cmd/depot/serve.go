@@ -16,6 +16,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
+	"depot/internal/mirrors"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -66,7 +67,15 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg)})
+	svc, err := mirrors.New(cfg, mirrors.Options{})
+	if svc == nil {
+		return err
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
+	}
+	defer svc.Close()
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc)})
 	if err != nil {
 		return err
 	}
@@ -86,11 +95,14 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				reload(srv, file, stderr)
+				reload(srv, svc, file, stderr)
 			}
 		}
 	}()
 	jobs := startJobs(ctx, cfg, srv, stderr)
+	if len(cfg.Mirror) > 0 {
+		jobs.Go(func() { svc.Run(ctx, func(err error) { fmt.Fprintf(stderr, "depot: mirrors: %v\n", err) }) })
+	}
 	err = srv.Serve(ctx)
 	jobs.Wait() // compressions in flight finish: nothing is left half-done
 	if err != nil {
@@ -102,7 +114,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
 // that does not validate is reported and the running one kept.
-func reload(srv *server.Server, file string, stderr io.Writer) {
+func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) {
 	if err := srv.ReopenLogs(); err != nil {
 		fmt.Fprintf(stderr, "depot: reopening logs: %v\n", err)
 	}
@@ -111,6 +123,7 @@ func reload(srv *server.Server, file string, stderr io.Writer) {
 		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration:\n%v\n", err)
 		return
 	}
+	svc.Reload(cfg)
 	if err := srv.Reload(cfg); err != nil {
 		fmt.Fprintf(stderr, "depot: reload: %v\n", err)
 		return
@@ -142,17 +155,18 @@ func describe(w io.Writer, cfg *config.Config) {
 }
 
 // responders returns what each site answers before its files: the
-// published statistics. Nothing here may log: these handlers sit below the
+// published statistics, then live metalinks, Metalink 4 files, redirects
+// to mirrors and the mirror status page. Nothing here may log: these handlers sit below the
 // onion chain too, so page errors are dropped rather than written anywhere.
 // The [stats] table is read at start; changing it needs a restart.
-func responders(cfg *config.Config) func(config.Site) []server.Responder {
+func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []server.Responder {
 	dataFile := cfg.Stats.Data
 	return func(site config.Site) []server.Responder {
 		var rs []server.Responder
 		if site.StatsPath != "" {
 			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
 		}
-		return rs
+		return append(rs, svc.Responders(site)...)
 	}
 }
 
