@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
+	"depot/internal/atomicfile"
 	"depot/internal/metalink"
 )
 
@@ -156,40 +156,15 @@ func loadState(file string) (*State, error) {
 	return st, nil
 }
 
-// save writes the state atomically: a temporary file in the same
-// directory, fsync, rename over the old one, fsync of the directory. A
-// crash at any point leaves either the old or the new file, whole.
+// save writes the state atomically: a crash at any point leaves either the
+// old or the new file, whole.
 func (st *State) save(file string) error {
 	data, err := json.MarshalIndent(st, "", " ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.WriteBytes(file, 0o640, data); err != nil {
 		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
-	if err != nil {
-		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return fmt.Errorf("saving mirror state: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
