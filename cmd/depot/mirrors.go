@@ -85,19 +85,22 @@ type mirrorsFlags struct {
 func (f *mirrorsFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "config", "c", "", "configuration `FILE` (TOML)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the status as JSON, as the status page's status.json")
-	cmd.Flags().DurationVar(&f.window, "window", 48*time.Hour, "how long a superseded version counts as \"behind\" rather than \"stale\"")
+	cmd.Flags().DurationVar(&f.window, "window", 0, "how long a superseded version counts as \"behind\" rather than \"stale\" (default: [mirrors] alternates_window, else 48h)")
 }
 
 func (f *mirrorsFlags) load(verb string) (*config.Config, error) {
 	if f.file == "" {
 		return nil, usagef("mirrors %s needs --config FILE", verb)
 	}
-	if f.window <= 0 {
+	if f.window < 0 {
 		return nil, usagef("--window must be positive, got %v", f.window)
 	}
 	cfg, err := config.Load(f.file)
 	if err != nil {
 		return nil, err
+	}
+	if f.window == 0 {
+		f.window = time.Duration(cfg.Mirrors.AlternatesWindow) // 0: the package default
 	}
 	if len(cfg.Mirror) == 0 {
 		return nil, fmt.Errorf("%s: no [[mirror]] table; add some (see 'depot mirrors import --help')", f.file)
@@ -137,12 +140,15 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
   depot mirrors check --config /etc/depot/depot.toml --timeout 10s --strict`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if timeout <= 0 {
+			if timeout < 0 {
 				return usagef("--timeout must be positive, got %v", timeout)
 			}
 			cfg, err := f.load("check")
 			if err != nil {
 				return err
+			}
+			if timeout == 0 {
+				timeout = time.Duration(cfg.Mirrors.Timeout) // 0: the package default
 			}
 			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window})
 			if svc == nil {
@@ -175,7 +181,7 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "time `LIMIT` for each mirror's whole check")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "time `LIMIT` for each mirror's whole check (default: [mirrors] timeout, else 30s)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 unless every mirror holds every file's current version")
 	return cmd
 }

@@ -57,7 +57,7 @@ func TestMirrorsUsageErrors(t *testing.T) {
 		{"mirrors"},
 		{"mirrors", "check"},
 		{"mirrors", "status"},
-		{"mirrors", "check", "--config", "x.toml", "--timeout", "0s"},
+		{"mirrors", "check", "--config", "x.toml", "--timeout", "-1s"},
 	} {
 		_, _, err := runDepot(t, args...)
 		var ue usageError

@@ -67,7 +67,11 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := mirrors.New(cfg, mirrors.Options{})
+	svc, err := mirrors.New(cfg, mirrors.Options{
+		Interval: time.Duration(cfg.Mirrors.CheckInterval),
+		Timeout:  time.Duration(cfg.Mirrors.Timeout),
+		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
+	})
 	if svc == nil {
 		return err
 	}

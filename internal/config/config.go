@@ -34,10 +34,11 @@ type Config struct {
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation"`
 
-	Listen []Listen `toml:"listen"`
-	Site   []Site   `toml:"site"`
-	Mirror []Mirror `toml:"mirror"`
-	Stats  Stats    `toml:"stats"`
+	Listen  []Listen     `toml:"listen"`
+	Site    []Site       `toml:"site"`
+	Mirror  []Mirror     `toml:"mirror"`
+	Mirrors MirrorChecks `toml:"mirrors"`
+	Stats   Stats        `toml:"stats"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
@@ -198,5 +199,6 @@ func (c *Config) applyDefaults() {
 			c.Site[i].RedirectMinSize = DefaultRedirectMinSize
 		}
 	}
+	c.normalizeMirrors()
 	c.Stats.applyDefaults(c)
 }

@@ -6,7 +6,20 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
+
+// MirrorChecks is the [mirrors] table: how mirrors are checked. Zero
+// values mean the mirrors package's defaults (15m, 30s, 48h).
+type MirrorChecks struct {
+	// CheckInterval is the time between check rounds inside serve.
+	CheckInterval Duration `toml:"check_interval"`
+	// Timeout bounds one mirror's whole check.
+	Timeout Duration `toml:"timeout"`
+	// AlternatesWindow is how long a superseded repomd.xml stays an
+	// alternate in metalinks (a mirror holding it is "behind", not stale).
+	AlternatesWindow Duration `toml:"alternates_window"`
+}
 
 // Mirror is one volunteer mirror. A mirror holds the origin's tree (the
 // roots of the sites with metalinks or redirect) below URL: the origin
@@ -51,8 +64,8 @@ func (m Mirror) Holds(name string) bool {
 	return sub == "" || name == sub || strings.HasPrefix(name, sub+"/")
 }
 
-// normalizeMirrors is applied by Parse: base URLs end with "/", codes are
-// upper case.
+// normalizeMirrors is part of applying defaults: base URLs end with "/",
+// codes are upper case.
 func (c *Config) normalizeMirrors() {
 	for i := range c.Mirror {
 		m := &c.Mirror[i]
@@ -69,7 +82,17 @@ func (c *Config) normalizeMirrors() {
 
 // validateMirrors checks the [[mirror]] tables.
 func (c *Config) validateMirrors(p *Problems) {
-	c.normalizeMirrors()
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"mirrors.check_interval", c.Mirrors.CheckInterval}, {"mirrors.timeout", c.Mirrors.Timeout}, {"mirrors.alternates_window", c.Mirrors.AlternatesWindow}} {
+		if d.v < 0 {
+			p.add(d.key, "must not be negative")
+		}
+	}
+	if c.Mirrors.CheckInterval != 0 && c.Mirrors.CheckInterval < Duration(time.Minute) {
+		p.add("mirrors.check_interval", "%s is less than a minute; mirrors are volunteers, be gentle", time.Duration(c.Mirrors.CheckInterval))
+	}
 	names := map[string]int{}
 	urls := map[string]int{}
 	for i, m := range c.Mirror {

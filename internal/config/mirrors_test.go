@@ -26,6 +26,7 @@ func TestValidateMirrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Config{Mirror: tc.m}
+			c.normalizeMirrors() // as Parse does
 			p := &Problems{}
 			c.validateMirrors(p)
 			if len(p.List) != len(tc.want) {
@@ -42,8 +43,24 @@ func TestValidateMirrors(t *testing.T) {
 
 func TestNormalizeMirrors(t *testing.T) {
 	c := &Config{Mirror: []Mirror{{Name: "a", URL: "https://a/q", Country: "de", Continent: "eu"}}}
-	c.validateMirrors(&Problems{})
+	c.applyDefaults()
 	if m := c.Mirror[0]; m.URL != "https://a/q/" || m.Country != "DE" || m.Continent != "EU" {
 		t.Errorf("got %+v", m)
+	}
+}
+
+func TestMirrorChecksTable(t *testing.T) {
+	body := minimal + "[mirrors]\ncheck_interval = \"10m\"\ntimeout = \"5s\"\nalternates_window = \"72h\"\n"
+	c, err := Load(writeConfig(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mirrors.CheckInterval != Duration(10*60e9) || c.Mirrors.Timeout != Duration(5e9) || c.Mirrors.AlternatesWindow != Duration(72*3600e9) {
+		t.Errorf("got %+v", c.Mirrors)
+	}
+	for _, bad := range []string{"check_interval = \"10s\"", "timeout = \"-1s\"", "timeout = \"soon\""} {
+		if _, err := Load(writeConfig(t, minimal+"[mirrors]\n"+bad+"\n")); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Size is a byte count written as an integer or with a unit: "512", "64KiB",
@@ -44,4 +45,17 @@ func ParseSize(text string) (Size, error) {
 		return 0, fmt.Errorf("%q is not a size such as \"1MiB\" or \"500KB\"", text)
 	}
 	return Size(n * mult), nil
+}
+
+// Duration is a time span written as Go writes one: "90s", "15m", "48h".
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"15m\" or \"48h\"", b)
+	}
+	*d = Duration(v)
+	return nil
 }
