@@ -39,6 +39,7 @@ type Config struct {
 	Mirror  []Mirror     `toml:"mirror"`
 	Mirrors MirrorChecks `toml:"mirrors"`
 	Stats   Stats        `toml:"stats"`
+	Proxy   Proxy        `toml:"proxy"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
@@ -201,4 +202,5 @@ func (c *Config) applyDefaults() {
 	}
 	c.normalizeMirrors()
 	c.Stats.applyDefaults(c)
+	c.Proxy.applyDefaults()
 }

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProxyTable(t *testing.T) {
+	tests := []struct {
+		name  string
+		proxy string
+		want  []string // substrings of the error; none means valid
+	}{
+		{"none", "", nil},
+		{"loopback with tor", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"yum.qubes-os.org\", \"*.debian.org\", \"localhost:8080\"]\nupstream = \"socks5://127.0.0.1:9050\"\n", nil},
+		{"closed proxy is valid", "[proxy]\nlisten = \"[::1]:8082\"\n", nil},
+		{"public address refused", "[proxy]\nlisten = \"0.0.0.0:8082\"\n", []string{"proxy.listen", "remote_clients = true"}},
+		{"public address allowed", "[proxy]\nlisten = \"0.0.0.0:8082\"\nremote_clients = true\n", nil},
+		{"relative socket", "[proxy]\nlisten = \"unix:proxy.sock\"\n", []string{"proxy.listen", "absolute"}},
+		{"open proxy", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"*\"]\n", []string{"proxy.allow[0]", "open proxy"}},
+		{"bad patterns", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"ok.org\", \"http://a.org\", \"*.org\"]\n", []string{"proxy.allow[1]", "proxy.allow[2]"}},
+		{"upstream http", "[proxy]\nlisten = \"127.0.0.1:8082\"\nupstream = \"http://127.0.0.1:3128\"\n", []string{"proxy.upstream", "socks5://"}},
+		{"upstream by name", "[proxy]\nlisten = \"127.0.0.1:8082\"\nupstream = \"socks5://localhost:9050\"\n", []string{"proxy.upstream", "IP address"}},
+		{"negative timeout", "[proxy]\nlisten = \"127.0.0.1:8082\"\nidle_timeout = \"-1s\"\n", []string{"proxy.idle_timeout"}},
+		{"tiny header limit", "[proxy]\nlisten = \"127.0.0.1:8082\"\nmax_header_bytes = \"10\"\n", []string{"proxy.max_header_bytes"}},
+		{"settings without listen", "[proxy]\nallow = [\"a.org\"]\n", []string{"proxy.listen", "no effect"}},
+		{"unknown key", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallowed = []\n", []string{`unknown key "proxy.allowed"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, minimal+tc.proxy))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("got %v, want valid", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("got valid, want an error with %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestProxyDefaultsAndValidateProxy(t *testing.T) {
+	c, err := Parse("/etc/depot/proxy.toml", []byte("[proxy]\nlisten = \"127.0.0.1:8082\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateProxy(); err != nil {
+		t.Errorf("ValidateProxy of a proxy-only file: got %v, want nil", err)
+	}
+	p := c.Proxy
+	if time.Duration(p.HeaderTimeout) != 10*time.Second || time.Duration(p.IdleTimeout) != 2*time.Minute || p.MaxConnections != 256 || p.MaxHeaderBytes != 16<<10 || p.Log {
+		t.Errorf("defaults: got %+v", p)
+	}
+	c, err = Parse("/etc/depot/none.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateProxy(); err == nil || !strings.Contains(err.Error(), "proxy.listen") {
+		t.Errorf("ValidateProxy without [proxy]: got %v, want a proxy.listen problem", err)
+	}
+}
