@@ -1,0 +1,240 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	xproxy "golang.org/x/net/proxy"
+
+	"golang.org/x/net/netutil"
+
+	"depot/internal/config"
+	"depot/internal/proxy/allow"
+)
+
+// ShutdownGrace is how long Serve lets requests and tunnels in flight
+// finish after its context is done, before it closes them.
+const ShutdownGrace = 8 * time.Second
+
+// Options are a Server's dependencies. The zero Options is valid.
+type Options struct {
+	// Log receives one combined-format line per request, without client
+	// addresses, when the configuration sets log = true. It is never
+	// written otherwise.
+	Log io.Writer
+	// Errors receives the detail of upstream failures when log = true,
+	// without client addresses. nil discards them.
+	Errors io.Writer
+	// Resolver resolves destination names when there is no upstream. With
+	// a SOCKS upstream it is never asked about a destination. nil means
+	// net.DefaultResolver.
+	Resolver *net.Resolver
+	// Now is the clock for log lines; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is one updates proxy listener.
+type Server struct {
+	cfg   config.Proxy
+	opts  Options
+	allow allow.List
+	// dialer reaches destinations: a net.Dialer, or tor's SOCKS port,
+	// which receives host names unresolved.
+	dialer xproxy.ContextDialer
+	fwd    *httputil.ReverseProxy
+	idle   time.Duration
+
+	ln  net.Listener
+	srv *http.Server
+
+	mu      sync.Mutex
+	tunnels map[net.Conn]struct{}
+	wg      sync.WaitGroup // tunnels in flight
+}
+
+// New builds a proxy from a validated [proxy] table. It binds nothing.
+func New(cfg config.Proxy, opts Options) (*Server, error) {
+	if !cfg.Enabled() {
+		return nil, errors.New("proxy: [proxy] has no listen address")
+	}
+	list, err := allow.ParseList(cfg.Allow)
+	if err != nil {
+		return nil, fmt.Errorf("proxy.allow%w", err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Errors == nil || !cfg.Log {
+		opts.Errors = io.Discard
+	}
+	if !cfg.Log {
+		opts.Log = nil // a request has no path to a log
+	}
+	s := &Server{
+		cfg:     cfg,
+		opts:    opts,
+		allow:   list,
+		idle:    time.Duration(cfg.IdleTimeout),
+		tunnels: map[net.Conn]struct{}{},
+	}
+	direct := &net.Dialer{Timeout: time.Duration(cfg.DialTimeout), Resolver: opts.Resolver}
+	s.dialer = direct
+	if cfg.Upstream != "" {
+		addr, err := config.ParseUpstream(cfg.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("proxy.upstream: %w", err)
+		}
+		// x/net's SOCKS5 client sends a name as a domain name (ATYP 3),
+		// so tor resolves it at the exit; only the SOCKS server's own
+		// address, an IP literal, is dialled directly.
+		d, err := xproxy.SOCKS5("tcp", addr, nil, direct)
+		if err != nil {
+			return nil, fmt.Errorf("proxy.upstream: %w", err)
+		}
+		cd, ok := d.(xproxy.ContextDialer)
+		if !ok {
+			return nil, errors.New("proxy.upstream: SOCKS dialer cannot take a context")
+		}
+		s.dialer = cd
+	}
+	s.fwd = &httputil.ReverseProxy{
+		// Rewrite (rather than Director) makes ReverseProxy drop the
+		// client's Forwarded and X-Forwarded-* and add none of its own.
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = pr.In.URL
+			// RFC 9112 §3.2.2: with an absolute-form target, Host is
+			// the target's authority, whatever the client's Host said.
+			pr.Out.Host = ""
+		},
+		Transport: &http.Transport{
+			Proxy:                 nil, // never the environment's HTTP_PROXY
+			DialContext:           s.dial,
+			MaxIdleConns:          64,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       s.idle,
+			ResponseHeaderTimeout: time.Duration(cfg.DialTimeout),
+			DisableCompression:    true, // pass Accept-Encoding and bodies through untouched
+		},
+		ErrorHandler: s.upstreamError,
+		ErrorLog:     log.New(io.Discard, "", 0),
+	}
+	var h http.Handler = http.HandlerFunc(s.handle)
+	if s.opts.Log != nil {
+		h = s.logged(h)
+	}
+	s.srv = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: time.Duration(cfg.HeaderTimeout),
+		IdleTimeout:       s.idle,
+		MaxHeaderBytes:    int(cfg.MaxHeaderBytes),
+		// net/http's messages name the client ("http: panic serving
+		// 10.137.0.12:..."): they go nowhere.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	return s, nil
+}
+
+// Listen binds the listen address. A unix socket left by a dead previous
+// run is replaced; any other file at its path is an error.
+func (s *Server) Listen() error {
+	var ln net.Listener
+	var err error
+	if path, ok := strings.CutPrefix(s.cfg.Listen, "unix:"); ok {
+		if fi, lerr := os.Lstat(path); lerr == nil {
+			if fi.Mode()&os.ModeSocket == 0 {
+				return fmt.Errorf("proxy.listen: %s exists and is not a socket", path)
+			}
+			if c, derr := net.Dial("unix", path); derr == nil {
+				c.Close()
+				return fmt.Errorf("proxy.listen: %s is in use by another process", path)
+			}
+			os.Remove(path)
+		}
+		ln, err = net.Listen("unix", path)
+	} else {
+		ln, err = net.Listen("tcp", s.cfg.Listen)
+	}
+	if err != nil {
+		return fmt.Errorf("proxy.listen %s: %w", s.cfg.Listen, err)
+	}
+	// Connections beyond the cap wait in the kernel's backlog.
+	s.ln = netutil.LimitListener(ln, s.cfg.MaxConnections)
+	return nil
+}
+
+// Addr is the bound address (after Listen).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until ctx is done, then stops accepting and gives requests
+// and tunnels in flight ShutdownGrace to finish before closing them. It
+// returns a serving error, or nil after a shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("proxy: Serve called before Listen")
+	}
+	errc := make(chan error, 1)
+	go func() {
+		err := s.srv.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	if serr := s.srv.Shutdown(sctx); serr != nil {
+		s.srv.Close()
+	}
+	tunnelsDone := make(chan struct{})
+	go func() { s.wg.Wait(); close(tunnelsDone) }()
+	select {
+	case <-tunnelsDone:
+	case <-sctx.Done():
+		s.mu.Lock()
+		for c := range s.tunnels {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-tunnelsDone
+	}
+	s.fwd.Transport.(*http.Transport).CloseIdleConnections()
+	if path, ok := strings.CutPrefix(s.cfg.Listen, "unix:"); ok {
+		os.Remove(path)
+	}
+	return err
+}
+
+// errDenied is the dialer's own refusal: belt and braces behind the
+// handler's check, so that no code path can reach an unlisted destination.
+var errDenied = errors.New("destination not in proxy.allow")
+
+// dial connects to an allowed destination, handing the name as received
+// to the dialer (to tor, unresolved).
+func (s *Server) dial(ctx context.Context, _, addr string) (net.Conn, error) {
+	t, err := allow.ParseAuthority(addr, 0)
+	if err != nil || !s.allow.Allows(t) {
+		return nil, errDenied
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.DialTimeout))
+	defer cancel()
+	c, err := s.dialer.DialContext(ctx, "tcp", t.HostPort())
+	if err != nil {
+		return nil, err
+	}
+	return &idleConn{Conn: c, idle: s.idle}, nil
+}
