@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"depot/internal/config"
+	"depot/internal/logfiles"
+	"depot/internal/proxy"
+)
+
+func newProxyCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run the updates proxy alone: an allowlisted forward proxy, optionally over tor",
+		Long: `proxy runs only the updates proxy of the [proxy] table: apt and dnf use it as
+their HTTP proxy (plain GET of http:// URLs, CONNECT for https), and it
+reaches only the destinations listed in allow. With upstream =
+"socks5://127.0.0.1:9050" every destination is reached through tor, and host
+names go to tor unresolved: no DNS query leaves the machine.
+
+It needs only the [proxy] table of the configuration (no sites or
+listeners). Nothing about any request is written anywhere unless log = true,
+and then without client addresses, to <log_dir>/proxy.log.
+
+Signals: SIGHUP reopens proxy.log (for logrotate); SIGTERM or SIGINT stops
+accepting, lets requests and tunnels in flight finish for a few seconds and
+exits 0. See docs/proxy.md for clients' settings.`,
+		Example: `  depot proxy --config /etc/depot/proxy.toml
+  apt-get -o Acquire::http::Proxy=http://127.0.0.1:8082 update
+  curl -x http://127.0.0.1:8082 http://deb.debian.org/debian/dists/bookworm/InRelease`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usagef("proxy needs --config FILE with a [proxy] table")
+			}
+			return runProxy(cmd.Context(), file, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML) with a [proxy] table")
+	return cmd
+}
+
+// loadProxyConfig reads file and validates its [proxy] table alone.
+func loadProxyConfig(file string) (*config.Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	cfg, err := config.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ValidateProxy(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error {
+	cfg, err := loadProxyConfig(file)
+	if err != nil {
+		return err
+	}
+	opts := proxy.Options{Errors: stderr}
+	var logFile *logfiles.File
+	if cfg.Proxy.Log {
+		if logFile, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
+			return err
+		}
+		defer logFile.Close()
+		opts.Log = logFile
+	}
+	srv, err := proxy.New(cfg.Proxy, opts)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	describeProxy(stdout, cfg)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if logFile == nil {
+					continue
+				}
+				if err := logFile.Reopen(); err != nil {
+					fmt.Fprintf(stderr, "depot: reopening %s: %v\n", logFile.Path(), err)
+				}
+			}
+		}
+	}()
+	if err := srv.Serve(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "depot: proxy stopped")
+	return nil
+}
+
+// describeProxy prints where the proxy listens and where it may go.
+func describeProxy(w io.Writer, cfg *config.Config) {
+	p := cfg.Proxy
+	via := "directly"
+	if p.Upstream != "" {
+		via = "through " + p.Upstream + " (names resolved by the SOCKS server)"
+	}
+	logged := "nothing logged"
+	if p.Log {
+		logged = "requests logged without client addresses to " + cfg.ProxyLogPath()
+	}
+	fmt.Fprintf(w, "depot: updates proxy on %s, %s; %s\n", p.Listen, via, logged)
+	if len(p.Allow) == 0 {
+		fmt.Fprintln(w, "  allow is empty: every destination is refused (a closed proxy)")
+	}
+	for _, a := range p.Allow {
+		fmt.Fprintf(w, "  allow %s\n", a)
+	}
+}
