@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"depot/internal/config"
+	"depot/internal/demo"
+)
+
+// startProxy runs `depot proxy` with a [proxy] table on a free loopback
+// port that allows allow, logging to its own log_dir, and returns the
+// proxy's address and log file.
+func startProxy(t testing.TB, allow ...string) (addr, logFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	addr = freeAddr(t)
+	quoted := make([]string, len(allow))
+	for i, a := range allow {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+	toml := fmt.Sprintf("log_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = true\n", dir, addr, strings.Join(quoted, ", "))
+	file := filepath.Join(dir, "proxy.toml")
+	writeFile(t, file, []byte(toml))
+	// start waits for every listener of Config: here, the proxy's.
+	d := &Depot{Dir: dir, Config: &config.Config{Listen: []config.Listen{{Address: addr}}}}
+	d.start(t, dir, "proxy", "--config", file)
+	return addr, filepath.Join(dir, "proxy.log")
+}
+
+// TestProxyCurl fetches a file from a depot server through depot proxy with
+// curl, and is refused a destination that is not allowed.
+func TestProxyCurl(t *testing.T) {
+	requireTools(t, "curl")
+	www := t.TempDir()
+	writeFile(t, filepath.Join(www, "repo", "file.txt"), []byte("through the proxy\n"))
+	d := startDepot(t, serveConfig(t, www))
+	port := d.Addr[strings.LastIndexByte(d.Addr, ':')+1:]
+	proxyAddr, logFile := startProxy(t, "localhost:"+port)
+
+	out := runOK(t, www, "curl", "-sS", "--fail", "-x", "http://"+proxyAddr, "http://localhost:"+port+"/repo/file.txt")
+	if out != "through the proxy\n" {
+		t.Errorf("curl through the proxy got %q, want the file", out)
+	}
+	// 127.0.0.1 is the same server, but not the name the allowlist holds.
+	out = runOK(t, www, "curl", "-sS", "-o", "/dev/stderr", "-w", "%{http_code}", "-x", "http://"+proxyAddr, "http://127.0.0.1:"+port+"/repo/file.txt")
+	if !strings.HasSuffix(out, "403") || !strings.Contains(out, "127.0.0.1:"+port+" is not allowed") || !strings.Contains(out, "[proxy]") {
+		t.Errorf("curl to an unlisted destination got %q, want 403 naming it and the [proxy] table", out)
+	}
+	// CONNECT to a port the allowlist does not name.
+	out, err := runErr(www, "curl", "-sS", "-p", "-x", "http://"+proxyAddr, "http://localhost:22/")
+	if err == nil || !strings.Contains(out, "403") {
+		t.Errorf("curl CONNECT to localhost:22 got %v %q, want the tunnel refused with 403", err, out)
+	}
+	waitForProxyLog(t, logFile, `"GET http://localhost:`+port+`/repo/file.txt HTTP/1.1" 200 18`)
+	assertNoClientInProxyLog(t, logFile)
+	// The served file was fetched by the proxy, from loopback.
+	waitForLog(t, d.AccessLog(), "the proxied GET", func(l logLine) bool {
+		return l.Request == "GET /repo/file.txt HTTP/1.1" && l.Status == "200"
+	})
+}
+
+// TestProxyApt runs apt-get update and download from the demo's signed apt
+// tree served by depot, with apt's HTTP proxy set to depot proxy.
+func TestProxyApt(t *testing.T) {
+	requireTools(t, "apt-get")
+	root, err := demo.Extract(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDepot(t, serveConfig(t, root))
+	port := d.Addr[strings.LastIndexByte(d.Addr, ':')+1:]
+	proxyAddr, logFile := startProxy(t, "localhost:"+port)
+	repo := "http://localhost:" + port + "/deb/r4.2/vm"
+	dir, apt := apt(t, "deb [signed-by="+filepath.Join(root, "KEY.asc")+"] "+repo+" bookworm main")
+	viaProxy := []string{"-o", "Acquire::http::Proxy=http://" + proxyAddr}
+	if out := apt("apt-get", append(viaProxy, "update")...); !strings.Contains(out, "bookworm InRelease") {
+		t.Errorf("apt-get update did not fetch InRelease:\n%s", out)
+	}
+	apt("apt-get", append(viaProxy, "download", "depot-demo-hello")...)
+	assertSameFile(t, filepath.Join(dir, filepath.Base(demoDeb)), demoFile(demoDeb))
+	waitForProxyLog(t, logFile, `"GET `+repo+`/dists/bookworm/InRelease HTTP/1.1" 200 `)
+	waitForProxyLog(t, logFile, `"GET `+repo+`/pool/main/d/depot-demo-hello/`+filepath.Base(demoDeb)+` HTTP/1.1" 200 `)
+	assertNoClientInProxyLog(t, logFile)
+
+}
+
+// waitForProxyLog waits for proxy.log to hold a line containing want
+// (lines reach the file within logfiles.FlushInterval).
+func waitForProxyLog(t testing.TB, path, want string) {
+	t.Helper()
+	waitForLogWhile(t, path, want, func() {}, func(l logLine) bool { return strings.Contains(l.Raw, want) })
+}
+
+// assertNoClientInProxyLog checks that every proxy.log line has "-" for
+// the client address, the referer and the user agent.
+func assertNoClientInProxyLog(t testing.TB, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.HasPrefix(line, "- - - [") || !strings.HasSuffix(line, `"-" "-"`) {
+			t.Errorf("proxy.log line names its client or client software:\n%s", line)
+		}
+	}
+}
