@@ -126,6 +126,7 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 			DisableCompression:    true, // pass Accept-Encoding and bodies through untouched
 		},
 		ErrorHandler: s.upstreamError,
+		BufferPool:   &bufferPool{},
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
 	var h http.Handler = http.HandlerFunc(s.handle)
@@ -218,6 +219,18 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return err
 }
+
+// bufferPool reuses ReverseProxy's 32 KiB copy buffers across requests.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // errDenied is the dialer's own refusal: belt and braces behind the
 // handler's check, so that no code path can reach an unlisted destination.
