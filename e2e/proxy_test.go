@@ -9,6 +9,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	"depot/internal/proxy/proxytest"
 )
 
 // startProxy runs `depot proxy` with a [proxy] table on a free loopback
@@ -16,19 +17,27 @@ import (
 // proxy's address and log file.
 func startProxy(t testing.TB, allow ...string) (addr, logFile string) {
 	t.Helper()
+	_, addr, logFile = startProxyWrapped(t, "", nil, allow...)
+	return addr, logFile
+}
+
+// startProxyWrapped is startProxy with more [proxy] keys (extra) and depot
+// run by the command wrap.
+func startProxyWrapped(t testing.TB, extra string, wrap []string, allow ...string) (d *Depot, addr, logFile string) {
+	t.Helper()
 	dir := t.TempDir()
 	addr = freeAddr(t)
 	quoted := make([]string, len(allow))
 	for i, a := range allow {
 		quoted[i] = fmt.Sprintf("%q", a)
 	}
-	toml := fmt.Sprintf("log_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = true\n", dir, addr, strings.Join(quoted, ", "))
+	toml := fmt.Sprintf("log_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = true\n%s", dir, addr, strings.Join(quoted, ", "), extra)
 	file := filepath.Join(dir, "proxy.toml")
 	writeFile(t, file, []byte(toml))
 	// start waits for every listener of Config: here, the proxy's.
-	d := &Depot{Dir: dir, Config: &config.Config{Listen: []config.Listen{{Address: addr}}}}
+	d = &Depot{Dir: dir, Config: &config.Config{Listen: []config.Listen{{Address: addr}}}, wrap: wrap}
 	d.start(t, dir, "proxy", "--config", file)
-	return addr, filepath.Join(dir, "proxy.log")
+	return d, addr, filepath.Join(dir, "proxy.log")
 }
 
 // TestProxyCurl fetches a file from a depot server through depot proxy with
@@ -86,6 +95,43 @@ func TestProxyApt(t *testing.T) {
 	waitForProxyLog(t, logFile, `"GET `+repo+`/pool/main/d/depot-demo-hello/`+filepath.Base(demoDeb)+` HTTP/1.1" 200 `)
 	assertNoClientInProxyLog(t, logFile)
 
+}
+
+// TestProxyOverTorLeaksNoDNS runs depot proxy under strace with a SOCKS5
+// upstream (a fake tor that joins every stream to a local depot server)
+// and fetches http://repo.example.org/ through it with curl: the SOCKS
+// server must be asked for the name, and depot's only connections to an
+// internet address must be to the SOCKS port: no DNS query, no direct
+// connection to the destination.
+func TestProxyOverTorLeaksNoDNS(t *testing.T) {
+	requireTools(t, "curl")
+	trace := filepath.Join(t.TempDir(), "trace")
+	tracer := traceNetwork(t, trace)
+	www := t.TempDir()
+	writeFile(t, filepath.Join(www, "repo", "repomd.xml"), []byte("<repomd/>\n"))
+	origin := startDepot(t, serveConfig(t, www))
+	tor := proxytest.NewSOCKS5(t, origin.Addr)
+	d, proxyAddr, _ := startProxyWrapped(t, fmt.Sprintf("upstream = \"socks5://%s\"\n", tor.Addr), tracer, "repo.example.org")
+
+	out := runOK(t, www, "curl", "-sS", "--fail", "-x", "http://"+proxyAddr, "http://repo.example.org/repo/repomd.xml")
+	if out != "<repomd/>\n" {
+		t.Errorf("curl through the proxy and the SOCKS server got %q, want the file", out)
+	}
+	reqs := tor.Requests()
+	if len(reqs) != 1 || reqs[0].AddrType != proxytest.ATypDomain || reqs[0].Host != "repo.example.org" || reqs[0].Port != 80 {
+		t.Errorf("SOCKS server got %v, want one CONNECT to the domain name repo.example.org:80", reqs)
+	}
+	d.Stop(t)
+	_, torPort, _ := strings.Cut(tor.Addr, ":")
+	calls := outbound(t, trace)
+	if len(calls) == 0 {
+		t.Fatal("strace recorded no connection at all; is tracing working?")
+	}
+	for _, c := range calls {
+		if !strings.Contains(c, "sin_port=htons("+torPort+")") {
+			t.Errorf("depot proxy reached something other than its SOCKS upstream (:%s):\n%s", torPort, c)
+		}
+	}
 }
 
 // waitForProxyLog waits for proxy.log to hold a line containing want
