@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -421,5 +423,34 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v, want nil", err)
+	}
+}
+
+func TestUnixListenerAndClose(t *testing.T) {
+	dir, err := os.MkdirTemp("", "depot-proxy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "proxy.sock")
+	cfg := testConfig("localhost")
+	cfg.Listen = "unix:" + path
+	s, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("dialing the proxy's socket: %v", err)
+	}
+	c.Close()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("socket %s left after Close (%v)", path, err)
 	}
 }

@@ -173,6 +173,19 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// Close releases the listener bound by Listen when Serve will not run
+// (another listener failed to bind: start all or nothing).
+func (s *Server) Close() error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.ln.Close()
+	if path, ok := strings.CutPrefix(s.cfg.Listen, "unix:"); ok {
+		os.Remove(path)
+	}
+	return err
+}
+
 // Addr is the bound address (after Listen).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
