@@ -69,21 +69,12 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	opts := proxy.Options{Errors: stderr}
-	var logFile *logfiles.File
-	if cfg.Proxy.Log {
-		if logFile, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
-			return err
-		}
-		defer logFile.Close()
-		opts.Log = logFile
-	}
-	srv, err := proxy.New(cfg.Proxy, opts)
+	srv, logFile, err := bindProxy(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	if err := srv.Listen(); err != nil {
-		return err
+	if logFile != nil {
+		defer logFile.Close()
 	}
 	describeProxy(stdout, cfg)
 
@@ -132,4 +123,31 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 	for _, a := range p.Allow {
 		fmt.Fprintf(w, "  allow %s\n", a)
 	}
+}
+
+// bindProxy builds and binds the updates proxy of cfg's [proxy] table, or
+// returns nil, nil, nil when there is none (for `depot serve`). lf is
+// proxy.log, opened only with log = true; the caller closes it after
+// Serve returns and reopens it on SIGHUP.
+func bindProxy(cfg *config.Config, stderr io.Writer) (px *proxy.Server, lf *logfiles.File, err error) {
+	if !cfg.Proxy.Enabled() {
+		return nil, nil, nil
+	}
+	opts := proxy.Options{Errors: stderr}
+	if cfg.Proxy.Log {
+		if lf, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
+			return nil, nil, err
+		}
+		opts.Log = lf
+	}
+	if px, err = proxy.New(cfg.Proxy, opts); err == nil {
+		err = px.Listen()
+	}
+	if err != nil {
+		if lf != nil {
+			lf.Close()
+		}
+		return nil, nil, err
+	}
+	return px, lf, nil
 }
