@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,8 +133,10 @@ func (p *Proxy) validate(pr *Problems) {
 		key := fmt.Sprintf("proxy.allow[%d]", i)
 		if a == "*" || strings.HasPrefix(a, "*:") {
 			pr.add(key, "%q would make an open proxy; list the repositories' host names, e.g. \"deb.debian.org\" or \"*.qubes-os.org\"", a)
-		} else if _, err := allow.ParsePattern(a); err != nil {
+		} else if pat, err := allow.ParsePattern(a); err != nil {
 			pr.add(key, "%v; use a host name, \"*.domain\" or an IP address, optionally with :port", err)
+		} else if p.isSelf(pat) {
+			pr.add(key, "%q is the proxy's own listen address: a request to it would loop through the proxy until max_connections", a)
 		}
 	}
 	if p.Upstream != "" {
@@ -170,4 +173,17 @@ func ParseUpstream(s string) (string, error) {
 		return "", fmt.Errorf("%q must name the SOCKS server by IP address and port, e.g. socks5://127.0.0.1:9050", s)
 	}
 	return u.Host, nil
+}
+
+// isSelf reports whether pat names the proxy's own loopback listener.
+func (p *Proxy) isSelf(pat allow.Pattern) bool {
+	host, port, err := net.SplitHostPort(p.Listen)
+	if err != nil || pat.Port == 0 || strconv.Itoa(int(pat.Port)) != port {
+		return false
+	}
+	if pat.Addr.IsValid() {
+		a, err := netip.ParseAddr(host)
+		return pat.Addr.IsLoopback() && (err != nil || a.IsLoopback() || a.IsUnspecified()) || err == nil && a.Unmap() == pat.Addr
+	}
+	return pat.Host == "localhost" && isLoopback(host)
 }

@@ -25,6 +25,7 @@ func TestProxyTable(t *testing.T) {
 		{"negative timeout", "[proxy]\nlisten = \"127.0.0.1:8082\"\nidle_timeout = \"-1s\"\n", []string{"proxy.idle_timeout"}},
 		{"tiny header limit", "[proxy]\nlisten = \"127.0.0.1:8082\"\nmax_header_bytes = \"10\"\n", []string{"proxy.max_header_bytes"}},
 		{"settings without listen", "[proxy]\nallow = [\"a.org\"]\n", []string{"proxy.listen", "no effect"}},
+		{"loop to itself", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"localhost:8082\", \"127.0.0.1:8082\", \"localhost:8080\"]\n", []string{"proxy.allow[0]", "proxy.allow[1]", "own listen address"}},
 		{"unknown key", "[proxy]\nlisten = \"127.0.0.1:8082\"\nallowed = []\n", []string{`unknown key "proxy.allowed"`}},
 	}
 	for _, tc := range tests {
