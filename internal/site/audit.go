@@ -28,6 +28,10 @@ const (
 	RuleLink             = "link"              // an outbound link (listed, never an error)
 )
 
+// ErrOrigin is wrapped by the error Audit returns for a malformed
+// AuditOptions.Origin: a usage mistake, not a problem with the site.
+var ErrOrigin = errors.New("want a scheme and host only, such as https://www.example.org")
+
 // AuditOptions tune Audit. The zero value audits with no known origin and
 // lists no links.
 type AuditOptions struct {
@@ -86,7 +90,7 @@ func Audit(dir string, opts AuditOptions) (Report, error) {
 	if opts.Origin != "" {
 		u, err := url.Parse(opts.Origin)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return rep, fmt.Errorf("--origin %q: want a scheme and host only, such as https://www.example.org", opts.Origin)
+			return rep, fmt.Errorf("--origin %q: %w", opts.Origin, ErrOrigin)
 		}
 		a.origin = u
 	}

@@ -43,6 +43,9 @@ type Page struct {
 	Root    string        // relative path to the site root: "", "../", "../../"
 	Text    string        // file name of the plain-text copy, for a relative link: "page.txt"
 	Source  string        // the Markdown file, relative to SRC: "doc/page.md"
+	// Heading is true if the Markdown has its own "# " heading; the
+	// built-in layout otherwise shows the title as one.
+	Heading bool
 	// Stylesheet is true if SRC has a style.css at its root; the built-in
 	// layout then links to it.
 	Stylesheet bool
@@ -60,8 +63,9 @@ const builtinLayout = `<!DOCTYPE html>
 {{end}}</head>
 <body>
 <main>
-{{.Content}}</main>
-<footer><a href="{{.Text}}">Plain text</a> · <a href="{{.Root}}">Home</a></footer>
+{{if not .Heading}}<h1>{{.Title}}</h1>
+{{end}}{{.Content}}</main>
+<footer><a href="{{.Text}}">Plain text</a> · <a href="{{if .Root}}{{.Root}}{{else}}./{{end}}">Home</a></footer>
 </body>
 </html>
 `
@@ -287,7 +291,7 @@ func (b *builder) claim(name string) error {
 
 // page renders one Markdown file into .html and .txt.
 func (b *builder) page(name string, data []byte) error {
-	fm, body, bodyLine, err := frontMatter(data)
+	fm, body, err := frontMatter(data)
 	if err != nil {
 		var be *BuildError
 		if errors.As(err, &be) {
@@ -302,7 +306,6 @@ func (b *builder) page(name string, data []byte) error {
 			return err
 		}
 	}
-	_ = bodyLine
 
 	doc := b.md.Parser().Parse(text.NewReader(body))
 	var mdLinks []string
@@ -336,6 +339,7 @@ func (b *builder) page(name string, data []byte) error {
 		Text:       path.Base(txtName),
 		Source:     name,
 		Stylesheet: b.stylesheet,
+		Heading:    firstH1 != "",
 	}
 	if p.Title == "" {
 		p.Title = firstH1
@@ -417,20 +421,19 @@ func plainText(n ast.Node, src []byte) string {
 }
 
 // frontMatter splits a Jekyll-style "---" block off the start of data and
-// reads its "key: value" lines. Other YAML is ignored. bodyLine is the
-// 1-based line the body starts on.
-func frontMatter(data []byte) (map[string]string, []byte, int, error) {
+// reads its "key: value" lines. Other YAML is ignored.
+func frontMatter(data []byte) (map[string]string, []byte, error) {
 	fm := map[string]string{}
 	s := string(data)
 	s = strings.TrimPrefix(s, "\ufeff")
 	if !strings.HasPrefix(s, "---\n") && !strings.HasPrefix(s, "---\r\n") {
-		return fm, []byte(s), 1, nil
+		return fm, []byte(s), nil
 	}
 	lines := strings.SplitAfter(s, "\n")
 	for i := 1; i < len(lines); i++ {
 		l := strings.TrimRight(lines[i], "\r\n")
 		if l == "---" || l == "..." {
-			return fm, []byte(strings.Join(lines[i+1:], "")), i + 2, nil
+			return fm, []byte(strings.Join(lines[i+1:], "")), nil
 		}
 		k, v, ok := strings.Cut(l, ":")
 		if !ok || strings.HasPrefix(l, " ") || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "-") {
@@ -442,5 +445,5 @@ func frontMatter(data []byte) (map[string]string, []byte, int, error) {
 		}
 		fm[strings.TrimSpace(k)] = v
 	}
-	return nil, nil, 0, &BuildError{Line: 1, Err: errors.New("front matter opened with --- is never closed; add a --- line after it")}
+	return nil, nil, &BuildError{Line: 1, Err: errors.New("front matter opened with --- is never closed; add a --- line after it")}
 }
