@@ -46,6 +46,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newLogsCmd(),
 		newMirrorsCmd(),
 		newSiteCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

@@ -3,7 +3,8 @@ package errorlog
 import (
 	"bytes"
 	"errors"
-	"time"
+
+	"depot/internal/logtime"
 )
 
 // Line is one parsed error-log line. Every byte-slice field aliases the
@@ -165,46 +166,7 @@ func quoted(b []byte) (field, rest []byte, ok bool) {
 
 // ParseTime reads "2026/11/29 04:28:39" as UTC and returns Unix seconds.
 // It does not allocate.
-func ParseTime(b []byte) (int64, bool) {
-	if len(b) != 19 || b[4] != '/' || b[7] != '/' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
-		return 0, false
-	}
-	y1, ok1 := digits2(b[0:2])
-	y2, ok2 := digits2(b[2:4])
-	mon, ok3 := digits2(b[5:7])
-	day, ok4 := digits2(b[8:10])
-	hh, ok5 := digits2(b[11:13])
-	mm, ok6 := digits2(b[14:16])
-	ss, ok7 := digits2(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
-		return 0, false
-	}
-	year := y1*100 + y2
-	if mon < 1 || mon > 12 || day < 1 || day > daysIn(mon, year) || hh > 23 || mm > 59 || ss > 60 {
-		return 0, false
-	}
-	return time.Date(year, time.Month(mon), day, hh, mm, ss, 0, time.UTC).Unix(), true
-}
-
-func digits2(b []byte) (int, bool) {
-	if b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
-		return 0, false
-	}
-	return int(b[0]-'0')*10 + int(b[1]-'0'), true
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
+func ParseTime(b []byte) (int64, bool) { return logtime.ErrorLog(b) }
 
 // atoi parses up to 18 leading decimal digits; n is how many were used.
 func atoi(b []byte) (v int, n int) {
