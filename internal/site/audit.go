@@ -190,12 +190,23 @@ func (a *auditor) html(file string, b []byte) {
 // that span several lines.
 func (a *auditor) tag(file string, line int, raw string, t html.Token) {
 	el := t.Data
+	lower := asciiLower(raw) // same length as raw, so indexes carry over
 	attrLine := func(key string) int {
-		// The line the attribute starts on, best effort.
-		if i := strings.Index(strings.ToLower(raw), key+"="); i >= 0 {
-			return line + strings.Count(raw[:i], "\n")
+		// The line the attribute starts on: the first occurrence of key
+		// after whitespace and before "=" (so "src" does not match
+		// "data-src="). Best effort; the tag's line otherwise.
+		for off := 0; ; {
+			i := strings.Index(lower[off:], key)
+			if i < 0 {
+				return line
+			}
+			i += off
+			off = i + len(key)
+			if j := skipSpace(lower, off); i > 0 && isSpace(lower[i-1]) &&
+				(j == len(lower) || j > off || lower[j] == '=' || lower[j] == '>' || lower[j] == '/') {
+				return line + strings.Count(raw[:i], "\n")
+			}
 		}
-		return line
 	}
 	get := func(key string) (string, bool) {
 		for _, at := range t.Attr {
@@ -483,6 +494,19 @@ func srcsetURLs(s string) []string {
 		i = j
 	}
 	return out
+}
+
+// asciiLower lowercases ASCII letters only. Unlike strings.ToLower it never
+// changes the length (invalid UTF-8 would become U+FFFD), so an index into
+// the result is an index into s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }

@@ -195,3 +195,11 @@ func TestAuditDemoTree(t *testing.T) {
 		t.Errorf("demo tree: %s", f)
 	}
 }
+
+func TestAuditAttributeLines(t *testing.T) {
+	page := "<img data-src=\"x\"\n  alt=\"\"\n  src=\"https://x.example/a.png\"\n  srcset=\"https://x.example/b.png 2x\">"
+	rep := auditOne(t, "p.html", page, AuditOptions{})
+	if len(rep.Findings) != 2 || rep.Findings[0].Line != 3 || rep.Findings[1].Line != 4 {
+		t.Fatalf("got %v, want src on line 3 and srcset on line 4", rep.Findings)
+	}
+}

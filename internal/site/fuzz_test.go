@@ -48,3 +48,36 @@ func FuzzSrcset(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAuditHTML checks the HTML auditor: it never panics, every finding
+// has a known rule and a line inside the document, and a document without
+// "<" has no findings.
+func FuzzAuditHTML(f *testing.F) {
+	f.Add(`<img src="https://x.example/a.png" srcset="a.png 1x, //b.example/b.png 2x">`)
+	f.Add("<style>\na{background:url(https://x.example/a)}</style><p style=\"x:url(//y)\" onclick=x>")
+	f.Add(`<meta http-equiv=refresh content="0;url=https://x.example"><a href=" javascript:x">`)
+	f.Add("<script>\n</script><svg><use xlink:href='https://x.example/s.svg'/></svg>")
+	rules := []string{RuleThirdParty, RuleProtocolRelative, RuleInlineScript, RuleEventHandler,
+		RuleJavaScriptURL, RuleInlineStyle, RuleStyleElement, RuleMixedContent, RuleDataURL, "parse-error"}
+	f.Fuzz(func(t *testing.T, doc string) {
+		rep := Report{}
+		a := auditor{rep: &rep, opts: AuditOptions{Links: true}}
+		a.html("f.html", []byte(doc))
+		lines := strings.Count(doc, "\n") + 1
+		for _, fd := range rep.Findings {
+			if fd.Line < 1 || fd.Line > lines {
+				t.Fatalf("finding %v on line %d of a %d-line document", fd, fd.Line, lines)
+			}
+			known := false
+			for _, r := range rules {
+				known = known || fd.Rule == r
+			}
+			if !known {
+				t.Fatalf("finding %v has an unknown rule", fd)
+			}
+		}
+		if !strings.Contains(doc, "<") && len(rep.Findings) > 0 {
+			t.Fatalf("findings %v in a document without tags", rep.Findings)
+		}
+	})
+}
