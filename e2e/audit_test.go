@@ -24,10 +24,11 @@ func TestAuditPassesOnAKeptPolicy(t *testing.T) {
 // TestAuditFailsWhenAPromiseIsBroken audits a server whose "onion"
 // listener in fact logs (the audit's configuration says onion = true for
 // a port that the running server treats as clearnet), and whose log
-// directory holds a file older than three months.
+// directory holds a file older than three months, and whose site loads a
+// script from a CDN.
 func TestAuditFailsWhenAPromiseIsBroken(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "index.html"), []byte("home"))
+	writeFile(t, filepath.Join(root, "index.html"), []byte(`<!DOCTYPE html><title>x</title><script src="https://cdn.example.net/x.js"></script>`))
 	logs := t.TempDir()
 	clear, fake := freeAddr(t), freeAddr(t)
 	serving := "log_dir = \"" + logs + "\"\ndata_dir = \"" + logs + "\"\n[[listen]]\naddress = \"" + clear + "\"\n[[listen]]\naddress = \"" + fake + "\"\n[[site]]\nhosts = [\"*\"]\nroot = \"" + root + "\"\n"
@@ -42,7 +43,8 @@ func TestAuditFailsWhenAPromiseIsBroken(t *testing.T) {
 	if err == nil {
 		t.Fatalf("audit passed a server that logs its onion listener:\n%s", out)
 	}
-	for _, want := range []string{"FAIL  onion-not-logged", "onion requests were logged in", "FAIL  retention-enforced", "access.log-20250101"} {
+	for _, want := range []string{"FAIL  onion-not-logged", "onion requests were logged in", "FAIL  retention-enforced", "access.log-20250101",
+		"FAIL  site[0]-local-resources", "cdn.example.net"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit output lacks %q:\n%s", want, out)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"depot/internal/audit"
+	"depot/internal/site"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -67,8 +68,21 @@ Exit status: 0 when no check fails (warnings allowed), 1 otherwise.`,
 	return cmd
 }
 
-// siteAuditor returns the site auditor the policy checks use, or nil.
-func siteAuditor() func(root string) ([]string, error) { return nil }
+// siteAuditor is the site auditor the policy checks use: depot site
+// audit's rules, one line per finding.
+func siteAuditor() func(root, origin string) ([]string, error) {
+	return func(root, origin string) ([]string, error) {
+		rep, err := site.Audit(root, site.AuditOptions{Origin: origin})
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, f := range rep.Findings {
+			out = append(out, f.String())
+		}
+		return out, nil
+	}
+}
 
 // printAudit prints the results grouped under the policy sentence each one
 // proves, in the order the sentences first appear.

@@ -45,6 +45,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newStatsCmd(),
 		newLogsCmd(),
 		newMirrorsCmd(),
+		newSiteCmd(),
 		newAuditCmd(),
 		newProxyCmd(),
 	)

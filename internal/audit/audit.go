@@ -43,8 +43,9 @@ type Options struct {
 	// 0 means 1.5 s (depot flushes at least once a second).
 	FlushWait time.Duration
 	// SiteAudit, if set, lists third-party resources, scripts and inline
-	// styles under a site's root ("file:line: problem").
-	SiteAudit func(root string) ([]string, error)
+	// styles under a site's root ("file:line: problem"); origin is the
+	// site's own scheme and host from base_url, or "".
+	SiteAudit func(root, origin string) ([]string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

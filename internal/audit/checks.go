@@ -144,7 +144,7 @@ func checkSites(ctx context.Context, o Options) []Result {
 		r := Result{ID: fmt.Sprintf("site[%d]-local-resources", i), Policy: policyLocal}
 		if o.SiteAudit == nil {
 			r.Status, r.Detail = Skip, "no site auditor"
-		} else if problems, err := o.SiteAudit(s.Root); err != nil {
+		} else if problems, err := o.SiteAudit(s.Root, origin(s.BaseURL)); err != nil {
 			r.Status, r.Detail = Fail, err.Error()
 		} else if len(problems) > 0 {
 			r.Status = Fail
@@ -158,6 +158,15 @@ func checkSites(ctx context.Context, o Options) []Result {
 		rs = append(rs, checkCSP(ctx, o.Config))
 	}
 	return rs
+}
+
+// origin is the scheme and host of a base URL, or "".
+func origin(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func first(s []string, n int) []string {
