@@ -155,3 +155,27 @@ func assertNoClientInProxyLog(t testing.TB, path string) {
 		}
 	}
 }
+
+// TestServeRunsTheProxy: with a [proxy] table, depot serve runs the updates
+// proxy beside its listeners, and SIGTERM stops both.
+func TestServeRunsTheProxy(t *testing.T) {
+	requireTools(t, "curl")
+	www := t.TempDir()
+	writeFile(t, filepath.Join(www, "repo", "file.txt"), []byte("served and proxied\n"))
+	proxyAddr := freeAddr(t)
+	cfg := serveConfig(t, www)
+	addr := strings.SplitN(strings.SplitN(cfg, "[[listen]]\naddress = \"", 2)[1], "\"", 2)[0]
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	d := startDepot(t, cfg+"\n[proxy]\nlisten = \""+proxyAddr+"\"\nallow = [\"localhost:"+port+"\"]\n")
+	if !strings.Contains(d.Output(), proxyAddr) {
+		t.Errorf("depot serve does not say where the proxy listens:\n%s", d.Output())
+	}
+	out := runOK(t, www, "curl", "-sS", "--fail", "-x", "http://"+proxyAddr, "http://localhost:"+port+"/repo/file.txt")
+	if out != "served and proxied\n" {
+		t.Errorf("curl through serve's proxy got %q", out)
+	}
+	d.Stop(t)
+	if _, err := runErr(www, "curl", "-sS", "--max-time", "2", "-x", "http://"+proxyAddr, "http://localhost:"+port+"/repo/file.txt"); err == nil {
+		t.Error("the proxy still answers after SIGTERM")
+	}
+}

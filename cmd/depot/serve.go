@@ -83,10 +83,24 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The proxy binds first, then the server's listeners: all or nothing.
+	px, proxyLog, err := bindProxy(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if proxyLog != nil {
+		defer proxyLog.Close()
+	}
 	if err := srv.Listen(); err != nil {
+		if px != nil {
+			px.Close()
+		}
 		return err
 	}
 	describe(stdout, cfg)
+	if px != nil {
+		describeProxy(stdout, cfg)
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -99,11 +113,23 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			case <-ctx.Done():
 				return
 			case <-hup:
+				if proxyLog != nil {
+					if err := proxyLog.Reopen(); err != nil {
+						fmt.Fprintf(stderr, "depot: reopening %s: %v\n", proxyLog.Path(), err)
+					}
+				}
 				reload(srv, svc, file, stderr)
 			}
 		}
 	}()
 	jobs := startJobs(ctx, cfg, srv, stderr)
+	if px != nil {
+		jobs.Go(func() {
+			if err := px.Serve(ctx); err != nil {
+				fmt.Fprintf(stderr, "depot: proxy: %v\n", err)
+			}
+		})
+	}
 	if len(cfg.Mirror) > 0 {
 		jobs.Go(func() { svc.Run(ctx, func(err error) { fmt.Fprintf(stderr, "depot: mirrors: %v\n", err) }) })
 	}
