@@ -53,6 +53,9 @@ func TestOfflineChecks(t *testing.T) {
 			c.Mirror = []config.Mirror{{Name: "m", URL: "https://m.example/x/"}}
 			c.Stats.Fetch = true
 		}, "outbound", Pass, "m.example (mirror checks), collector.torproject.org"},
+		{"proxy over tor", func(c *config.Config) {
+			c.Proxy = config.Proxy{Listen: "127.0.0.1:8082", Allow: []string{"yum.qubes-os.org"}, Upstream: "socks5://127.0.0.1:9050"}
+		}, "outbound", Pass, "yum.qubes-os.org (the updates proxy, for its clients, through socks5://127.0.0.1:9050)"},
 		{"live checks skipped offline", func(*config.Config) {}, "onion-not-logged", Skip, "--offline"},
 	}
 	for _, tt := range tests {

@@ -187,6 +187,13 @@ func checkOutbound(cfg *config.Config) Result {
 	if cfg.Stats.Fetch {
 		hosts = append(hosts, "collector.torproject.org (exit lists, [stats] fetch = true)")
 	}
+	if cfg.Proxy.Enabled() {
+		via := "directly"
+		if cfg.Proxy.Upstream != "" {
+			via = "through " + cfg.Proxy.Upstream
+		}
+		hosts = append(hosts, fmt.Sprintf("%s (the updates proxy, for its clients, %s)", strings.Join(cfg.Proxy.Allow, ", "), via))
+	}
 	if len(hosts) == 0 {
 		r.Detail = "depot contacts nothing on its own"
 	} else {
