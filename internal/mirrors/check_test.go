@@ -63,8 +63,11 @@ func TestHostileMirrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Check: %v", err)
 			}
-			if d := time.Since(start); d > 3*timeout {
-				t.Errorf("round took %v, want at most ~%v", d, 2*timeout)
+			// A hostile mirror holds a check for a minute or forever if
+			// nothing bounds it; bounded, the round ends near the timeout.
+			// The margin is wide so that a loaded machine cannot fail it.
+			if d := time.Since(start); d > 20*timeout {
+				t.Errorf("round took %v; the timeout (%v) did not bound it", d, timeout)
 			}
 			rep := fx.svc.Status()
 			got := fileStatus(rep, "m", repoPath)
@@ -126,8 +129,12 @@ func TestRoundTimeIsTheTimeout(t *testing.T) {
 	if rd.Files != 20 || len(rd.Failed) != 100 {
 		t.Errorf("got %d files and %d failed mirrors, want 20 and 100", rd.Files, len(rd.Failed))
 	}
-	if elapsed > 2*timeout+200*time.Millisecond {
-		t.Errorf("round took %v; with every check concurrent it should take about one timeout (%v)", elapsed, timeout)
+	// Not a timing benchmark: checked one mirror after another, the round
+	// would take 100 timeouts (40 s); concurrently it takes about one. A
+	// tenth of the sum tells the two apart on any loaded machine, under the
+	// race detector too.
+	if sum := 100 * timeout; elapsed > sum/10 {
+		t.Errorf("round took %v; with every mirror checked at once it should take about one timeout (%v), far below the sum %v", elapsed, timeout, sum)
 	}
 	rep := fx.svc.Status()
 	for _, m := range rep.Mirrors {

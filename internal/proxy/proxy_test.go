@@ -143,7 +143,10 @@ func TestHostileRequests(t *testing.T) {
 				if status != "" {
 					t.Errorf("got %q, want the connection closed without an answer", status)
 				}
-				if d := time.Since(start); d > 2*time.Second {
+				// Unbounded, the connection would stay open until raw's
+				// own 10 s deadline; anything well below shows the header
+				// timeout closed it.
+				if d := time.Since(start); d > 6*time.Second {
 					t.Errorf("closed after %v, want about the header timeout", d)
 				}
 				return
