@@ -82,7 +82,7 @@ func raw(t testing.TB, addr, req string) (status, rest string) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
+	c.SetDeadline(time.Now().Add(10 * time.Second)) // a hang shows as this whole wait
 	if _, err := c.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
