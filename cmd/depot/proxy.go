@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -78,26 +76,8 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	}
 	describeProxy(stdout, cfg)
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				if logFile == nil {
-					continue
-				}
-				if err := logFile.Reopen(); err != nil {
-					fmt.Fprintf(stderr, "depot: reopening %s: %v\n", logFile.Path(), err)
-				}
-			}
-		}
-	}()
+	ctx, release := withSignals(ctx, func() { reopenLog(stderr, logFile) })
+	defer release()
 	if err := srv.Serve(ctx); err != nil {
 		return err
 	}

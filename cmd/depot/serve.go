@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,26 +99,11 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		describeProxy(stdout, cfg)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				if proxyLog != nil {
-					if err := proxyLog.Reopen(); err != nil {
-						fmt.Fprintf(stderr, "depot: reopening %s: %v\n", proxyLog.Path(), err)
-					}
-				}
-				reload(srv, svc, file, stderr)
-			}
-		}
-	}()
+	ctx, release := withSignals(ctx, func() {
+		reopenLog(stderr, proxyLog)
+		reload(srv, svc, file, stderr)
+	})
+	defer release()
 	jobs := startJobs(ctx, cfg, srv, stderr)
 	if px != nil {
 		jobs.Go(func() {
