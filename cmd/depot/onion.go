@@ -15,9 +15,10 @@ import (
 
 func newOnionCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "onion",
-		Short: "Set up the onion services that forward to depot's unlogged listeners",
-		Args:  cobra.NoArgs,
+		Use:     "onion",
+		Short:   "Set up the onion services that forward to depot's unlogged listeners",
+		Example: `  depot onion torrc --config /etc/depot/depot.toml >> /etc/tor/torrc`,
+		Args:    cobra.NoArgs,
 	}
 	cmd.AddCommand(newOnionTorrcCmd())
 	return cmd
