@@ -19,7 +19,7 @@ type table = atomic.Pointer[sites]
 // newClearnet returns the handler chain of a clearnet listener: every
 // request gets one nginx combined line in access, and every failure one
 // nginx-style line, with the client address, in errors.
-func newClearnet(t *table, access, errors io.Writer, now func() time.Time) http.Handler {
+func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clearnetHandler {
 	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid()}
 }
 
@@ -35,6 +35,7 @@ type clearnetHandler struct {
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	markHandled(r)
 	rec := &recorder{ResponseWriter: w}
 	var err error
 	s := h.t.Load().lookup(r.Host)

@@ -15,6 +15,9 @@ type connKey struct{}
 // withConn is the http.Server's ConnContext: it keeps TCP connections
 // where a handler can cork them.
 func withConn(ctx context.Context, c net.Conn) context.Context {
+	if w, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = w.NetConn() // a recordingConn, or tls.Conn (whose flushes are its own)
+	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
 			return context.WithValue(ctx, connKey{}, rc)

@@ -197,3 +197,14 @@ func mustRequest(t testing.TB, target string) *http.Request {
 	r.RemoteAddr = "192.0.2.1:1234"
 	return r
 }
+
+// readLogAfterStop reads a log file once the server has stopped and
+// flushed it.
+func (ts *testServer) readLogAfterStop(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(ts.logDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -165,6 +165,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		srv := s.httpServer(l)
 		s.servers = append(s.servers, srv)
 		ln := s.listeners[i]
+		if !l.Onion && !l.TLS() {
+			ln = recordingListener{ln} // logs what net/http refuses itself
+		}
 		go func() {
 			var err error
 			if l.TLS() {
@@ -218,8 +221,15 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 		// client too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 	} else {
-		srv.Handler = newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+		srv.Handler = h
 		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
+		if !l.TLS() {
+			// With recordingListener (see Serve): what net/http refuses
+			// before any handler is logged too.
+			srv.ConnState = h.connState
+			srv.ConnContext = recordingContext
+		}
 	}
 	if l.TLS() {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
