@@ -123,6 +123,10 @@ func (mr MirrorReport) Summary() string {
 		return "stale"
 	case mr.Counts[Behind] > 0:
 		return "behind"
+	case mr.Counts[Fresh] == 0:
+		// The origin holds nothing to compare: the mirror was never
+		// contacted, so "ok" would claim what nobody checked.
+		return "nothing to check"
 	}
 	return "ok"
 }
