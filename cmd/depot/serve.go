@@ -104,7 +104,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		reload(srv, svc, file, stderr)
 	})
 	defer release()
-	jobs := startJobs(ctx, cfg, srv, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -182,17 +182,22 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 	}
 }
 
-// startJobs starts the periodic work of a running server: log rotation and
-// retention, and the statistics. Jobs report to stderr only, with lines
+// startJobs starts the periodic work of a running server: log rotation
+// (access, error and, when enabled, proxy log) and retention, and the
+// statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
 	var files []*logfiles.File
-	if srv.AccessLog() != nil && cfg.LogRotation == config.RotationDaily {
-		files = []*logfiles.File{srv.AccessLog(), srv.ErrorLog()}
+	if cfg.LogRotation == config.RotationDaily {
+		for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+			if f != nil {
+				files = append(files, f)
+			}
+		}
 	}
 	guard, err := statsGuard(cfg)
 	if err != nil {
