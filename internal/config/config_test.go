@@ -72,15 +72,7 @@ func TestLoadRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(writeConfig(t, tt.body))
-			if err == nil {
-				t.Fatal("Load succeeded; want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
+			checkLoad(t, tt.body, tt.want)
 		})
 	}
 }
@@ -94,6 +86,27 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "-1", "1.5MiB", "MiB", "99999999999TiB"} {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) succeeded; want an error", in)
+		}
+	}
+}
+
+// checkLoad loads body as a configuration file: with want empty it must be
+// valid, otherwise the error must contain every string of want.
+func checkLoad(t *testing.T, body string, want []string) {
+	t.Helper()
+	_, err := Load(writeConfig(t, body))
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("got %v, want valid", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("got valid, want an error with %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("got %q, want it to contain %q", err, w)
 		}
 	}
 }
