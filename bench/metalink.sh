@@ -18,23 +18,9 @@ CONNS=${CONNS:-32}
 PORT=${PORT:-18401}
 MPORT=$((PORT + 1))
 
-for tool in wrk createrepo_c curl taskset; do
-	command -v "$tool" >/dev/null || { echo "metalink.sh: $tool is not installed" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-if [ -z "${DEPOT:-}" ]; then
-	go build -o "$work/depot" ./cmd/depot
-	DEPOT=$work/depot
-fi
+NAME=metalink.sh
+. bench/lib.sh
+need wrk createrepo_c curl taskset
 
 mkdir -p "$work/origin/r4.2/current/host/fc37" "$work/mirror" "$work/logs" "$work/mlogs"
 createrepo_c --quiet "$work/origin/r4.2/current/host/fc37"
@@ -67,10 +53,6 @@ TOML
 	done
 } >"$work/origin.toml"
 
-wait_up() {
-	for _ in $(seq 50); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-	echo "metalink.sh: nothing answers $1" >&2; exit 1
-}
 
 "$DEPOT" serve --config "$work/mirror.toml" >/dev/null 2>&1 &
 pids="$pids $!"

@@ -23,24 +23,9 @@ ORIGIN=$PORT
 DPROXY=$((PORT + 1))
 TPROXY=$((PORT + 2))
 
-for tool in wrk tinyproxy curl taskset; do
-	command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-if [ -z "${DEPOT:-}" ]; then
-	go build -o "$work/depot" ./cmd/depot
-	DEPOT=$work/depot
-fi
+NAME=proxy.sh
+. bench/lib.sh
+need wrk tinyproxy curl taskset
 
 mkdir -p "$work/www/repodata" "$work/logs"
 head -c 4096 /dev/zero | tr '\0' 'x' >"$work/www/repodata/repomd.xml"
@@ -79,10 +64,6 @@ FilterDefaultDeny Yes
 ConnectPort 443
 CONF
 
-wait_up() {
-	for _ in $(seq 50); do curl -sf -o /dev/null $2 "$1" && return 0; sleep 0.1; done
-	echo "proxy.sh: nothing answers $1 $2" >&2; exit 1
-}
 
 target="http://localhost:$ORIGIN/repodata/repomd.xml"
 GOMAXPROCS=1 taskset -c 1 "$DEPOT" serve --config "$work/origin.toml" >/dev/null 2>&1 &
