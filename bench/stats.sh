@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 N=${N:-5000000}
 ADDRS=${ADDRS:-1000000}
 WORK=${WORK:-$(mktemp -d)}
-EXITS=${EXITS:-../shared/testdata/qubes-method/exit-lists}  # the shared case, beside the repository
+EXITS=${EXITS:-testdata/qubes-method/exit-lists}  # the shared case, copied into the repository
 
 go build -o "$WORK/depot" ./cmd/depot
 go build -o "$WORK/genlog" ./bench/genlog

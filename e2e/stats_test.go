@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-// sharedCase is the statistics case with known answers, beside the
-// repository.
-const sharedCase = "../../shared/testdata/qubes-method"
+// sharedCase is the statistics case with known answers (a copy of the
+// project's shared case, kept in the repository so a clone tests alone).
+const sharedCase = "../testdata/qubes-method"
 
 // TestStatsPublished computes the shared case with `depot stats update`
 // and has `depot serve` publish it at a site's stats_path: the page, the
@@ -25,7 +25,7 @@ func TestStatsPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("the shared test data should be beside the repository: %v", err)
+		t.Fatalf("the shared case should be in the repository at testdata/qubes-method: %v", err)
 	}
 	data := filepath.Join(t.TempDir(), "stats.json")
 	runOK(t, ".", depotBin, "stats", "update",

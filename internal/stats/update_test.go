@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// sharedCase is the shared test data, beside the repository (../shared).
-const sharedCase = "../../../shared/testdata/qubes-method"
+// sharedCase is the shared case with known answers, copied into the
+// repository's testdata so a clone tests alone.
+const sharedCase = "../../testdata/qubes-method"
 
 // copyTree copies the read-only shared case into a temporary directory.
 func copyTree(t testing.TB, src string) string {
@@ -32,7 +33,7 @@ func copyTree(t testing.TB, src string) string {
 		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
 	})
 	if err != nil {
-		t.Fatalf("shared case not available (it lives beside the repository, in ../shared): %v", err)
+		t.Fatalf("shared case not available (it lives in the repository, at testdata/qubes-method): %v", err)
 	}
 	return dst
 }

@@ -14,15 +14,15 @@ import (
 	"time"
 )
 
-// sharedExitLists is in the shared test data, beside the repository.
-const sharedExitLists = "../../../shared/testdata/qubes-method/exit-lists"
+// sharedExitLists is in the shared case, copied into the repository.
+const sharedExitLists = "../../testdata/qubes-method/exit-lists"
 
 func copyDir(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	ents, err := os.ReadDir(src)
 	if err != nil {
-		t.Fatalf("shared exit lists not available (they live beside the repository, in ../shared): %v", err)
+		t.Fatalf("shared exit lists not available (they live in the repository, at testdata/qubes-method/exit-lists): %v", err)
 	}
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
