@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"depot/internal/certs"
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
@@ -76,7 +78,11 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc)})
+	acme, err := newACME(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), ACME: acme})
 	if err != nil {
 		return err
 	}
@@ -115,6 +121,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if len(cfg.Mirror) > 0 {
 		jobs.Go(func() { svc.Run(ctx, func(err error) { fmt.Fprintf(stderr, "depot: mirrors: %v\n", err) }) })
 	}
+	if acme != nil {
+		jobs.Go(func() { acme.Run(ctx) })
+	}
 	err = srv.Serve(ctx)
 	jobs.Wait() // compressions in flight finish: nothing is left half-done
 	if err != nil {
@@ -125,22 +134,52 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
-// that does not validate is reported and the running one kept.
+// that does not validate (a certificate file that does not load, match or
+// is not valid now included) is reported and the running one kept, with its
+// certificates.
 func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) {
 	if err := srv.ReopenLogs(); err != nil {
 		fmt.Fprintf(stderr, "depot: reopening logs: %v\n", err)
 	}
 	cfg, err := loadServeConfig(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration:\n%v\n", err)
+		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration and certificates:\n%v\n", err)
 		return
 	}
 	svc.Reload(cfg)
-	if err := srv.Reload(cfg); err != nil {
-		fmt.Fprintf(stderr, "depot: reload: %v\n", err)
+	reloadErr := srv.Reload(cfg)
+	notes, certErr := srv.ReloadCertificates()
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "depot: %s\n", n)
+	}
+	if certErr != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", certErr)
+	}
+	if reloadErr != nil {
+		fmt.Fprintf(stderr, "depot: reload: %v\n", reloadErr)
 		return
 	}
-	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
+	if certErr == nil {
+		fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
+	}
+}
+
+// newACME is the ACME manager of a configuration that uses ACME, or nil.
+// It contacts nobody until it runs.
+func newACME(cfg *config.Config, stderr io.Writer) (*certs.ACME, error) {
+	if !cfg.ACMEEnabled() {
+		return nil, nil
+	}
+	plain := slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.TLS() && !l.Onion })
+	return certs.NewACME(certs.ACMEOptions{
+		CA:     cfg.ACME.CA,
+		Email:  cfg.ACME.Email,
+		CARoot: cfg.ACME.CARoot,
+		Dir:    cfg.ACMEDir(),
+		Hosts:  cfg.ACMEHosts(),
+		HTTP01: plain,
+		Logf:   func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) },
+	})
 }
 
 // describe prints what is served where.
@@ -156,13 +195,21 @@ func describe(w io.Writer, cfg *config.Config) {
 			scheme = "https"
 		}
 		kind := "clearnet, logged to " + cfg.LogDir
-		if l.Onion {
+		switch {
+		case l.Onion:
 			kind = "onion, never logged"
+		case l.RedirectHTTPS:
+			kind += ", redirects to https"
+		case l.ACME:
+			kind += ", certificates by ACME"
 		}
 		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, l.Address, kind)
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)
+	}
+	if ca := cfg.ACMECA(); ca != "" {
+		fmt.Fprintf(w, "  ACME: certificates for %v from %s, kept in %s\n", cfg.ACMEHosts(), ca, cfg.ACMEDir())
 	}
 }
 

@@ -56,6 +56,12 @@ func TestOfflineChecks(t *testing.T) {
 		{"proxy over tor", func(c *config.Config) {
 			c.Proxy = config.Proxy{Listen: "127.0.0.1:8082", Allow: []string{"yum.qubes-os.org"}, Upstream: "socks5://127.0.0.1:9050"}
 		}, "outbound", Pass, "yum.qubes-os.org (the updates proxy, for its clients, through socks5://127.0.0.1:9050)"},
+		{"redirecting plain http", func(c *config.Config) { c.Listen[0].RedirectHTTPS = true }, "tls", Pass, ""},
+		{"ACME", func(c *config.Config) {
+			c.Site[0].ACME = true
+			c.ACME.CA = config.DefaultACMECA
+		}, "outbound", Pass, "acme-v02.api.letsencrypt.org (the ACME CA, for certificates of "},
+		{"ACME table alone", func(c *config.Config) { c.ACME.CA = config.DefaultACMECA }, "outbound", Pass, "contacts nothing"},
 		{"live checks skipped offline", func(*config.Config) {}, "onion-not-logged", Skip, "--offline"},
 	}
 	for _, tt := range tests {

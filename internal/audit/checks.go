@@ -187,6 +187,11 @@ func checkOutbound(cfg *config.Config) Result {
 	if cfg.Stats.Fetch {
 		hosts = append(hosts, "collector.torproject.org (exit lists, [stats] fetch = true)")
 	}
+	if ca := cfg.ACMECA(); ca != "" {
+		if u, err := url.Parse(ca); err == nil {
+			hosts = append(hosts, u.Host+" (the ACME CA, for certificates of "+strings.Join(cfg.ACMEHosts(), ", ")+")")
+		}
+	}
 	if cfg.Proxy.Enabled() {
 		via := "directly"
 		if cfg.Proxy.Upstream != "" {
@@ -206,7 +211,7 @@ func checkTLS(cfg *config.Config) Result {
 	r := Result{ID: "tls", Policy: policyMITM, Status: Pass, Detail: "every public clearnet listener has TLS"}
 	var plain []string
 	for _, l := range cfg.Listen {
-		if l.Onion || l.IsUnix() || l.TLS() {
+		if l.Onion || l.IsUnix() || l.TLS() || l.RedirectHTTPS {
 			continue
 		}
 		host, _, _ := strings.Cut(l.Address, ":")
@@ -219,7 +224,7 @@ func checkTLS(cfg *config.Config) Result {
 		plain = append(plain, l.Address)
 	}
 	if len(plain) > 0 {
-		r.Status, r.Detail = Warn, "plain HTTP on "+strings.Join(plain, ", ")+": fine for repositories with signed metadata, not for the website; add tls_cert and tls_key"
+		r.Status, r.Detail = Warn, "plain HTTP on "+strings.Join(plain, ", ")+": fine for repositories with signed metadata, not for the website; add tls_cert and tls_key or acme = true, and redirect_https = true on port 80"
 	}
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -40,6 +41,7 @@ type Config struct {
 	Mirrors MirrorChecks `toml:"mirrors"`
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
+	ACME    ACME         `toml:"acme"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
@@ -52,9 +54,28 @@ type Listen struct {
 	// Address is "host:port" or "unix:/absolute/path".
 	Address string `toml:"address"`
 	// TLSCert and TLSKey are PEM files; set both for HTTPS (with HTTP/2) or
-	// neither for plain HTTP.
+	// neither for plain HTTP. SIGHUP reads them again.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// ACME makes the listener serve HTTPS with certificates obtained and
+	// renewed by ACME (see [acme]) for the host names of every site, instead
+	// of files. false (the default) never contacts a CA.
+	ACME bool `toml:"acme"`
+	// RedirectHTTPS, on a plain clearnet listener, answers every request
+	// with a 301 to the same URL over HTTPS, except ACME HTTP-01 challenges.
+	RedirectHTTPS bool `toml:"redirect_https"`
+	// HSTSMaxAge is the max-age, in seconds, of the Strict-Transport-Security
+	// header on every response of a TLS listener. Unset means 63072000 (two
+	// years); 0 sends max-age=0, which tells browsers to forget the policy
+	// (RFC 6797, section 6.1.1).
+	HSTSMaxAge *int64 `toml:"hsts_max_age"`
+	// SessionTickets, on a TLS listener, lets clients resume sessions with
+	// tickets whose keys are rotated every 12 hours. Unset means true; false
+	// turns resumption off, so that no two connections of a visitor can be
+	// linked by it (Tor Browser refuses resumption for the same reason).
+	// (Unlike depot's other booleans it defaults to true: the key is named
+	// for what operators turn off.)
+	SessionTickets *bool `toml:"session_tickets"`
 	// Onion marks a listener that Tor's onion service forwards to. Nothing
 	// about its requests is ever logged. It must be a unix socket or a
 	// loopback address.
@@ -68,7 +89,31 @@ func (l Listen) IsUnix() bool { return strings.HasPrefix(l.Address, "unix:") }
 func (l Listen) SocketPath() string { return strings.TrimPrefix(l.Address, "unix:") }
 
 // TLS reports whether the listener serves HTTPS.
-func (l Listen) TLS() bool { return l.TLSCert != "" }
+func (l Listen) TLS() bool { return l.TLSCert != "" || l.ACME }
+
+// HSTS is the Strict-Transport-Security value of a TLS listener's
+// responses ("" for a plain listener).
+func (l Listen) HSTS() string {
+	if !l.TLS() {
+		return ""
+	}
+	age := DefaultHSTSMaxAge
+	if l.HSTSMaxAge != nil {
+		age = *l.HSTSMaxAge
+	}
+	return "max-age=" + strconv.FormatInt(age, 10)
+}
+
+// Tickets reports whether a TLS listener issues session tickets.
+func (l Listen) Tickets() bool { return l.SessionTickets == nil || *l.SessionTickets }
+
+// Equal reports whether l and o are the same listener with the same
+// settings (comparing what the pointers point to).
+func (l Listen) Equal(o Listen) bool {
+	return l.Address == o.Address && l.TLSCert == o.TLSCert && l.TLSKey == o.TLSKey &&
+		l.ACME == o.ACME && l.RedirectHTTPS == o.RedirectHTTPS && l.Onion == o.Onion &&
+		l.HSTS() == o.HSTS() && l.Tickets() == o.Tickets()
+}
 
 // Site is one virtual host.
 type Site struct {
@@ -96,6 +141,11 @@ type Site struct {
 	// MirrorStatusPath, when set, publishes the mirror status page and its
 	// JSON under this URL path of the site (e.g. "/mirrors/").
 	MirrorStatusPath string `toml:"mirror_status_path"`
+	// ACME gets the site's host names certificates by ACME (see [acme]) on
+	// every TLS listener, including those with certificate files, which
+	// keep serving their file to other names. false (the default) never
+	// contacts a CA for this site.
+	ACME bool `toml:"acme"`
 }
 
 // Defaults.
@@ -104,6 +154,7 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+	DefaultHSTSMaxAge      = int64(63072000) // two years, as Mozilla's profiles set it
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
@@ -179,6 +230,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Site[i].Root)
 	}
 	c.Stats.resolvePaths(abs)
+	abs(&c.ACME.CARoot)
 }
 
 // applyDefaults is the one place where zero values get their meaning.
@@ -203,4 +255,5 @@ func (c *Config) applyDefaults() {
 	c.normalizeMirrors()
 	c.Stats.applyDefaults(c)
 	c.Proxy.applyDefaults()
+	c.ACME.applyDefaults()
 }

@@ -63,7 +63,7 @@ func TestLoadRejects(t *testing.T) {
 		{"public onion listener", minimal + "[[listen]]\naddress = \"0.0.0.0:8081\"\nonion = true\n", []string{"listen[1].onion", "loopback"}},
 		{"relative unix socket", minimal + "[[listen]]\naddress = \"unix:run/x.sock\"\nonion = true\n", []string{"listen[1].address", "must be absolute"}},
 		{"half tls", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"", 1), []string{"set both tls_cert and tls_key"}},
-		{"missing cert", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"", 1), []string{"listen[0].tls_cert", "cannot load"}},
+		{"missing cert", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"", 1), []string{"listen[0].tls_cert", "cannot read", "c.pem: no such file or directory"}},
 		{"duplicate host", minimal + "[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n", []string{"site[1].hosts", "also a host of site[0]"}},
 		{"duplicate address", minimal + "[[listen]]\naddress = \"127.0.0.1:8080\"\n", []string{"listen[1].address", "also listen[0]"}},
 		{"bad onion location", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nonion_location = \"http://example.org\"", 1), []string{"site[0].onion_location"}},

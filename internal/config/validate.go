@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -81,6 +80,8 @@ func (c *Config) Validate() error {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
+	c.validateACME(p)
+	c.validateRedirects(p)
 	if len(p.List) > 0 {
 		return p
 	}
@@ -110,15 +111,7 @@ func validateListen(p *Problems, key string, l Listen) {
 			p.add(key+".onion", "onion listener %q must be a unix socket or a loopback address, so that only the local tor can reach it", l.Address)
 		}
 	}
-	if (l.TLSCert == "") != (l.TLSKey == "") {
-		p.add(key, "set both tls_cert and tls_key, or neither")
-	} else if l.TLSCert != "" {
-		if l.Onion {
-			p.add(key+".tls_cert", "onion listeners serve plain HTTP: tor already encrypts and authenticates the connection")
-		} else if _, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey); err != nil {
-			p.add(key+".tls_cert", "cannot load the key pair: %v", err)
-		}
-	}
+	validateListenTLS(p, key, l)
 }
 
 func isLoopback(host string) bool {

@@ -30,6 +30,7 @@ type clearnetHandler struct {
 	now     func() time.Time
 	pid     int
 	counter atomic.Uint64
+	edge    edge // set once, before serving
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -37,12 +38,21 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	markHandled(r)
 	rec := &recorder{ResponseWriter: w}
+	if h.edge.hsts != "" {
+		// RFC 6797, section 7.1: on every response over a secure transport.
+		rec.Header().Set("Strict-Transport-Security", h.edge.hsts)
+	}
 	var err error
 	s := h.t.Load().lookup(r.Host)
-	if s == nil {
+	switch {
+	case h.edge.acme != nil && h.edge.acme.IsChallenge(r):
+		h.edge.acme.ServeChallenge(rec, r) // before the redirect: RFC 8555, section 8.3 wants plain HTTP
+	case s == nil:
 		writeError(rec, http.StatusNotFound)
 		err = &fileError{status: http.StatusNotFound, detail: "no site for host"}
-	} else {
+	case h.edge.redirect:
+		h.edge.redirectHTTPS(rec, r)
+	default:
 		err = s.serve(rec, r, false)
 	}
 	if rec.status == 0 {

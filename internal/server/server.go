@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"depot/internal/certs"
 	"depot/internal/config"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
@@ -42,6 +43,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
 	// defaults when non-zero (tests use short ones).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// ACME, required when the configuration uses ACME, serves the
+	// certificates it obtained on TLS listeners and answers its HTTP-01
+	// challenges on plain clearnet ones. The caller runs it.
+	ACME *certs.ACME
 }
 
 // Server runs every listener of one configuration.
@@ -54,6 +59,8 @@ type Server struct {
 
 	listeners []net.Listener
 	servers   []*http.Server
+	tls       []*listenerTLS // by listener; nil for a plain one
+	tickets   certs.Tickets
 	mu        sync.Mutex // guards cfg and reloads
 }
 
@@ -76,8 +83,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, cfg: cfg}
+	s := &Server{opts: opts, cfg: cfg, tls: make([]*listenerTLS, len(cfg.Listen))}
 	s.sites.Store(st)
+	for i, l := range cfg.Listen {
+		if !l.TLS() {
+			continue
+		}
+		if s.tls[i], err = s.newListenerTLS(l); err != nil {
+			st.close()
+			return nil, fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
+		}
+	}
 	if slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
 		if s.access, err = logfiles.Open(filepath.Join(cfg.LogDir, "access.log")); err == nil {
 			s.errors, err = logfiles.Open(filepath.Join(cfg.LogDir, "error.log"))
@@ -161,26 +177,32 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("server: Serve called before Listen")
 	}
 	errc := make(chan error, len(s.listeners))
+	httpsPort := s.httpsPort()
 	for i, l := range s.cfg.Listen {
-		srv := s.httpServer(l)
+		srv := s.httpServer(l, s.edgeFor(l, httpsPort))
 		s.servers = append(s.servers, srv)
 		ln := s.listeners[i]
-		if !l.Onion && !l.TLS() {
+		switch {
+		case s.tls[i] != nil:
+			// Not ServeTLS, which would copy the configuration: session
+			// ticket keys are rotated in this one.
+			srv.TLSConfig = s.tls[i].cfg
+			ln = tls.NewListener(ln, s.tls[i].cfg)
+		case !l.Onion:
 			ln = recordingListener{ln} // logs what net/http refuses itself
 		}
 		go func() {
-			var err error
-			if l.TLS() {
-				err = srv.ServeTLS(ln, l.TLSCert, l.TLSKey)
-			} else {
-				err = srv.Serve(ln)
-			}
+			err := srv.Serve(ln)
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
 			}
 			errc <- err
 		}()
 	}
+
+	tctx, stopTickets := context.WithCancel(ctx)
+	defer stopTickets()
+	go s.tickets.Run(tctx)
 
 	var serveErr error
 	select {
@@ -207,7 +229,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	return errors.Join(serveErr, s.closeLogs())
 }
 
-func (s *Server) httpServer(l config.Listen) *http.Server {
+func (s *Server) httpServer(l config.Listen, e edge) *http.Server {
 	srv := &http.Server{
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
@@ -222,6 +244,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 	} else {
 		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+		h.edge = e
 		srv.Handler = h
 		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
 		if !l.TLS() {
@@ -230,9 +253,6 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 			srv.ConnState = h.connState
 			srv.ConnContext = recordingContext
 		}
-	}
-	if l.TLS() {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return srv
 }
@@ -252,8 +272,11 @@ func (s *Server) Reload(cfg *config.Config) error {
 	// Requests in flight may still hold the old roots; give them time.
 	time.AfterFunc(ShutdownTimeout, func() { old.close() })
 	var restart []string
-	if !slices.Equal(cfg.Listen, s.cfg.Listen) {
+	if !slices.EqualFunc(cfg.Listen, s.cfg.Listen, config.Listen.Equal) {
 		restart = append(restart, "listen")
+	}
+	if cfg.ACMECA() != s.cfg.ACMECA() || !slices.Equal(cfg.ACMEHosts(), s.cfg.ACMEHosts()) || cfg.ACME != s.cfg.ACME {
+		restart = append(restart, "acme")
 	}
 	if cfg.LogDir != s.cfg.LogDir {
 		restart = append(restart, "log_dir")
