@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,6 +110,13 @@ func (a *ACME) IsChallenge(r *http.Request) bool {
 // ServeChallenge answers an HTTP-01 challenge request: the key
 // authorization of an order in flight, or 404.
 func (a *ACME) ServeChallenge(w http.ResponseWriter, r *http.Request) {
+	// autocert checks the Host header against the names as it is; a port
+	// in it (the CA's validation on a port other than 80, or a client that
+	// spells out :80) is not part of the name.
+	if host, _, err := net.SplitHostPort(r.Host); err == nil {
+		r = r.Clone(r.Context())
+		r.Host = host
+	}
 	a.challenge.ServeHTTP(w, r)
 }
 

@@ -47,10 +47,13 @@ func TestHandshakesAndChallengesNeverContactTheCA(t *testing.T) {
 	if !a.IsChallenge(r) {
 		t.Fatal("IsChallenge is false for an HTTP-01 path")
 	}
-	w := httptest.NewRecorder()
-	a.ServeChallenge(w, r)
-	if w.Code != http.StatusNotFound {
-		t.Errorf("HTTP-01 request with no order in flight: got %d, want 404", w.Code)
+	for _, host := range []string{"www.example.org", "www.example.org:80", "www.example.org:8080"} {
+		r.Host = host
+		w := httptest.NewRecorder()
+		a.ServeChallenge(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("HTTP-01 request for %s with no order in flight: got %d, want 404", host, w.Code)
+		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the CA got %d requests from handshakes and challenge requests, want 0", n)

@@ -56,9 +56,8 @@ func Write(t testing.TB, dir, name string, o Options) *Cert {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: "depot test " + name},
 		NotBefore: o.NotBefore, NotAfter: o.NotAfter,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:        true, BasicConstraintsValid: true,
 	}
 	for _, n := range o.Names {
 		if ip := net.ParseIP(n); ip != nil {
