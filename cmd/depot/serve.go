@@ -34,8 +34,9 @@ Without --config it serves the embedded demo: a website, a yum tree and an apt
 tree, on 127.0.0.1:8080 (logged) and 127.0.0.1:8081 (onion, unlogged), with
 logs under ./depot-data/.
 
-Signals: SIGHUP reloads the configuration and reopens the log files (for
-logrotate); SIGTERM or SIGINT stops accepting, lets requests in flight finish,
+Signals: SIGHUP reloads the configuration and the certificate files (a
+certificate that does not load, match its key or is not valid now is refused
+and the running one kept) and reopens the log files (for logrotate); SIGTERM or SIGINT stops accepting, lets requests in flight finish,
 flushes the logs and exits 0.`,
 		Example: `  depot serve
   depot serve --config /etc/depot/depot.toml
