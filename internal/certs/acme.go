@@ -89,7 +89,7 @@ func normalName(host string) string { return strings.ToLower(strings.TrimSuffix(
 // CA with its token certificate, any other with the certificate obtained
 // for the server name. It never starts an order.
 func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acme.ALPNProto {
+	if IsALPNChallenge(hello) {
 		return a.m.GetCertificate(hello) // only looks up tokens of orders in flight
 	}
 	a.mu.RLock()
@@ -99,6 +99,12 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 		return nil, errors.New("no certificate for this name yet")
 	}
 	return c, nil
+}
+
+// IsALPNChallenge reports whether hello is a CA's TLS-ALPN-01 validation
+// (RFC 8737, section 3: it offers acme-tls/1 and nothing else).
+func IsALPNChallenge(hello *tls.ClientHelloInfo) bool {
+	return len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acme.ALPNProto
 }
 
 // IsChallenge reports whether r asks for an HTTP-01 challenge response

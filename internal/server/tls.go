@@ -36,8 +36,12 @@ func (s *Server) newListenerTLS(l config.Listen) (*listenerTLS, error) {
 		return nil, errors.New("acme = true, but no ACME manager was given")
 	}
 	get := func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		if a != nil && (lt.file == nil || a.Manages(hello.ServerName) || isALPNChallenge(hello)) {
-			return a.GetCertificate(hello)
+		if a != nil && (lt.file == nil || certs.IsALPNChallenge(hello) || a.Manages(hello.ServerName)) {
+			c, err := a.GetCertificate(hello)
+			if err == nil || lt.file == nil || certs.IsALPNChallenge(hello) {
+				return c, err
+			}
+			// Not obtained yet: the file's certificate until it is.
 		}
 		return lt.file.GetCertificate(hello)
 	}
@@ -46,10 +50,6 @@ func (s *Server) newListenerTLS(l config.Listen) (*listenerTLS, error) {
 		s.tickets.Enable(lt.cfg)
 	}
 	return lt, nil
-}
-
-func isALPNChallenge(hello *tls.ClientHelloInfo) bool {
-	return len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == "acme-tls/1"
 }
 
 // ReloadCertificates reads every listener's certificate files again. A

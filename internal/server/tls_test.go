@@ -196,3 +196,26 @@ func TestReloadCertificates(t *testing.T) {
 		t.Errorf("after a refused reload serving serial %x, want the previous %x", got, second.Leaf.SerialNumber)
 	}
 }
+
+// TestFilesListenerServesItsFileUntilACMEHasOne: a listener with
+// certificate files and a site with acme = true answers the site's name
+// with the file until ACME has obtained a certificate (and never contacts
+// the CA on a handshake).
+func TestFilesListenerServesItsFileUntilACMEHasOne(t *testing.T) {
+	dir := t.TempDir()
+	cert := certstest.Write(t, dir, "cert", certstest.Options{Names: []string{"www.example.org", "other.example.org"}})
+	acme, err := certs.NewACME(certs.ACMEOptions{CA: "https://127.0.0.1:9/never-contacted", Dir: filepath.Join(dir, "data", "acme", "x"),
+		Hosts: []string{"www.example.org"}, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addrs := startListeners(t, dir, tlsListen(cert, ""), Options{ACME: acme})
+	for _, name := range []string{"www.example.org", "other.example.org"} {
+		c, err := tls.Dial("tcp", addrs[0], &tls.Config{ServerName: name, RootCAs: cert.Pool})
+		if err != nil {
+			t.Errorf("handshake for %s: %v, want the file's certificate", name, err)
+			continue
+		}
+		c.Close()
+	}
+}
