@@ -40,9 +40,16 @@ func startPebble(t *testing.T, httpPort, tlsPort string, validity time.Duration)
 	t.Helper()
 	requireTools(t, "pebble", "pebble-challtestsrv")
 	dir := t.TempDir()
-	dns := freeAddr(t)
-	runBackground(t, "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-		"-dns01", dns, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", freeAddr(t))
+	dns, dnsMgmt := freeAddr(t), freeAddr(t)
+	_, dnsOut, _ := runBackground(t, "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+		"-dns01", dns, "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", dnsMgmt)
+	waitFor(t, 30*time.Second, "pebble-challtestsrv", func() bool {
+		c, err := net.DialTimeout("tcp", dnsMgmt, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, dnsOut)
 
 	tlsCert := certstest.Write(t, dir, "pebble-https", certstest.Options{Names: []string{"127.0.0.1", "localhost"}})
 	listen, mgmt := freeAddr(t), freeAddr(t)
@@ -230,15 +237,15 @@ func closedPort(t *testing.T) string {
 
 // TestACMETLSALPN01RenewsAndOutlivesTheCA: depot has only a TLS listener,
 // so the CA can validate nothing but TLS-ALPN-01 on it. Pebble issues
-// 20-second certificates: each is near expiry (a third of its life left)
-// 13 seconds after it is issued, and depot must renew it; then the CA
+// 30-second certificates: each is near expiry (a third of its life left)
+// 20 seconds after it is issued, and depot must renew it; then the CA
 // goes down, depot's next renewal fails, and it keeps serving the
 // certificate it has.
 func TestACMETLSALPN01RenewsAndOutlivesTheCA(t *testing.T) {
 	const host = "alpn.depot.test"
 	addr := freeAddr(t)
 	_, tlsPort, _ := net.SplitHostPort(addr)
-	p := startPebble(t, closedPort(t), tlsPort, 20*time.Second)
+	p := startPebble(t, closedPort(t), tlsPort, 30*time.Second)
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "index.html"), []byte("alpn"))
 	d := startDepot(t, acmeConfig(t, fmt.Sprintf("[[listen]]\naddress = %q\nacme = true\n", addr), host, root, p))
