@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
 // Options tune a Service. Each zero value means the default named.
@@ -32,9 +33,13 @@ type Options struct {
 	// versions and 7 days (never less than Window).
 	MaxVersions int
 	MaxAge      time.Duration
-	// Client makes the checks' requests; nil means a client that uses no
-	// proxy and follows redirects only within a mirror's host.
+	// Client makes the checks' requests; nil means outbound's client for
+	// "mirror-check", which records each mirror contacted in Outbound,
+	// uses no proxy and follows redirects only within a mirror's host.
 	Client *http.Client
+	// Outbound receives the default client's destinations; nil records
+	// nothing.
+	Outbound *outbound.Record
 	// Generator names depot in metalinks; "" means "depot".
 	Generator string
 }
@@ -60,7 +65,7 @@ func (o *Options) applyDefaults() {
 	}
 	o.MaxAge = max(o.MaxAge, o.Window)
 	if o.Client == nil {
-		o.Client = newClient(o.Timeout)
+		o.Client = newClient(o.Timeout, o.Outbound)
 	}
 	if o.Generator == "" {
 		o.Generator = "depot"
