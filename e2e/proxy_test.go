@@ -26,13 +26,19 @@ func startProxy(t testing.TB, allow ...string) (addr, logFile string) {
 // run by the command wrap.
 func startProxyWrapped(t testing.TB, extra string, wrap []string, allow ...string) (d *Depot, addr, logFile string) {
 	t.Helper()
+	return startProxyLogged(t, true, extra, wrap, allow...)
+}
+
+// startProxyLogged is startProxyWrapped with log = true or false.
+func startProxyLogged(t testing.TB, log bool, extra string, wrap []string, allow ...string) (d *Depot, addr, logFile string) {
+	t.Helper()
 	dir := t.TempDir()
 	addr = freeAddr(t)
 	quoted := make([]string, len(allow))
 	for i, a := range allow {
 		quoted[i] = fmt.Sprintf("%q", a)
 	}
-	toml := fmt.Sprintf("log_dir = %q\ndata_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = true\n%s", dir, dir, addr, strings.Join(quoted, ", "), extra)
+	toml := fmt.Sprintf("log_dir = %q\ndata_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = %t\n%s", dir, dir, addr, strings.Join(quoted, ", "), log, extra)
 	file := filepath.Join(dir, "proxy.toml")
 	writeFile(t, file, []byte(toml))
 	// start waits for every listener of Config: here, the proxy's.

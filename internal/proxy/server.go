@@ -120,6 +120,7 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 			// RFC 9112 §3.2.2: with an absolute-form target, Host is
 			// the target's authority, whatever the client's Host said.
 			pr.Out.Host = ""
+			keepForwarded(pr.Out.Header)
 		},
 		Transport:    tr,
 		ErrorHandler: s.upstreamError,
@@ -228,6 +229,37 @@ func (s *Server) Serve(ctx context.Context) error {
 		os.Remove(path)
 	}
 	return err
+}
+
+// forwarded are the request headers a destination receives: what apt,
+// dnf (libcurl) and yum send and a repository needs, conditional and range
+// requests included. Everything else a client, or a proxy in front of
+// depot's, adds is dropped: Via, Forwarded, X-Forwarded-*, X-Real-IP,
+// Client-IP, CF-Connecting-IP and every other header that names a client,
+// a machine or a hop, and cookies, Referer, From, Accept-Language.
+var forwarded = map[string]bool{
+	"Accept":              true,
+	"Accept-Encoding":     true,
+	"Authorization":       true, // a private repository's credentials, meant for it
+	"Cache-Control":       true,
+	"If-Match":            true,
+	"If-Modified-Since":   true,
+	"If-None-Match":       true,
+	"If-Range":            true,
+	"If-Unmodified-Since": true,
+	"Pragma":              true,
+	"Range":               true,
+	"User-Agent":          true,
+}
+
+// keepForwarded deletes from h every header not in forwarded. Header keys
+// are canonical: net/http canonicalises what it reads.
+func keepForwarded(h http.Header) {
+	for k := range h {
+		if !forwarded[k] {
+			delete(h, k)
+		}
+	}
 }
 
 // bufferPool reuses ReverseProxy's 32 KiB copy buffers across requests.
