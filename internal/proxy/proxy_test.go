@@ -307,11 +307,12 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first connection holds the only slot (kept alive after an
-	// answer); prove it is accepted.
-	io.WriteString(first, "GET http://"+o.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
-		t.Fatal(err)
+	// The first connection holds the only slot with an open tunnel (busy:
+	// an idle one would give its slot up, see TestIdleClientsDoNotHoldSlots);
+	// prove it is accepted.
+	io.WriteString(first, "CONNECT "+o.Addr+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(first), &http.Request{Method: http.MethodConnect}); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
 	}
 	second, err := net.Dial("tcp", addr)
 	if err != nil {

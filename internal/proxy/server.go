@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/netutil"
-
 	"depot/internal/config"
 	"depot/internal/outbound"
 	"depot/internal/proxy/allow"
@@ -57,8 +55,9 @@ type Server struct {
 	fwd    *httputil.ReverseProxy
 	idle   time.Duration
 
-	ln  net.Listener
-	srv *http.Server
+	ln    net.Listener
+	slots *slots
+	srv   *http.Server
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{}
@@ -136,6 +135,10 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 		ReadHeaderTimeout: time.Duration(cfg.HeaderTimeout),
 		IdleTimeout:       s.idle,
 		MaxHeaderBytes:    int(cfg.MaxHeaderBytes),
+		ConnState:         s.connState,
+		// OPTIONS * reaches the handler, which refuses it (400) and
+		// closes, rather than net/http's 200 on a kept connection.
+		DisableGeneralOptionsHandler: true,
 		// net/http's messages name the client ("http: panic serving
 		// 10.137.0.12:..."): they go nowhere.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -166,9 +169,16 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("proxy.listen %s: %w", s.cfg.Listen, err)
 	}
-	// Connections beyond the cap wait in the kernel's backlog.
-	s.ln = netutil.LimitListener(ln, s.cfg.MaxConnections)
+	// Connections beyond the cap take an idle one's slot, or wait.
+	s.slots = newSlots(ln, s.cfg.MaxConnections)
+	s.ln = s.slots
 	return nil
+}
+
+func (s *Server) connState(c net.Conn, state http.ConnState) {
+	if s.slots != nil {
+		s.slots.connState(c, state)
+	}
 }
 
 // Close releases the listener bound by Listen when Serve will not run
