@@ -281,12 +281,14 @@ func TestKeep(t *testing.T) {
 	}
 }
 
-func TestDialerRecordsAndRefuses(t *testing.T) {
+// closingListener accepts connections on loopback and closes them.
+func closingListener(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -296,6 +298,11 @@ func TestDialerRecordsAndRefuses(t *testing.T) {
 			c.Close()
 		}
 	}()
+	return ln
+}
+
+func TestDialerRecordsAndRefuses(t *testing.T) {
+	ln := closingListener(t)
 	rec := NewRecord(RecordOptions{})
 	d := &Dialer{Purpose: ACME, Record: rec}
 	c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
@@ -350,20 +357,7 @@ func TestClientIgnoresProxyEnvironment(t *testing.T) {
 }
 
 func TestDialSelf(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingListener(t)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	for _, addr := range []string{ln.Addr().String(), "localhost:" + port, "0.0.0.0:" + port} {
 		c, err := DialSelf(context.Background(), "tcp", addr)

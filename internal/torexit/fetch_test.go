@@ -81,6 +81,15 @@ func TestFetchTimesOut(t *testing.T) {
 		}
 	}()
 	f := &Fetcher{BaseURL: "http://" + ln.Addr().String() + "/", Dir: t.TempDir(), Timeout: 200 * time.Millisecond}
+	if err := fetchWithin(t, f, 20*time.Second); err == nil {
+		t.Error("Fetch succeeded against a silent server")
+	}
+}
+
+// fetchWithin runs f.Fetch of October 2026 and fails the test if it has
+// not returned within limit.
+func fetchWithin(t *testing.T, f *Fetcher, limit time.Duration) error {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		_, err := f.Fetch(context.Background(), []string{"2026-10"}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
@@ -88,11 +97,10 @@ func TestFetchTimesOut(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err == nil {
-			t.Error("Fetch succeeded against a silent server")
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Fetch still waiting for a silent server after 20s")
+		return err
+	case <-time.After(limit):
+		t.Fatalf("Fetch still waiting after %v", limit)
+		return nil
 	}
 }
 
@@ -106,19 +114,9 @@ func TestFetchStalledBodyTimesOut(t *testing.T) {
 	}))
 	defer srv.Close()
 	f := &Fetcher{BaseURL: srv.URL + "/", Dir: t.TempDir(), Timeout: 200 * time.Millisecond}
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.Fetch(context.Background(), []string{"2026-10"}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "no data") {
-			t.Errorf("got %v, want an error saying the download stalled", err)
-		}
-	case <-time.After(20 * time.Second):
-		srv.CloseClientConnections()
-		t.Fatal("Fetch still reading a stalled body after 20s")
+	t.Cleanup(srv.CloseClientConnections) // on failure, lets srv.Close return
+	if err := fetchWithin(t, f, 20*time.Second); err == nil || !strings.Contains(err.Error(), "no data") {
+		t.Errorf("got %v, want an error saying the download stalled", err)
 	}
 }
 
