@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"depot/internal/certs/certstest"
+	outboundpkg "depot/internal/outbound"
 )
 
 // pebbleCA is Debian's pebble (an RFC 8555 test CA) with
@@ -328,4 +329,15 @@ func TestACMEHTTP01(t *testing.T) {
 		t.Errorf("plain GET: %d Location %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 	waitForLog(t, d.AccessLog(), "the redirect", func(l logLine) bool { return l.Request == "GET /docs/?q=1 HTTP/1.1" && l.Status == "301" })
+
+	// The CA is recorded for depot audit, with its purpose.
+	d.Stop(t)
+	f, err := outboundpkg.ReadRecord(outboundpkg.Path(d.Config.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, caPort, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimSuffix(p.DirURL, "/dir"), "https://"))
+	if len(f.Destinations) != 1 || f.Destinations[0].Host != "127.0.0.1" || f.Destinations[0].Port != caPort || f.Destinations[0].Purpose != outboundpkg.ACME {
+		t.Errorf("outbound.json holds %+v, want only 127.0.0.1:%s for acme", f.Destinations, caPort)
+	}
 }

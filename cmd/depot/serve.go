@@ -16,6 +16,7 @@ import (
 	"depot/internal/demo"
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
+	"depot/internal/outbound"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -67,10 +68,14 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Where depot connects (mirror checks, exit lists, the proxy, ACME), for
+	// depot audit; data_dir is read at start, a reload keeps it.
+	rec := newOutboundRecord(cfg.DataDir, stderr)
 	svc, err := mirrors.New(cfg, mirrors.Options{
 		Interval: time.Duration(cfg.Mirrors.CheckInterval),
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
+		Outbound: rec.Record,
 	})
 	if svc == nil {
 		return err
@@ -79,7 +84,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	acme, err := newACME(cfg, stderr)
+	acme, err := newACME(cfg, rec.Record, stderr)
 	if err != nil {
 		return err
 	}
@@ -88,7 +93,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, stderr)
+	px, proxyLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
 		return err
 	}
@@ -111,7 +116,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		reload(srv, svc, file, stderr)
 	})
 	defer release()
-	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, stderr)
+	jobs.Go(func() { rec.keep(ctx) })
+	defer rec.flush() // connections made during the shutdown grace
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -167,19 +174,20 @@ func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Wri
 
 // newACME is the ACME manager of a configuration that uses ACME, or nil.
 // It contacts nobody until it runs.
-func newACME(cfg *config.Config, stderr io.Writer) (*certs.ACME, error) {
+func newACME(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*certs.ACME, error) {
 	if !cfg.ACMEEnabled() {
 		return nil, nil
 	}
 	plain := slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.TLS() && !l.Onion })
 	return certs.NewACME(certs.ACMEOptions{
-		CA:     cfg.ACME.CA,
-		Email:  cfg.ACME.Email,
-		CARoot: cfg.ACME.CARoot,
-		Dir:    cfg.ACMEDir(),
-		Hosts:  cfg.ACMEHosts(),
-		HTTP01: plain,
-		Logf:   func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) },
+		CA:       cfg.ACME.CA,
+		Email:    cfg.ACME.Email,
+		CARoot:   cfg.ACME.CARoot,
+		Dir:      cfg.ACMEDir(),
+		Hosts:    cfg.ACMEHosts(),
+		HTTP01:   plain,
+		Outbound: rec,
+		Logf:     func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) },
 	})
 }
 
@@ -235,7 +243,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -277,6 +285,7 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
+			opts.Outbound = rec
 			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
 		}
 	}

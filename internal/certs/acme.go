@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
+
+	"depot/internal/outbound"
 )
 
 // ACMEOptions configure an ACME manager.
@@ -38,6 +40,9 @@ type ACMEOptions struct {
 	// Logf reports what the manager does and what fails; it never sees a
 	// client's request.
 	Logf func(format string, args ...any)
+	// Outbound records the connections to the CA (purpose "acme") for
+	// depot audit; nil records nothing.
+	Outbound *outbound.Record
 }
 
 // ACME gets certificates from a CA for a fixed set of host names, keeps
@@ -60,7 +65,7 @@ type ACME struct {
 // NewACME builds the manager. It contacts nobody and creates nothing: Run
 // does.
 func NewACME(opts ACMEOptions) (*ACME, error) {
-	client, err := caClient(opts.CARoot, opts.Logf)
+	client, err := caClient(opts.CARoot, opts.Outbound, opts.Logf)
 	if err != nil {
 		return nil, err
 	}

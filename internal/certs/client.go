@@ -7,25 +7,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
+
+	"depot/internal/outbound"
 )
 
 // caClient is the HTTP client of every request depot makes to the ACME
-// CA: the only place where this package opens a connection.
-//
-// OUTBOUND (purpose "acme"): when internal/outbound lands on main, this
-// dialer is replaced by its, so that the connection is recorded with its
-// purpose like every other one depot opens.
-//
-// It ignores proxy environment variables (connections go where the
-// configuration says and nowhere else), bounds every step in time, and
-// reports every failed request through logf, so that an operator sees a
-// CA that is down or refuses an order.
-func caClient(caRoot string, logf func(string, ...any)) (*http.Client, error) {
-	var tlsCfg *tls.Config
+// CA: the only place where this package opens a connection, through
+// internal/outbound with purpose "acme", which records the destination for
+// `depot audit`, never takes a proxy from the environment and bounds
+// connecting, the TLS handshake and the wait for an answer. It trusts
+// caRoot's certificates besides the system's, and reports every failed
+// request through logf, so that an operator sees a CA that is down or
+// refuses an order.
+func caClient(caRoot string, rec *outbound.Record, logf func(string, ...any)) (*http.Client, error) {
+	tr := outbound.NewTransport(outbound.ACME, rec, 30*time.Second)
 	if caRoot != "" {
 		pem, err := os.ReadFile(caRoot)
 		if err != nil {
@@ -38,18 +36,7 @@ func caClient(caRoot string, logf func(string, ...any)) (*http.Client, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("%s holds no PEM certificate", caRoot)
 		}
-		tlsCfg = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:                 nil, // never from the environment
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   30 * time.Second,
-		ResponseHeaderTimeout: time.Minute,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          4,
-		ForceAttemptHTTP2:     true,
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return &http.Client{Transport: reporting{tr, logf}, Timeout: 2 * time.Minute}, nil
 }

@@ -5,6 +5,7 @@
 // by ACME.
 //
 // It never contacts anyone unless an ACME manager is built and run, and
-// then only the configured CA, through the one HTTP client of client.go;
-// a TLS handshake never makes it contact the CA.
+// then only the configured CA, through the one HTTP client of client.go
+// (internal/outbound, purpose "acme"); a TLS handshake never makes it
+// contact the CA.
 package certs
