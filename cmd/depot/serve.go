@@ -37,8 +37,9 @@ logs under ./depot-data/.
 
 Signals: SIGHUP reloads the configuration and the certificate files (a
 certificate that does not load, match its key or is not valid now is refused
-and the running one kept) and reopens the log files (for logrotate); SIGTERM or SIGINT stops accepting, lets requests in flight finish,
-flushes the logs and exits 0.`,
+and the running one kept) and reopens the log files (for logrotate); SIGTERM
+or SIGINT stops accepting, lets requests in flight finish, flushes the logs
+and exits 0.`,
 		Example: `  depot serve
   depot serve --config /etc/depot/depot.toml
   kill -HUP $(pidof depot)    # reload and reopen logs`,

@@ -57,6 +57,8 @@ func (s *Server) newListenerTLS(l config.Listen) (*listenerTLS, error) {
 // and its listener keeps the certificate it had; the error says which and
 // why. notes name the certificates that changed.
 func (s *Server) ReloadCertificates() (notes []string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var errs []error
 	for i, lt := range s.tls {
 		if lt == nil || lt.file == nil {
