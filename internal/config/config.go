@@ -33,6 +33,10 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation"`
+	// Torrc is tor's configuration file, read (never written) by depot
+	// audit to check that every onion service points at an onion
+	// listener. Empty means the audit reads it only when given --torrc.
+	Torrc string `toml:"torrc"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -84,6 +88,11 @@ type Site struct {
 	Autoindex bool `toml:"autoindex"`
 	// BaseURL is the site's public address, the last resort of metalinks.
 	BaseURL string `toml:"base_url"`
+	// OnionBaseURL is the site's address on its onion service
+	// ("http://<56>.onion/repo/"), the last resort of metalinks answered
+	// on onion listeners. Empty means onion answers have no last resort:
+	// they never name a clearnet address.
+	OnionBaseURL string `toml:"onion_base_url"`
 	// Metalinks serves repomd.xml.metalink next to every repodata/repomd.xml.
 	Metalinks bool `toml:"metalinks"`
 	// Redirect sends files of at least RedirectMinSize to a mirror verified
@@ -171,6 +180,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.LogDir)
 	abs(&c.DataDir)
+	abs(&c.Torrc)
 	for i := range c.Listen {
 		abs(&c.Listen[i].TLSCert)
 		abs(&c.Listen[i].TLSKey)
