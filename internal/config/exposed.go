@@ -94,3 +94,23 @@ func Within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && filepath.IsLocal(rel)
 }
+
+// LoadForAudit is Load for depot audit: a configuration whose only
+// problems are private paths inside a site root (see Exposed) is returned
+// without error, so that the audit reports them as a broken promise with
+// everything else it checks, rather than stopping at them.
+func LoadForAudit(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	err = c.Validate()
+	if p, ok := err.(*Problems); ok && len(p.List) == len(c.Exposed()) {
+		return c, nil
+	}
+	return c, err
+}

@@ -1,0 +1,258 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"depot/internal/config"
+	"depot/internal/logfiles"
+	"depot/internal/mirrors"
+)
+
+// logScan is what reading every log file of a configuration found.
+type logScan struct {
+	cutoff  time.Time
+	read    []string // where logs were looked for: log_dir, [stats] logs
+	files   int
+	lines   int64
+	bad     []string // one entry per file that breaks retention
+	clients *clients // every client address of the logs
+	months  []string // the months since the cutoff that have dated lines
+	err     error    // log_dir itself cannot be read
+}
+
+// fileScan is one file read to its end (or as far as it could be).
+type fileScan struct {
+	path     string
+	info     fs.FileInfo
+	lines    int64
+	old      int      // lines older than the cutoff
+	oldMonth []string // their months
+	kept     []bool   // per month since the cutoff: it has lines here
+	undated  int      // lines with a client address but no readable time
+	err      error    // why the file could not be read to the end
+	clients  *clients
+}
+
+// scanLogs finds every file that can hold log lines: everything under
+// log_dir, at any depth and whatever its name (site roots, the data
+// directory and exit lists below it excepted), and every file the [stats]
+// logs globs match. It reads each to its end, in parallel, and notes
+// lines older than the cutoff, lines with an address but no time, files
+// it cannot read to the end and files last modified before the cutoff. It
+// changes nothing.
+func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
+	ls := &logScan{cutoff: logfiles.Cutoff(now, cfg.RetentionMonths), clients: newClients()}
+	paths, err := logPaths(cfg)
+	ls.err = err
+	ls.read = append([]string{cfg.LogDir}, cfg.Stats.Logs...)
+
+	jobs := make(chan string)
+	results := make(chan *fileScan)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for p := range jobs {
+				results <- scanFile(p, ls.cutoff, now)
+			}
+		})
+	}
+	go func() {
+		defer close(jobs)
+		for _, p := range paths {
+			select {
+			case jobs <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var scans []*fileScan
+	for fs := range results {
+		scans = append(scans, fs)
+	}
+	slices.SortFunc(scans, func(a, b *fileScan) int { return strings.Compare(a.path, b.path) })
+	kept := make([]bool, len(monthStarts(ls.cutoff, now)))
+	for _, f := range scans {
+		for i, k := range f.kept {
+			kept[i] = kept[i] || k
+		}
+		ls.files++
+		ls.lines += f.lines
+		if f.clients != nil {
+			ls.clients.merge(f.clients)
+		}
+		ls.bad = append(ls.bad, f.problems(ls.cutoff)...)
+	}
+	for i, start := range monthStarts(ls.cutoff, now) {
+		if kept[i] {
+			ls.months = append(ls.months, start.Format("2006-01"))
+		}
+	}
+	return ls
+}
+
+// monthStarts are the starts of the months from the cutoff's to now's.
+func monthStarts(cutoff, now time.Time) []time.Time {
+	var out []time.Time
+	for m := cutoff; !m.After(now); m = m.AddDate(0, 1, 0) {
+		out = append(out, m)
+	}
+	return out
+}
+
+// problems says how one file breaks retention, if it does.
+func (f *fileScan) problems(cutoff time.Time) []string {
+	var out []string
+	if f.old > 0 {
+		out = append(out, fmt.Sprintf("%s: %d lines older than %s (%s)", f.path, f.old, cutoff.Format(time.DateOnly), strings.Join(f.oldMonth, ", ")))
+	}
+	if f.undated > 0 {
+		out = append(out, fmt.Sprintf("%s: %d lines with a client address and no readable time, which retention can never date", f.path, f.undated))
+	}
+	if f.err != nil {
+		out = append(out, fmt.Sprintf("%s: cannot be read to the end (%v), so what it holds cannot be dated", f.path, f.err))
+	}
+	if f.info != nil && f.info.Size() > 0 && f.info.ModTime().Before(cutoff) {
+		out = append(out, fmt.Sprintf("%s: last modified %s, before %s", f.path, f.info.ModTime().UTC().Format(time.DateOnly), cutoff.Format(time.DateOnly)))
+	}
+	return out
+}
+
+// scanFile reads one file to its end.
+func scanFile(path string, cutoffTime, now time.Time) *fileScan {
+	cutoff := cutoffTime.Unix()
+	var bounds []int64 // month ends after the cutoff
+	for _, m := range monthStarts(cutoffTime, now) {
+		bounds = append(bounds, m.AddDate(0, 1, 0).Unix())
+	}
+	f := &fileScan{path: path, clients: newClients(), kept: make([]bool, len(bounds))}
+	f.info, f.err = os.Stat(path)
+	if f.err != nil {
+		return f
+	}
+	lr, err := openLog(path)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	defer lr.Close()
+	for {
+		line, err := lr.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				f.err = err
+			}
+			return f
+		}
+		f.lines++
+		addr := logfiles.LineAddr(line)
+		isAddr := len(addr) > 0 && looksLikeAddr(addr)
+		if isAddr {
+			f.clients.addText(addr)
+		}
+		t, ok := logfiles.LineTime(line)
+		switch {
+		case ok && t < cutoff:
+			f.old++
+			if m := time.Unix(t, 0).UTC().Format("2006-01"); !slices.Contains(f.oldMonth, m) {
+				f.oldMonth = append(f.oldMonth, m)
+			}
+		case !ok && isAddr:
+			f.undated++
+		case ok:
+			for i, end := range bounds {
+				if t < end {
+					f.kept[i] = true
+					break
+				}
+			}
+		}
+	}
+}
+
+// looksLikeAddr is a quick test before parsing: an address starts with a
+// hex digit or a colon and holds a dot or a colon.
+func looksLikeAddr(b []byte) bool {
+	c := b[0]
+	return (c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':') &&
+		len(b) >= 2 && len(b) <= 45 && (strings.ContainsAny(string(b), ".:"))
+}
+
+// logPaths lists every file that can hold log lines (see scanLogs).
+func logPaths(cfg *config.Config) ([]string, error) {
+	skipDirs := []string{config.Resolve(cfg.Stats.ExitLists), config.Resolve(filepath.Dir(mirrors.StateFile(cfg)))}
+	if config.Resolve(cfg.DataDir) != config.Resolve(cfg.LogDir) {
+		skipDirs = append(skipDirs, config.Resolve(cfg.DataDir))
+	}
+	for _, s := range cfg.Site {
+		skipDirs = append(skipDirs, config.Resolve(s.Root))
+	}
+	skipFiles := []string{config.Resolve(cfg.Stats.Data), config.Resolve(filepath.Join(cfg.DataDir, outboundFile))}
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		r := config.Resolve(p)
+		if !seen[r] && !slices.Contains(skipFiles, r) {
+			seen[r] = true
+			out = append(out, p)
+		}
+	}
+	var walkErr error
+	if _, err := os.Stat(cfg.LogDir); err == nil {
+		walkErr = filepath.WalkDir(cfg.LogDir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != cfg.LogDir && slices.ContainsFunc(skipDirs, func(s string) bool { return s != "" && config.Resolve(p) == s }) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				add(p)
+			}
+			return nil
+		})
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		walkErr = err
+	}
+	for _, g := range cfg.Stats.Logs {
+		matches, _ := filepath.Glob(g)
+		for _, m := range matches {
+			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
+				add(m)
+			}
+		}
+	}
+	return out, walkErr
+}
+
+// checkRetentionEnforced fails on anything on disk that outlives the
+// retention period.
+func checkRetentionEnforced(ls *logScan) Result {
+	r := Result{ID: "retention-enforced", Policy: policyRetention}
+	switch {
+	case ls.err != nil:
+		r.Status, r.Detail = Fail, fmt.Sprintf("cannot read the log directory: %v", ls.err)
+	case len(ls.bad) > 0:
+		r.Status = Fail
+		r.Detail = fmt.Sprintf("%d problem(s): %s; run 'depot logs prune', and delete by hand what it cannot date or read", len(ls.bad), strings.Join(first(ls.bad, 8), "; "))
+	default:
+		r.Status = Pass
+		r.Detail = fmt.Sprintf("%d files, %d lines read in %s: none older than %s, every file read to its end and modified since", ls.files, ls.lines, strings.Join(ls.read, ", "), ls.cutoff.Format(time.DateOnly))
+	}
+	return r
+}
