@@ -83,7 +83,7 @@ func Run(ctx context.Context, o Options) []Result {
 	if live {
 		if down := notRunning(ctx, cfg); down != "" {
 			rs = append(rs, Result{ID: "server", Status: Warn, Detail: down})
-			live, why = false, "depot serve is not running: no request sent"
+			live, why = false, "no request sent (see server)"
 		}
 	}
 	if o.Warnings != nil {

@@ -157,11 +157,14 @@ func TestNotRunning(t *testing.T) {
 		t.Errorf("server: %s %q, want a warning that depot serve is not running", r.Status, r.Detail)
 	}
 	all := fmt.Sprint(rs)
+	if n := strings.Count(all, "not running"); n != 1 {
+		t.Errorf("%d mentions that the server is not running, want one:\n%s", n, all)
+	}
 	if n := strings.Count(all, "connection refused"); n != 0 {
 		t.Errorf("%d mentions of connection refused; want the one sentence that the server is not running:\n%s", n, all)
 	}
 	for _, id := range []string{"clearnet-logged", "onion-not-logged", "onion-reachable", "onion-answers-onion-only"} {
-		expect(t, rs, id, Skip, result(t, rs, id).Policy, "depot serve is not running")
+		expect(t, rs, id, Skip, result(t, rs, id).Policy, "no request sent (see server)")
 	}
 	expect(t, rs, "retention-enforced", Pass, policyRetention)
 	if Failed(rs) {
