@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/month"
 	"depot/internal/stats"
 )
 
@@ -63,23 +64,20 @@ func checkStats(cfg *config.Config, ls *logScan, now time.Time) Result {
 		r.Status, r.Detail = Warn, "no [stats] logs: the logs serve incident response only"
 		return r
 	}
-	now = now.UTC()
-	current := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	current := month.Of(now)
 	var missing, done []string
 	for _, m := range ls.months {
-		start, _ := time.Parse("2006-01", m)
-		end := start.AddDate(0, 1, 0)
-		if !start.Before(current) || end.Equal(current) && now.Before(current.AddDate(0, 0, 1)) {
+		if !m.Before(current) || m == current.Prev() && now.Before(current.Start().AddDate(0, 0, 1)) {
 			continue // the current month, or the last one on its first day
 		}
-		at, _, err := stats.MonthComputed(cfg.Stats.Data, m)
+		at, _, err := stats.MonthComputed(cfg.Stats.Data, m.String())
 		switch {
 		case err != nil:
 			missing = append(missing, fmt.Sprintf("%s (%v)", m, err))
-		case at.Before(end):
-			missing = append(missing, m)
+		case at.Before(m.End()):
+			missing = append(missing, m.String())
 		default:
-			done = append(done, m)
+			done = append(done, m.String())
 		}
 	}
 	access := filepath.Join(cfg.LogDir, "access.log")

@@ -16,8 +16,14 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/logread"
 	"depot/internal/mirrors"
+	"depot/internal/month"
 )
+
+// tempGrace is how recently a temporary file of depot's must have been
+// written to count as in progress: its early end is then no failure.
+const tempGrace = 10 * time.Minute
 
 // logScan is what reading every log file of a configuration found.
 type logScan struct {
@@ -25,10 +31,10 @@ type logScan struct {
 	read    []string // where logs were looked for: log_dir, [stats] logs
 	files   int
 	lines   int64
-	bad     []string // one entry per file that breaks retention
-	clients *clients // every client address of the logs
-	months  []string // the months since the cutoff that have dated lines
-	err     error    // log_dir itself cannot be read
+	bad     []string      // one entry per file that breaks retention
+	clients *clients      // every client address of the logs
+	months  []month.Month // the months since the cutoff that have dated lines
+	err     error         // log_dir itself cannot be read
 }
 
 // fileScan is one file read to its end (or as far as it could be).
@@ -38,10 +44,12 @@ type fileScan struct {
 	lines    int64
 	old      int      // lines older than the cutoff
 	oldMonth []string // their months
-	kept     []bool   // per month since the cutoff: it has lines here
+	kept     []bool   // per month since the cutoff's: it has lines here
 	undated  int      // lines with a client address but no readable time
 	err      error    // why the file could not be read to the end
-	clients  *clients
+	// inProgress is a temporary file being written now (see tempGrace).
+	inProgress bool
+	clients    *clients
 }
 
 // scanLogs finds every file that can hold log lines: everything under
@@ -83,7 +91,7 @@ func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
 		scans = append(scans, fs)
 	}
 	slices.SortFunc(scans, func(a, b *fileScan) int { return strings.Compare(a.path, b.path) })
-	kept := make([]bool, len(monthStarts(ls.cutoff, now)))
+	kept := make([]bool, len(keptMonths(ls.cutoff, now)))
 	for _, f := range scans {
 		for i, k := range f.kept {
 			kept[i] = kept[i] || k
@@ -95,21 +103,17 @@ func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
 		}
 		ls.bad = append(ls.bad, f.problems(ls.cutoff)...)
 	}
-	for i, start := range monthStarts(ls.cutoff, now) {
+	for i, m := range keptMonths(ls.cutoff, now) {
 		if kept[i] {
-			ls.months = append(ls.months, start.Format("2006-01"))
+			ls.months = append(ls.months, m)
 		}
 	}
 	return ls
 }
 
-// monthStarts are the starts of the months from the cutoff's to now's.
-func monthStarts(cutoff, now time.Time) []time.Time {
-	var out []time.Time
-	for m := cutoff; !m.After(now); m = m.AddDate(0, 1, 0) {
-		out = append(out, m)
-	}
-	return out
+// keptMonths are the months from the cutoff's to now's.
+func keptMonths(cutoff, now time.Time) []month.Month {
+	return month.Range(month.Of(cutoff), month.Of(now))
 }
 
 // problems says how one file breaks retention, if it does.
@@ -134,24 +138,32 @@ func (f *fileScan) problems(cutoff time.Time) []string {
 func scanFile(path string, cutoffTime, now time.Time) *fileScan {
 	cutoff := cutoffTime.Unix()
 	var bounds []int64 // month ends after the cutoff
-	for _, m := range monthStarts(cutoffTime, now) {
-		bounds = append(bounds, m.AddDate(0, 1, 0).Unix())
+	for _, m := range keptMonths(cutoffTime, now) {
+		bounds = append(bounds, m.End().Unix())
 	}
 	f := &fileScan{path: path, clients: newClients(), kept: make([]bool, len(bounds))}
 	f.info, f.err = os.Stat(path)
 	if f.err != nil {
 		return f
 	}
-	lr, err := openLog(path)
+	lr, err := logread.Open(path)
 	if err != nil {
 		f.err = err
 		return f
 	}
 	defer lr.Close()
+	if info, err := lr.Stat(); err == nil {
+		f.info = info // the file read, should path have been replaced
+	}
+	if logread.IsTemp(filepath.Base(path)) && now.Sub(f.info.ModTime()) < tempGrace {
+		// A compression or rewrite in progress: its source is still there
+		// and is read on its own; the temporary file ends early.
+		f.inProgress = true
+	}
 	for {
 		line, err := lr.Next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			if !errors.Is(err, io.EOF) && !(f.inProgress && errors.Is(err, logread.ErrTruncated)) {
 				f.err = err
 			}
 			return f
@@ -166,7 +178,7 @@ func scanFile(path string, cutoffTime, now time.Time) *fileScan {
 		switch {
 		case ok && t < cutoff:
 			f.old++
-			if m := time.Unix(t, 0).UTC().Format("2006-01"); !slices.Contains(f.oldMonth, m) {
+			if m := month.Of(time.Unix(t, 0)).String(); !slices.Contains(f.oldMonth, m) {
 				f.oldMonth = append(f.oldMonth, m)
 			}
 		case !ok && isAddr:

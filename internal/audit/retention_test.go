@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -120,6 +121,21 @@ func TestRetentionEnforced(t *testing.T) {
 			writeFiles(t, march, map[string]string{"access.log-20260331": accessLine("203.0.113.9", day("2026-03-31"))})
 			s.cfg.Stats.Logs = []string{filepath.Join(s.cfg.LogDir, "access.log*"), filepath.Join(march, "access.log*")}
 		}, []string{"march/access.log-20260331: 1 lines older than 2026-09-01 (2026-03)"}},
+		{"a compression in progress", func(t *testing.T, s *setup) {
+			recent := gzipped(t, strings.Repeat(accessLine("198.51.100.1", day("2026-11-19")), 2000))
+			p := filepath.Join(s.cfg.LogDir, "access.log-20261119.gz.tmp")
+			writeBytes(t, p, recent[:len(recent)/2])
+			if err := os.Chtimes(p, testNow.Add(-time.Minute), testNow.Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"a stale temporary file", func(t *testing.T, s *setup) {
+			p := filepath.Join(s.cfg.LogDir, "access.log-20261002.gz.tmp")
+			writeBytes(t, p, truncated)
+			if err := os.Chtimes(p, testNow.Add(-time.Hour), testNow.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"access.log-20261002.gz.tmp: ", "cannot be read to the end"}},
 		{"an unreadable file", func(t *testing.T, s *setup) {
 			if os.Geteuid() == 0 {
 				// root reads any file: a directory where a file is
