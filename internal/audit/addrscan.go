@@ -23,9 +23,14 @@ func newClients() *clients {
 	return &clients{v4: map[uint32]struct{}{}, v64: map[[8]byte]struct{}{}, v48: map[[6]byte]struct{}{}, seen: map[string]struct{}{}}
 }
 
-// addText adds the address written as text, if it is one. Texts already
-// seen cost one map lookup and no allocation.
+// addText adds the address written as text, if it is one. A dotted IPv4
+// address (nearly every line) costs a parse and a map access, no
+// allocation; other texts are remembered once seen.
 func (c *clients) addText(b []byte) {
+	if v, ok := parseDotted(b); ok {
+		c.v4[v] = struct{}{}
+		return
+	}
 	if _, ok := c.seen[string(b)]; ok {
 		return
 	}
@@ -212,4 +217,34 @@ func (c *clients) v6token(out []match, tok string, off int) []match {
 		out = append(out, match{Offset: off, Form: "IPv6 /48", Masked: masked})
 	}
 	return out
+}
+
+// parseDotted parses a dotted-quad IPv4 address in its canonical form
+// (no leading zeros) without allocating.
+func parseDotted(b []byte) (uint32, bool) {
+	var v uint32
+	part, digits, dots := uint32(0), 0, 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && part == 0 {
+				return 0, false // a leading zero
+			}
+			part = part*10 + uint32(c-'0')
+			digits++
+			if part > 255 {
+				return 0, false
+			}
+		case c == '.' && digits > 0 && dots < 3 && i < len(b)-1:
+			v = v<<8 | part
+			part, digits = 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return 0, false
+	}
+	return v<<8 | part, true
 }

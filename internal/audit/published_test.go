@@ -164,3 +164,19 @@ func TestClientsRemoveAndCount(t *testing.T) {
 		t.Errorf("offset: %s", got)
 	}
 }
+
+func TestParseDotted(t *testing.T) {
+	for in, want := range map[string]uint32{"203.0.113.7": 0xcb007107, "0.0.0.0": 0, "255.255.255.255": 0xffffffff, "10.0.0.1": 0x0a000001} {
+		if got, ok := parseDotted([]byte(in)); !ok || got != want {
+			t.Errorf("parseDotted(%q) = %x, %v; want %x", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4 ", "::1", "a.b.c.d", "1.2.3.0004"} {
+		if _, ok := parseDotted([]byte(in)); ok {
+			t.Errorf("parseDotted(%q) succeeded, want no", in)
+		}
+		if a, err := netip.ParseAddr(in); err == nil && a.Is4() {
+			t.Errorf("%q is an address netip accepts; the test is wrong", in)
+		}
+	}
+}

@@ -1,11 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -52,6 +54,16 @@ type fileScan struct {
 	clients    *clients
 }
 
+// chunk is the size of the parts a large plain file is read in, in
+// parallel: one 1 GB access.log takes every core, not one.
+const chunk = 64 << 20
+
+// part is a byte range of one file to read; to < 0 means the whole file.
+type part struct {
+	path     string
+	from, to int64
+}
+
 // scanLogs finds every file that can hold log lines: everything under
 // log_dir, at any depth and whatever its name (site roots, the data
 // directory and exit lists below it excepted), and every file the [stats]
@@ -60,12 +72,17 @@ type fileScan struct {
 // it cannot read to the end and files last modified before the cutoff. It
 // changes nothing.
 func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
+	return scanLogsIn(ctx, cfg, now, chunk)
+}
+
+// scanLogsIn is scanLogs reading plain files in parts of size bytes.
+func scanLogsIn(ctx context.Context, cfg *config.Config, now time.Time, size int64) *logScan {
 	ls := &logScan{cutoff: logfiles.Cutoff(now, cfg.RetentionMonths), clients: newClients()}
 	paths, err := logPaths(cfg)
 	ls.err = err
 	ls.read = append([]string{cfg.LogDir}, cfg.Stats.Logs...)
 
-	jobs := make(chan string)
+	jobs := make(chan part)
 	results := make(chan *fileScan)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -78,29 +95,33 @@ func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
 	go func() {
 		defer close(jobs)
 		for _, p := range paths {
-			select {
-			case jobs <- p:
-			case <-ctx.Done():
-				return
+			for _, pt := range parts(p, size) {
+				select {
+				case jobs <- pt:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()
-	var scans []*fileScan
-	for fs := range results {
-		scans = append(scans, fs)
+	byPath := map[string]*fileScan{}
+	for f := range results {
+		if prev := byPath[f.path]; prev != nil {
+			prev.add(f)
+		} else {
+			byPath[f.path] = f
+		}
 	}
-	slices.SortFunc(scans, func(a, b *fileScan) int { return strings.Compare(a.path, b.path) })
 	kept := make([]bool, len(keptMonths(ls.cutoff, now)))
-	for _, f := range scans {
+	for _, p := range slices.Sorted(maps.Keys(byPath)) {
+		f := byPath[p]
 		for i, k := range f.kept {
 			kept[i] = kept[i] || k
 		}
 		ls.files++
 		ls.lines += f.lines
-		if f.clients != nil {
-			ls.clients.merge(f.clients)
-		}
+		ls.clients.merge(f.clients)
 		ls.bad = append(ls.bad, f.problems(ls.cutoff)...)
 	}
 	for i, m := range keptMonths(ls.cutoff, now) {
@@ -114,6 +135,54 @@ func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
 // keptMonths are the months from the cutoff's to now's.
 func keptMonths(cutoff, now time.Time) []month.Month {
 	return month.Range(month.Of(cutoff), month.Of(now))
+}
+
+// parts splits a plain file larger than size into parts of that size; any
+// other file is one part.
+func parts(path string, size int64) []part {
+	whole := []part{{path: path, to: -1}}
+	st, err := os.Stat(path)
+	if err != nil || st.Size() <= size {
+		return whole
+	}
+	r, err := logread.Open(path)
+	if err != nil {
+		return whole
+	}
+	plain := r.Format() == logread.Plain
+	r.Close()
+	if !plain {
+		return whole
+	}
+	var out []part
+	for from := int64(0); from < st.Size(); from += size {
+		out = append(out, part{path: path, from: from, to: min(from+size, st.Size())})
+	}
+	out[len(out)-1].to = 1 << 62 // lines written while it is read count too
+	return out
+}
+
+// add merges another part of the same file.
+func (f *fileScan) add(o *fileScan) {
+	f.lines += o.lines
+	f.old += o.old
+	f.undated += o.undated
+	for _, m := range o.oldMonth {
+		if !slices.Contains(f.oldMonth, m) {
+			f.oldMonth = append(f.oldMonth, m)
+		}
+	}
+	slices.Sort(f.oldMonth)
+	for i, k := range o.kept {
+		f.kept[i] = f.kept[i] || k
+	}
+	if f.err == nil {
+		f.err = o.err
+	}
+	if f.info == nil {
+		f.info = o.info
+	}
+	f.clients.merge(o.clients)
 }
 
 // problems says how one file breaks retention, if it does.
@@ -134,8 +203,9 @@ func (f *fileScan) problems(cutoff time.Time) []string {
 	return out
 }
 
-// scanFile reads one file to its end.
-func scanFile(path string, cutoffTime, now time.Time) *fileScan {
+// scanFile reads one part of a file to its end.
+func scanFile(pt part, cutoffTime, now time.Time) *fileScan {
+	path := pt.path
 	cutoff := cutoffTime.Unix()
 	var bounds []int64 // month ends after the cutoff
 	for _, m := range keptMonths(cutoffTime, now) {
@@ -146,7 +216,13 @@ func scanFile(path string, cutoffTime, now time.Time) *fileScan {
 	if f.err != nil {
 		return f
 	}
-	lr, err := logread.Open(path)
+	var lr *logread.Reader
+	var err error
+	if pt.to < 0 {
+		lr, err = logread.Open(path)
+	} else {
+		lr, err = logread.OpenRange(path, pt.from, pt.to)
+	}
 	if err != nil {
 		f.err = err
 		return f
@@ -170,9 +246,13 @@ func scanFile(path string, cutoffTime, now time.Time) *fileScan {
 		}
 		f.lines++
 		addr := logfiles.LineAddr(line)
-		isAddr := len(addr) > 0 && looksLikeAddr(addr)
-		if isAddr {
+		isAddr := false
+		if v, ok := parseDotted(addr); ok {
+			f.clients.v4[v] = struct{}{}
+			isAddr = true
+		} else if looksLikeAddr(addr) {
 			f.clients.addText(addr)
+			isAddr = true
 		}
 		t, ok := logfiles.LineTime(line)
 		switch {
@@ -197,9 +277,12 @@ func scanFile(path string, cutoffTime, now time.Time) *fileScan {
 // looksLikeAddr is a quick test before parsing: an address starts with a
 // hex digit or a colon and holds a dot or a colon.
 func looksLikeAddr(b []byte) bool {
+	if len(b) < 2 || len(b) > 45 {
+		return false
+	}
 	c := b[0]
 	return (c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':') &&
-		len(b) >= 2 && len(b) <= 45 && (strings.ContainsAny(string(b), ".:"))
+		(bytes.IndexByte(b, ':') >= 0 || bytes.IndexByte(b, '.') >= 0)
 }
 
 // logPaths lists every file that can hold log lines (see scanLogs).

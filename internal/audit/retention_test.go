@@ -205,3 +205,40 @@ func TestRetentionCountsEveryFile(t *testing.T) {
 		t.Errorf("got %s %q, want 40 problems", r.Status, r.Detail)
 	}
 }
+
+// TestLargeFileReadInParts: a plain file larger than a chunk is read in
+// parallel parts, each line exactly once, an old line anywhere found.
+func TestLargeFileReadInParts(t *testing.T) {
+	s := newSetup(t)
+	line := accessLine("198.51.100.1", day("2026-11-02"))
+	const size = 1 << 20
+	n := size/len(line)*2 + 100
+	var b strings.Builder
+	b.Grow(n * len(line))
+	for i := range n {
+		if i == n/2 {
+			b.WriteString(accessLine("203.0.113.9", day("2026-08-02")))
+			continue
+		}
+		b.WriteString(line)
+	}
+	writeFiles(t, s.cfg.LogDir, map[string]string{"access.log": b.String()})
+	if got := len(parts(filepath.Join(s.cfg.LogDir, "access.log"), size)); got != 3 {
+		t.Fatalf("%d parts, want 3", got)
+	}
+	ls := scanLogsIn(t.Context(), s.cfg, testNow, size)
+	if ls.lines != int64(n) || ls.files != 1 || ls.clients.len() != 2 {
+		t.Errorf("read %d lines of %d files, %d addresses; want %d, 1, 2", ls.lines, ls.files, ls.clients.len(), n)
+	}
+	if r := checkRetentionEnforced(ls); r.Status != Fail || !strings.Contains(r.Detail, "access.log: 1 lines older than 2026-09-01 (2026-08)") {
+		t.Errorf("got %s %q, want the old line in the middle found", r.Status, r.Detail)
+	}
+	if got := parts(filepath.Join(s.cfg.LogDir, "access.log"), chunk); len(got) != 1 || got[0].to != -1 {
+		t.Errorf("a file below the chunk size: %v, want one part", got)
+	}
+	gz := filepath.Join(s.cfg.LogDir, "access.log.1.gz")
+	writeBytes(t, gz, gzipped(t, strings.Repeat(line, 100)))
+	if got := parts(gz, 100); len(got) != 1 || got[0].to != -1 {
+		t.Errorf("a compressed file: %v, want it read whole, from its start", got)
+	}
+}
