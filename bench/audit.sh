@@ -19,7 +19,9 @@ NAME=audit.sh
 need curl gzip split /usr/bin/time
 N=${N:-6500000}
 
-# measure NAME CMD...: runs CMD, prints "NAME seconds peak-RSS-MB exit".
+# measure NAME CMD...: runs CMD, prints "NAME wall-seconds cpu-seconds
+# peak-RSS-MB exit". CPU seconds (user + system) tell what the audit costs
+# on a machine shared with other work, where wall time also counts waiting.
 measure() {
 	name=$1
 	shift
@@ -28,12 +30,13 @@ measure() {
 	rc=$?
 	set -e
 	secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$work/$name.time")
+	cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$work/$name.time")
 	rss=$(awk -F': ' '/Maximum resident set size/ {print int($2/1024)}' "$work/$name.time")
-	printf '%-34s %8s %8s %5s\n' "$name" "$secs" "$rss" "$rc"
+	printf '%-34s %8s %8s %8s %5s\n' "$name" "$secs" "$cpu" "$rss" "$rc"
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3)"
-printf '%-34s %8s %8s %5s\n' "case" "seconds" "RSS MB" "exit"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(go version | cut -d' ' -f3); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %8s %8s %8s %5s\n' "case" "wall s" "CPU s" "RSS MB" "exit"
 
 # 1. The demo, live.
 if curl -s -o /dev/null http://127.0.0.1:8080/ || curl -s -o /dev/null http://127.0.0.1:8081/; then
@@ -71,7 +74,7 @@ stats_path = "/statistics/"
 [stats]
 logs = ["$work/logs/access.log*"]
 TOML
-"$DEPOT" stats update --config "$work/depot.toml" >/dev/null
+"$DEPOT" stats update --config "$work/depot.toml" >/dev/null 2>&1
 cat "$work/logs/access.log" >/dev/null # warm the page cache
 echo "logs: $N lines, $(du -m "$work/logs/access.log" | cut -f1) MB, $first to $today"
 measure "1 plain file, offline" "$DEPOT" audit --offline --config "$work/depot.toml"

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,23 +13,79 @@ import (
 // forms that published bytes are matched against: IPv4 addresses as
 // numbers (which covers dotted, integer, hex and IPv4-mapped spellings),
 // IPv6 addresses by their /64 and /48 prefixes.
+//
+// IPv4 addresses, one per log line, are appended to a slice that is
+// sorted and deduplicated (radix sort, linear) whenever it has doubled: a
+// hash set of a million addresses spends its time in cache misses.
 type clients struct {
-	v4   map[uint32]struct{}
-	v64  map[[8]byte]struct{}
-	v48  map[[6]byte]struct{}
-	seen map[string]struct{} // address texts already added
+	v4     []uint32 // v4[:sorted] is sorted and unique
+	sorted int
+	v64    map[[8]byte]struct{}
+	v48    map[[6]byte]struct{}
+	seen   map[string]struct{} // IPv6 and other address texts already added
 }
 
 func newClients() *clients {
-	return &clients{v4: map[uint32]struct{}{}, v64: map[[8]byte]struct{}{}, v48: map[[6]byte]struct{}{}, seen: map[string]struct{}{}}
+	return &clients{v64: map[[8]byte]struct{}{}, v48: map[[6]byte]struct{}{}, seen: map[string]struct{}{}}
+}
+
+// minCompact is the size below which the IPv4 slice is never compacted.
+const minCompact = 1 << 16
+
+// add4 adds an IPv4 address.
+func (c *clients) add4(v uint32) {
+	c.v4 = append(c.v4, v)
+	if len(c.v4) >= 2*max(c.sorted, minCompact) {
+		c.compact()
+	}
+}
+
+// compact sorts and deduplicates the IPv4 addresses.
+func (c *clients) compact() {
+	if c.sorted == len(c.v4) {
+		return
+	}
+	radixSort(c.v4)
+	c.v4 = slices.Compact(c.v4)
+	c.sorted = len(c.v4)
+}
+
+// has4 reports whether v is a client; the set must be compacted.
+func (c *clients) has4(v uint32) bool {
+	_, ok := slices.BinarySearch(c.v4[:c.sorted], v)
+	return ok
+}
+
+// radixSort sorts s in two passes of 16 bits.
+func radixSort(s []uint32) {
+	buf := make([]uint32, len(s))
+	src, dst := s, buf
+	for shift := 0; shift < 32; shift += 16 {
+		var count [1 << 16]int
+		for _, v := range src {
+			count[v>>shift&0xffff]++
+		}
+		pos := 0
+		for i, n := range count {
+			count[i] = pos
+			pos += n
+		}
+		for _, v := range src {
+			k := v >> shift & 0xffff
+			dst[count[k]] = v
+			count[k]++
+		}
+		src, dst = dst, src
+	}
+	// Two passes: the result is back in s.
 }
 
 // addText adds the address written as text, if it is one. A dotted IPv4
-// address (nearly every line) costs a parse and a map access, no
-// allocation; other texts are remembered once seen.
+// address (nearly every line) costs a parse and an append, no allocation;
+// other texts are remembered once seen.
 func (c *clients) addText(b []byte) {
 	if v, ok := parseDotted(b); ok {
-		c.v4[v] = struct{}{}
+		c.add4(v)
 		return
 	}
 	if _, ok := c.seen[string(b)]; ok {
@@ -44,7 +101,7 @@ func (c *clients) addText(b []byte) {
 func (c *clients) add(a netip.Addr) {
 	a = a.Unmap()
 	if a.Is4() {
-		c.v4[v4num(a)] = struct{}{}
+		c.add4(v4num(a))
 		return
 	}
 	b := a.As16()
@@ -56,15 +113,20 @@ func (c *clients) add(a netip.Addr) {
 // names (a mirror, a listener), which is not client data.
 func (c *clients) remove(a netip.Addr) {
 	a = a.Unmap()
-	if a.Is4() {
-		delete(c.v4, v4num(a))
+	if !a.Is4() {
+		return
+	}
+	c.compact()
+	if i, ok := slices.BinarySearch(c.v4, v4num(a)); ok {
+		c.v4 = slices.Delete(c.v4, i, i+1)
+		c.sorted--
 	}
 }
 
 // merge adds every address of o.
 func (c *clients) merge(o *clients) {
-	for k := range o.v4 {
-		c.v4[k] = struct{}{}
+	for _, v := range o.v4 {
+		c.add4(v)
 	}
 	for k := range o.v64 {
 		c.v64[k] = struct{}{}
@@ -74,7 +136,11 @@ func (c *clients) merge(o *clients) {
 	}
 }
 
-func (c *clients) len() int { return len(c.v4) + len(c.v64) }
+// len is how many IPv4 addresses and IPv6 /64 prefixes the set holds.
+func (c *clients) len() int {
+	c.compact()
+	return len(c.v4) + len(c.v64)
+}
 
 func v4num(a netip.Addr) uint32 {
 	b := a.As4()
@@ -101,6 +167,7 @@ func isAddrByte(b byte) bool {
 // scan returns every client address written in b, in any of the forms
 // the clients set matches, with no limit on how many tokens it reads.
 func (c *clients) scan(b []byte) []match {
+	c.compact()
 	var out []match
 	for i := 0; i < len(b); {
 		if !isAddrByte(b[i]) {
@@ -175,7 +242,7 @@ func (c *clients) token(out []match, tok string, off int) []match {
 }
 
 func (c *clients) v4match(out []match, v uint32, form string, off int) []match {
-	if _, ok := c.v4[v]; ok {
+	if c.has4(v) {
 		out = append(out, match{Offset: off, Form: form, Masked: fmt.Sprintf("%d.%d.x.x", v>>24, v>>16&255)})
 	}
 	return out

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,13 +89,11 @@ func fetch(ctx context.Context, l config.Listen, method, host, path string) (*an
 // unwrapURL drops net/http's "Get \"URL\":" prefix, which names the
 // audit's made-up URL rather than the listener.
 func unwrapURL(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok || !strings.HasPrefix(err.Error(), "Get ") && !strings.HasPrefix(err.Error(), "Head ") {
-			return err
-		}
-		err = u.Unwrap()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
 	}
+	return err
 }
 
 // siteHost is a Host header that reaches site i: its first named host, or

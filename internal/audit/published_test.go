@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -178,5 +179,35 @@ func TestParseDotted(t *testing.T) {
 		if a, err := netip.ParseAddr(in); err == nil && a.Is4() {
 			t.Errorf("%q is an address netip accepts; the test is wrong", in)
 		}
+	}
+}
+
+// TestClientsManyAddresses: past the compaction threshold, every address
+// is kept once, in any order of arrival.
+func TestClientsManyAddresses(t *testing.T) {
+	c := newClients()
+	const n = 5 * minCompact
+	for i := range 3 * n {
+		c.add4(uint32(i%n)*2654435761 + 7) // a permutation, each thrice
+	}
+	if c.len() != n {
+		t.Fatalf("len = %d, want %d", c.len(), n)
+	}
+	if !slices.IsSorted(c.v4) {
+		t.Error("not sorted after compaction")
+	}
+	for i := range n {
+		if v := uint32(i)*2654435761 + 7; !c.has4(v) {
+			t.Fatalf("address %d of %d lost", i, n)
+		}
+	}
+	if c.has4(8) {
+		t.Error("an address never added is found")
+	}
+	o := newClients()
+	o.add4(8)
+	c.merge(o)
+	if c.len() != n+1 || !c.has4(8) {
+		t.Errorf("after merge: len %d, has 8: %v", c.len(), c.has4(8))
 	}
 }

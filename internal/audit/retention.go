@@ -248,7 +248,7 @@ func scanFile(pt part, cutoffTime, now time.Time) *fileScan {
 		addr := logfiles.LineAddr(line)
 		isAddr := false
 		if v, ok := parseDotted(addr); ok {
-			f.clients.v4[v] = struct{}{}
+			f.clients.add4(v)
 			isAddr = true
 		} else if looksLikeAddr(addr) {
 			f.clients.addText(addr)
