@@ -153,9 +153,11 @@ func TestAuditFailsOnEachBreak(t *testing.T) {
 		wantFail(t, out, err, "FAIL  logs-not-published", "log_dir: ", "inside site[0].root", "after following symlinks",
 			`"We never sell the data to anyone or share it with any third party."`)
 		// check and serve refuse it, naming both keys.
-		out, err = runErr(".", depotBin, "check", "--config", filepath.Join(d.Dir, "depot.toml"))
-		if err == nil || !strings.Contains(out, "log_dir: ") || !strings.Contains(out, "site[0].root") {
-			t.Errorf("depot check: %v\n%s\nwant a refusal naming log_dir and site[0].root", err, out)
+		for _, cmd := range []string{"check", "serve"} {
+			out, err = runErr(".", depotBin, cmd, "--config", filepath.Join(d.Dir, "depot.toml"))
+			if err == nil || !strings.Contains(out, "log_dir: ") || !strings.Contains(out, "site[0].root") {
+				t.Errorf("depot %s: %v\n%s\nwant a refusal naming log_dir and site[0].root", cmd, err, out)
+			}
 		}
 	})
 	t.Run("retention: files prune does not know", func(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"depot/internal/audit"
 	"depot/internal/config"
 	"depot/internal/demo"
-	"depot/internal/site"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -79,7 +78,7 @@ Exit status: 0 when no check fails (warnings allowed), 1 otherwise.`,
 			if err != nil {
 				return err
 			}
-			rs := audit.Run(cmd.Context(), audit.Options{Config: cfg, Live: !offline, Torrc: torrc, SiteAudit: siteAuditor()})
+			rs := audit.Run(cmd.Context(), audit.Options{Config: cfg, Live: !offline, Torrc: torrc})
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -100,22 +99,6 @@ Exit status: 0 when no check fails (warnings allowed), 1 otherwise.`,
 	cmd.Flags().StringVar(&torrc, "torrc", "", "tor's configuration `FILE` to check (default: the configuration's torrc, if set)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
 	return cmd
-}
-
-// siteAuditor is the site auditor the policy checks use: depot site
-// audit's rules, one line per finding.
-func siteAuditor() func(root, origin string) ([]string, error) {
-	return func(root, origin string) ([]string, error) {
-		rep, err := site.Audit(root, site.AuditOptions{Origin: origin})
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, f := range rep.Findings {
-			out = append(out, f.String())
-		}
-		return out, nil
-	}
 }
 
 // printAudit prints the results grouped under the policy sentence each one

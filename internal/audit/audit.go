@@ -47,9 +47,10 @@ type Options struct {
 	// FlushWait bounds the wait for the audit's own requests to reach the
 	// log files; 0 means 5 s (depot flushes at least once a second).
 	FlushWait time.Duration
-	// SiteAudit, if set, lists third-party resources, scripts and inline
-	// styles under a site's root ("file:line: problem"); origin is the
-	// site's own scheme and host from base_url, or "".
+	// SiteAudit lists third-party resources, scripts and inline styles
+	// under a site's root ("file:line: problem"); origin is the site's own
+	// scheme and host from base_url, or "". nil means depot site audit's
+	// rules (site.Audit).
 	SiteAudit func(root, origin string) ([]string, error)
 	// Warnings, if set, returns weaknesses of the configuration's files
 	// (permissions, ownership, symlinks), each reported as a warning.
@@ -76,6 +77,9 @@ func Run(ctx context.Context, o Options) []Result {
 	}
 	if o.FlushWait == 0 {
 		o.FlushWait = 5 * time.Second
+	}
+	if o.SiteAudit == nil {
+		o.SiteAudit = siteFindings
 	}
 	cfg := o.Config
 	var rs []Result

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"depot/internal/config"
-	"depot/internal/site"
 )
 
 // TestConfigurationChecks: each configuration check passes on the kept
@@ -109,30 +108,14 @@ func TestStatisticsComputed(t *testing.T) {
 
 // TestSiteResources runs depot site audit's rules through the audit.
 func TestSiteResources(t *testing.T) {
-	auditor := func(root, origin string) ([]string, error) {
-		rep, err := site.Audit(root, site.AuditOptions{Origin: origin})
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, f := range rep.Findings {
-			out = append(out, f.String())
-		}
-		return out, nil
-	}
 	s := newSetup(t)
-	rs := Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow }, SiteAudit: auditor})
-	expect(t, rs, "site[0]-local-resources", Pass, policyLocal, "every resource is local")
+	expect(t, s.run(t), "site[0]-local-resources", Pass, policyLocal, "every resource is local")
 
 	writeFiles(t, s.root, map[string]string{"index.html": `<!DOCTYPE html><title>x</title><script src="https://cdn.example.net/x.js"></script>`})
-	rs = Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow }, SiteAudit: auditor})
-	expect(t, rs, "site[0]-local-resources", Fail, policyLocal, "cdn.example.net")
+	expect(t, s.run(t), "site[0]-local-resources", Fail, policyLocal, "cdn.example.net")
 
 	s.cfg.Site[0].Root = filepath.Join(s.dir, "missing")
-	rs = Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow }, SiteAudit: auditor})
-	expect(t, rs, "site[0]-local-resources", Fail, policyLocal, "missing")
-
-	expect(t, newSetup(t).run(t), "site[0]-local-resources", Skip, policyLocal, "no site auditor")
+	expect(t, s.run(t), "site[0]-local-resources", Fail, policyLocal, "missing")
 }
 
 // TestWarningsAreReported: the configuration's file warnings (ops's

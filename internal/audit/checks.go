@@ -12,6 +12,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/month"
+	"depot/internal/site"
 	"depot/internal/stats"
 )
 
@@ -105,9 +106,7 @@ func checkSites(ctx context.Context, o Options, live bool) []Result {
 	var rs []Result
 	for i, s := range o.Config.Site {
 		r := Result{ID: fmt.Sprintf("site[%d]-local-resources", i), Policy: policyLocal}
-		if o.SiteAudit == nil {
-			r.Status, r.Detail = Skip, "no site auditor"
-		} else if problems, err := o.SiteAudit(s.Root, origin(s.BaseURL)); err != nil {
+		if problems, err := o.SiteAudit(s.Root, origin(s.BaseURL)); err != nil {
 			r.Status, r.Detail = Fail, err.Error()
 		} else if len(problems) > 0 {
 			r.Status = Fail
@@ -121,6 +120,20 @@ func checkSites(ctx context.Context, o Options, live bool) []Result {
 		rs = append(rs, checkCSP(ctx, o.Config))
 	}
 	return rs
+}
+
+// siteFindings applies depot site audit's rules to a site root, one line
+// per finding.
+func siteFindings(root, origin string) ([]string, error) {
+	rep, err := site.Audit(root, site.AuditOptions{Origin: origin})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range rep.Findings {
+		out = append(out, f.String())
+	}
+	return out, nil
 }
 
 // origin is the scheme and host of a base URL, or "".

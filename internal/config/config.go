@@ -121,11 +121,7 @@ const (
 // Load reads, decodes strictly and validates the file at path. The error
 // names the file, the key and what to do; it lists every problem found.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	c, err := Parse(path, data)
+	c, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +129,15 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readFile reads and parses the file at path, without validating it.
+func readFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(path, data)
 }
 
 // Parse decodes data strictly (unknown keys are errors), resolves relative

@@ -100,11 +100,7 @@ func Within(p, dir string) bool {
 // without error, so that the audit reports them as a broken promise with
 // everything else it checks, rather than stopping at them.
 func LoadForAudit(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	c, err := Parse(path, data)
+	c, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -136,3 +136,24 @@ func writeIn(t *testing.T, dir, body string) string {
 	}
 	return p
 }
+
+// TestLoadForAudit: a configuration whose only problems are private paths
+// inside a site root loads for the audit, which reports them; any other
+// problem still stops it.
+func TestLoadForAudit(t *testing.T) {
+	p := writeConfig(t, "log_dir = \"www/logs\"\n"+minimal)
+	c, err := LoadForAudit(p)
+	if err != nil || c == nil || len(c.Exposed()) != 1 {
+		t.Fatalf("got %v, %v; want the configuration, with its one exposed path", c, err)
+	}
+	if _, err := Load(p); err == nil {
+		t.Error("Load accepted log_dir inside the root")
+	}
+	p = writeConfig(t, "log_dir = \"www/logs\"\nretention_months = -1\n"+minimal)
+	if _, err := LoadForAudit(p); err == nil || !strings.Contains(err.Error(), "retention_months") {
+		t.Errorf("got %v, want the other problem to stop the audit", err)
+	}
+	if _, err := LoadForAudit(filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+		t.Error("a missing file loaded")
+	}
+}
