@@ -344,7 +344,7 @@ func checkRetentionEnforced(ls *logScan) Result {
 		r.Status, r.Detail = Fail, fmt.Sprintf("cannot read the log directory: %v", ls.err)
 	case len(ls.bad) > 0:
 		r.Status = Fail
-		r.Detail = fmt.Sprintf("%d problem(s): %s; run 'depot logs prune', and delete by hand what it cannot date or read", len(ls.bad), strings.Join(first(ls.bad, 8), "; "))
+		r.Detail = fmt.Sprintf("%d problem(s): %s; run 'depot logs prune', and delete by hand what it cannot date or read", len(ls.bad), strings.Join(first(ls.bad, 20), "; "))
 	default:
 		r.Status = Pass
 		r.Detail = fmt.Sprintf("%d files, %d lines read in %s: none older than %s, every file read to its end and modified since", ls.files, ls.lines, strings.Join(ls.read, ", "), ls.cutoff.Format(time.DateOnly))
