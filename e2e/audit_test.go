@@ -225,11 +225,20 @@ func TestAuditFailsOnEachBreak(t *testing.T) {
 	t.Run("an outbound connection the configuration does not explain", func(t *testing.T) {
 		t.Parallel()
 		e := newAuditEnv(t)
-		d := e.serve(t, "")
-		writeFile(t, filepath.Join(e.data, "outbound.json"), []byte(`{"version": 1, "resolver": "local", "destinations": [
-{"host": "telemetry.example.com", "port": "443", "purpose": "mirror-check", "first": "2026-11-01T00:00:00Z", "last": "2026-11-02T00:00:00Z", "count": 2}]}`))
-		out, err := runErr(".", depotBin, "audit", "--config", filepath.Join(d.Dir, "depot.toml"))
-		wantFail(t, out, err, "FAIL  outbound", "telemetry.example.com:443 (mirror-check", "names are resolved locally")
+		// What ran checked a second mirror that the audited configuration
+		// does not have: depot connected where its configuration does not
+		// say.
+		other := mirrorstest.Dir(t, e.root)
+		d := e.serve(t, fmt.Sprintf("[[mirror]]\nname = \"other\"\nurl = %q\n", other.URL))
+		deadline := time.Now().Add(30 * time.Second)
+		for other.Total() == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		d.Stop(t) // serve writes its outbound record when it stops
+		_, port, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(other.URL, "http://"), "/"), ":")
+		out, err := e.audit(t, e.config(""))
+		wantFail(t, out, err, "FAIL  outbound", "127.0.0.1:"+port+" (mirror-check")
+		wantLines(t, out, "WARN  server", "depot serve is not running")
 	})
 	t.Run("the onion name unknown to the running server", func(t *testing.T) {
 		t.Parallel()

@@ -19,35 +19,31 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
-// dial connects to listener l, whatever address a request names.
-func dial(ctx context.Context, l config.Listen) (net.Conn, error) {
-	network, addr := "tcp", l.Address
+// target is the network and address of listener l.
+func target(l config.Listen) (network, addr string) {
 	if l.IsUnix() {
-		network, addr = "unix", l.SocketPath()
-	} else if host, port, err := net.SplitHostPort(addr); err == nil {
-		switch host {
-		case "", "0.0.0.0":
-			addr = net.JoinHostPort("127.0.0.1", port)
-		case "::":
-			addr = net.JoinHostPort("::1", port)
-		}
+		return "unix", l.SocketPath()
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
+	return "tcp", l.Address
+}
+
+// dial connects to listener l (through outbound.DialSelf, which reaches
+// this machine only and records nothing).
+func dial(ctx context.Context, l config.Listen) (net.Conn, error) {
+	network, addr := target(l)
+	return outbound.DialSelf(ctx, network, addr)
 }
 
 // client returns an HTTP client that reaches listener l wherever the
 // request URL points, and the scheme to use. It uses no proxy, whatever
-// the environment says, and follows no redirect.
+// the environment says, follows no redirect and never reaches another
+// machine.
 func client(l config.Listen) (*http.Client, string) {
 	scheme := "http"
-	tr := &http.Transport{
-		Proxy:             nil,
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx, l) },
-		DisableKeepAlives: true,
-	}
+	tr := outbound.SelfTransport(target(l))
 	if l.TLS() {
 		scheme = "https"
 		// depot talking to itself: the certificate is the operator's

@@ -2,71 +2,33 @@ package audit
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"depot/internal/config"
+	"depot/internal/outbound"
 	"depot/internal/proxy/allow"
 	"depot/internal/torexit"
 )
 
-// outboundFile is the record, under data_dir, of every destination depot
-// connected to: kept by depot serve's one dialer.
-const outboundFile = "outbound.json"
-
-// outboundRecord is outbound.json.
-type outboundRecord struct {
-	Version      int           `json:"version"`
-	Destinations []destination `json:"destinations"`
-	Resolver     string        `json:"resolver"` // "local" or "none"
-}
-
-type destination struct {
-	Host    string `json:"host"`
-	Port    string `json:"port"`
-	Purpose string `json:"purpose"`
-	First   string `json:"first"`
-	Last    string `json:"last"`
-	Count   int64  `json:"count"`
-}
-
-func (d destination) String() string {
-	return fmt.Sprintf("%s (%s, %d connections, last %s)", net.JoinHostPort(d.Host, d.Port), d.Purpose, d.Count, d.Last)
-}
-
-// readOutbound reads the record; a missing file is a nil record.
-func readOutbound(path string) (*outboundRecord, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec outboundRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if rec.Version != 1 {
-		return nil, fmt.Errorf("%s: version %d, this depot reads version 1", path, rec.Version)
-	}
-	return &rec, nil
+// describe is a destination as the audit reports it.
+func describe(d outbound.Destination) string {
+	return fmt.Sprintf("%s (%s, %d connections, last %s)", net.JoinHostPort(d.Host, d.Port), d.Purpose, d.Count, d.Last.UTC().Format(time.RFC3339))
 }
 
 // explain returns why the configuration asks depot to connect to d, or
 // "" when nothing in it does.
-func explain(cfg *config.Config, d destination) string {
+func explain(cfg *config.Config, d outbound.Destination) string {
 	host := strings.TrimSuffix(strings.ToLower(d.Host), ".")
 	switch d.Purpose {
-	case "mirror-check":
+	case outbound.MirrorCheck:
 		for i, m := range cfg.Mirror {
 			for _, raw := range []string{m.URL, m.Onion} {
 				// A check follows redirects within the mirror's host, from
@@ -76,15 +38,15 @@ func explain(cfg *config.Config, d destination) string {
 				}
 			}
 		}
-	case "exit-lists":
+	case outbound.ExitLists:
 		if h, p := urlHostPort(torexit.CollecTorURL); cfg.Stats.Fetch && h == host && p == d.Port {
 			return "[stats] fetch = true"
 		}
-	case "proxy-upstream":
+	case outbound.ProxyUpstream:
 		if h, p := urlHostPort(cfg.Proxy.Upstream); cfg.Proxy.Enabled() && h == host && p == d.Port {
 			return "[proxy] upstream"
 		}
-	case "proxy-direct":
+	case outbound.ProxyDirect:
 		if !cfg.Proxy.Enabled() || cfg.Proxy.Upstream != "" {
 			return ""
 		}
@@ -95,7 +57,7 @@ func explain(cfg *config.Config, d destination) string {
 		if t, err := allow.ParseAuthority(net.JoinHostPort(d.Host, d.Port), 0); err == nil && list.Allows(t) {
 			return "[proxy] allow"
 		}
-	case "dns":
+	case outbound.DNS:
 		if r := directNeeds(cfg); len(r) > 0 {
 			return "names of " + strings.Join(r, ", ") + " resolved locally"
 		}
@@ -145,9 +107,12 @@ func urlHostPort(raw string) (string, string) {
 // explain.
 func checkOutbound(cfg *config.Config) Result {
 	r := Result{ID: "outbound", Policy: policyShare}
-	path := filepath.Join(cfg.DataDir, outboundFile)
-	rec, err := readOutbound(path)
-	if err != nil {
+	path := outbound.Path(cfg.DataDir)
+	rec, err := outbound.ReadRecord(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rec = nil
+	case err != nil:
 		r.Status, r.Detail = Fail, fmt.Sprintf("cannot read the record of outbound connections: %v", err)
 		return r
 	}
@@ -166,11 +131,11 @@ func checkOutbound(cfg *config.Config) Result {
 		if why := explain(cfg, d); why != "" {
 			explained = append(explained, fmt.Sprintf("%s for %s", net.JoinHostPort(d.Host, d.Port), why))
 		} else {
-			unexplained = append(unexplained, d.String())
+			unexplained = append(unexplained, describe(d))
 		}
 	}
 	resolver := ""
-	if rec.Resolver == "local" {
+	if rec.Resolver == outbound.ResolverLocal {
 		resolver = "; names are resolved locally, by " + strings.Join(nameservers("/etc/resolv.conf"), ", ")
 	}
 	if len(unexplained) > 0 {

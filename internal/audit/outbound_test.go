@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
 // TestOutbound: every destination depot serve recorded must be one the
@@ -49,6 +50,7 @@ func TestOutbound(t *testing.T) {
 		{"acme with no CA configured", func(*setup) {}, record("local", dest("acme-v02.api.letsencrypt.org", "443", "acme")), Fail, "acme-v02.api.letsencrypt.org:443"},
 		{"an unknown purpose", configured, record("none", dest("mirror.example.net", "443", "telemetry")), Fail, "telemetry"},
 		{"an unknown version", func(*setup) {}, `{"version": 2}`, Fail, "version 2"},
+		{"an unknown resolver", func(*setup) {}, `{"version": 1, "resolver": "remote"}`, Fail, "resolver \"remote\""},
 		{"a broken record", func(*setup) {}, `{"version": 1,`, Fail, "cannot read the record"},
 	}
 	for _, tt := range tests {
@@ -56,7 +58,7 @@ func TestOutbound(t *testing.T) {
 			s := newSetup(t)
 			tt.config(s)
 			if tt.record != "" {
-				writeFiles(t, s.cfg.DataDir, map[string]string{outboundFile: tt.record})
+				writeFiles(t, s.cfg.DataDir, map[string]string{outbound.FileName: tt.record})
 			}
 			expect(t, s.run(t), "outbound", tt.status, policyShare, tt.want)
 		})

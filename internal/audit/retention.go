@@ -21,6 +21,7 @@ import (
 	"depot/internal/logread"
 	"depot/internal/mirrors"
 	"depot/internal/month"
+	"depot/internal/outbound"
 )
 
 // tempGrace is how recently a temporary file of depot's must have been
@@ -294,7 +295,7 @@ func logPaths(cfg *config.Config) ([]string, error) {
 	for _, s := range cfg.Site {
 		skipDirs = append(skipDirs, config.Resolve(s.Root))
 	}
-	skipFiles := []string{config.Resolve(cfg.Stats.Data), config.Resolve(filepath.Join(cfg.DataDir, outboundFile))}
+	skipFiles := []string{config.Resolve(cfg.Stats.Data), config.Resolve(outbound.Path(cfg.DataDir))}
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
