@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,5 +41,36 @@ func TestCheck(t *testing.T) {
 	}
 	if code := run([]string{"check", "--no-such-flag"}); code != 2 {
 		t.Errorf("exit status %d for an unknown flag, want 2", code)
+	}
+}
+
+// TestExitStatusByErrorType: the status follows from the error's type,
+// never from its text: every wrong call exits 2, including an unknown or
+// missing subcommand (cobra reports success for those on its own), and a
+// failure whose message happens to read like cobra's ("invalid argument")
+// exits 1.
+func TestExitStatusByErrorType(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"logs", "bogus"}, 2},
+		{[]string{"logs"}, 2},
+		{[]string{"bogus"}, 2},
+		{[]string{}, 2},
+		{[]string{"site", "build", "only-one"}, 2},
+		{[]string{"mirrors", "import"}, 2},
+		{[]string{"check", "--no-such-flag"}, 2},
+		{[]string{"check", "extra-arg", "--config", "x"}, 2},
+		{[]string{"logs", "--help"}, 0},
+		{[]string{"check", "--config", filepath.Join(dir, "missing.toml")}, 1},
+	} {
+		if got := run(tt.args); got != tt.want {
+			t.Errorf("depot %s: exit %d, want %d", strings.Join(tt.args, " "), got, tt.want)
+		}
+	}
+	if got := exitCode(fmt.Errorf("listen[1] unix:/x: %w", errors.New("bind: invalid argument"))); got != 1 {
+		t.Errorf("a bind error that reads like a usage error: exit %d, want 1", got)
 	}
 }
