@@ -2,11 +2,16 @@ package server
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"depot/internal/config"
 	"depot/internal/logfiles/logfilestest"
 )
 
@@ -79,5 +84,51 @@ func TestFullDiskIsReportedAndSurvived(t *testing.T) {
 	errLog := ts.readLog(t, "error.log")
 	if !strings.Contains(errLog, "[alert]") || !strings.Contains(errLog, "access.log: writing again") || !strings.Contains(errLog, want) {
 		t.Errorf("error.log does not report the lost lines (%s):\n%s", want, errLog)
+	}
+}
+
+// TestUnixSocketModeAndGroup: a unix listener's socket is 0660, so only
+// depot's user and the socket's group (the local tor's, via socket_group)
+// can connect; before, it was 0666 and any local user could.
+func TestUnixSocketModeAndGroup(t *testing.T) {
+	gid := os.Getegid()
+	if os.Geteuid() == 0 {
+		gid = 65534 // nogroup: root may give the socket any group
+	}
+	for _, tt := range []struct {
+		name, group string
+		wantGid     int
+	}{
+		{"default group", "", os.Getegid()},
+		{"socket_group by number", strconv.Itoa(gid), gid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "depot-sock-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			sock := filepath.Join(dir, "onion.sock")
+			cfg := &config.Config{
+				LogDir: filepath.Join(dir, "logs"),
+				Listen: []config.Listen{{Address: "unix:" + sock, Onion: true, SocketGroup: tt.group}},
+				Site:   []config.Site{{Hosts: []string{"*"}, Root: dir}},
+			}
+			srv, err := New(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			var st syscall.Stat_t
+			if err := syscall.Stat(sock, &st); err != nil {
+				t.Fatal(err)
+			}
+			if mode := st.Mode & 0o777; mode != 0o660 || int(st.Gid) != tt.wantGid {
+				t.Errorf("socket mode %04o, gid %d; want 0660 and gid %d", mode, st.Gid, tt.wantGid)
+			}
+		})
 	}
 }
