@@ -29,8 +29,12 @@ const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second
 	IdleTimeout       = 75 * time.Second // nginx's keepalive_timeout
-	MaxHeaderBytes    = 16 << 10         // nginx: 4 buffers of 8k; Go counts the request line too
-	ShutdownTimeout   = 30 * time.Second
+	// MaxHeaderBytes bounds the request line and headers together to
+	// 16 KiB (nginx: large_client_header_buffers 4 8k). net/http reads
+	// up to MaxHeaderBytes plus 4096 bytes of slack, so the value set is
+	// 4 KiB less; TestHeaderLimitIs16KiB holds the sum to 16 KiB.
+	MaxHeaderBytes  = 16<<10 - 4096
+	ShutdownTimeout = 30 * time.Second
 )
 
 // Options are what the caller adds to a configuration.
