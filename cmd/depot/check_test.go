@@ -74,3 +74,47 @@ func TestExitStatusByErrorType(t *testing.T) {
 		t.Errorf("a bind error that reads like a usage error: exit %d, want 1", got)
 	}
 }
+
+// TestCheckProxyOnlyFile: docs/proxy.md tells readers to validate its
+// [proxy] example, a file of its own, with depot check, which refused it
+// (no [[listen]], no [[site]]). check now reads such a file as depot proxy
+// does; the example itself is taken from the document.
+func TestCheckProxyOnlyFile(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "proxy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !strings.Contains(example, "[proxy]") {
+		t.Fatalf("docs/proxy.md has no ```toml block with [proxy]")
+	}
+	file := filepath.Join(t.TempDir(), "proxy.toml")
+	os.WriteFile(file, []byte(example), 0o644)
+	out, _, err := runDepot(t, "check", "--config", file)
+	if err != nil || !strings.Contains(out, "valid for depot proxy") {
+		t.Errorf("depot check of docs/proxy.md's example: %v, %q; want it valid for depot proxy", err, out)
+	}
+	// A proxy-only file with a mistake is refused with the key.
+	os.WriteFile(file, []byte("[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"*\"]\n"), 0o644)
+	if _, _, err := runDepot(t, "check", "--config", file); err == nil || !strings.Contains(err.Error(), "proxy.allow[0]") {
+		t.Errorf("an open proxy-only file: %v, want proxy.allow[0] refused", err)
+	}
+}
+
+// TestCheckPrintsPermissionWarnings: check prints config.PermissionWarnings
+// (here a configuration anyone may rewrite) and still exits 0.
+func TestCheckPrintsPermissionWarnings(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "www"), 0o755)
+	file := filepath.Join(dir, "depot.toml")
+	os.WriteFile(file, []byte("log_dir = \"logs\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
+	os.Chmod(file, 0o666)
+	out, errOut, err := runDepot(t, "check", "--config", file)
+	if err != nil || !strings.Contains(out, "configuration is valid") {
+		t.Fatalf("check: %v, %q", err, out)
+	}
+	if !strings.Contains(errOut, "warning: config: "+file+" is writable by every user") || !strings.Contains(errOut, "chmod o-w") {
+		t.Errorf("stderr %q; want the warning about the world-writable configuration and what to do", errOut)
+	}
+}
