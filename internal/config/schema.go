@@ -44,13 +44,14 @@ func lookup(key []string) (field, bool) {
 			t = f.Type
 		}
 	}
-	return field{key: strings.Join(key, "."), typ: f.Type, ex: f.Tag.Get("example")}, true
+	return field{key: strings.Join(key, "."), typ: f.Type, ex: f.Tag.Get("example")}, true // the key as written
 }
 
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("toml"), ","); name == key {
+		// The decoder matches keys without regard to case; so does this.
+		if name, _, _ := strings.Cut(f.Tag.Get("toml"), ","); strings.EqualFold(name, key) {
 			return f, true
 		}
 	}
@@ -149,11 +150,15 @@ func decodeError(path string, err error) error {
 	row, col := de.Position()
 	where := fmt.Sprintf("%s:%d:%d", path, row, col)
 	f, ok := lookup(de.Key())
+	kind := decodeKinds.FindStringSubmatch(de.Error())
 	if len(de.Key()) == 0 || !ok {
+		if kind != nil { // never Go's names for the key and its type
+			return fmt.Errorf("%s: %s is not what %q takes; check it against the documented keys", where, article(kind[1])+" "+kind[1], strings.Join(de.Key(), "."))
+		}
 		return fmt.Errorf("%s: %s", where, strings.TrimPrefix(de.Error(), "toml: "))
 	}
 	msg := strings.TrimPrefix(de.Error(), "toml: ")
-	if m := decodeKinds.FindStringSubmatch(de.Error()); m != nil {
+	if m := kind; m != nil {
 		msg = fmt.Sprintf("must be %s, not %s %s", f.what(), article(m[1]), m[1])
 	}
 	if ex := f.example(); ex != "" {
