@@ -64,5 +64,5 @@ func loadForCheck(file string) (cfg *config.Config, proxyOnly bool, err error) {
 	if len(cfg.Listen) == 0 && len(cfg.Site) == 0 && cfg.Proxy.Enabled() {
 		return cfg, true, cfg.ValidateProxy()
 	}
-	return cfg, false, cfg.Validate()
+	return cfg, false, cfg.ValidateServe()
 }

@@ -51,7 +51,7 @@ flushes the logs and exits 0.`,
 // loadServeConfig loads the file, or the embedded demo when file is "".
 func loadServeConfig(file string) (*config.Config, error) {
 	if file != "" {
-		return config.Load(file)
+		return config.LoadServe(file)
 	}
 	dir, err := filepath.Abs("depot-data")
 	if err != nil {

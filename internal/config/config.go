@@ -133,6 +133,23 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// LoadServe is Load with ValidateServe: for depot serve, which also needs
+// this machine to let it read the roots and create its directories.
+func LoadServe(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ValidateServe(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Parse decodes data strictly (unknown keys are errors), resolves relative
 // paths against path's directory and applies defaults. It does not validate.
 func Parse(path string, data []byte) (*Config, error) {

@@ -110,7 +110,13 @@ func TestParseSize(t *testing.T) {
 // valid, otherwise the error must contain every string of want.
 func checkLoad(t *testing.T, body string, want []string) {
 	t.Helper()
-	_, err := Load(writeConfig(t, body))
+	checkLoadWith(t, Load, body, want)
+}
+
+// checkLoadWith is checkLoad with another loader (LoadServe).
+func checkLoadWith(t *testing.T, load func(string) (*Config, error), body string, want []string) {
+	t.Helper()
+	_, err := load(writeConfig(t, body))
 	if len(want) == 0 {
 		if err != nil {
 			t.Fatalf("got %v, want valid", err)

@@ -51,8 +51,30 @@ func (p *Problems) add(key, format string, args ...any) {
 
 // Validate checks the whole configuration and returns every problem at
 // once as *Problems, or nil. It reads files (certificates, roots) but opens
-// no socket and writes nothing.
+// no socket and writes nothing. Commands that only read (logs search,
+// stats show) use it.
 func (c *Config) Validate() error {
+	return c.problems(false).orNil()
+}
+
+// ValidateServe is Validate and everything else depot serve needs of this
+// machine before it binds, for the user that calls it: each site root can
+// be read, each unix socket's directory written and its socket_group
+// exists, log_dir and data_dir exist and can be written or can be created
+// as the last element of their path. depot serve and depot check run it;
+// like Validate, it writes nothing.
+func (c *Config) ValidateServe() error {
+	return c.problems(true).orNil()
+}
+
+func (p *Problems) orNil() error {
+	if len(p.List) > 0 {
+		return p
+	}
+	return nil
+}
+
+func (c *Config) problems(serve bool) *Problems {
 	p := &Problems{File: c.Path}
 	if got := c.RetentionMonths; got < 1 || c.retentionZero {
 		if c.retentionZero {
@@ -93,11 +115,44 @@ func (c *Config) Validate() error {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
-	c.validateDirs(p)
-	if len(p.List) > 0 {
-		return p
+	if serve {
+		c.preflight(p)
 	}
-	return nil
+	return p
+}
+
+// preflight adds what ValidateServe checks beyond Validate.
+func (c *Config) preflight(p *Problems) {
+	for i, l := range c.Listen {
+		key := fmt.Sprintf("listen[%d]", i)
+		if !l.IsUnix() {
+			continue
+		}
+		if dir := filepath.Dir(l.SocketPath()); isDir(dir) {
+			if err := unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+				p.add(key+".address", "cannot create a socket in %s (%v); make it writable by the user depot runs as", dir, err)
+			}
+		}
+		if l.SocketGroup != "" {
+			if _, err := LookupGroup(l.SocketGroup); err != nil {
+				p.add(key+".socket_group", "%v", err)
+			}
+		}
+	}
+	for i, s := range c.Site {
+		if !isDir(s.Root) {
+			continue // Validate said so
+		}
+		if err := unix.Faccessat(unix.AT_FDCWD, s.Root, unix.R_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
+			p.add(fmt.Sprintf("site[%d].root", i), "%s cannot be read by this user (%v); depot serves it as the user it runs as", s.Root, err)
+		}
+	}
+	c.validateDirs(p)
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // validateDirs checks that serve can create what it creates once its
@@ -169,15 +224,8 @@ func validateListen(p *Problems, key string, l Listen) {
 			p.add(key+".address", "unix socket path %q must be absolute", path)
 		} else if len(path) > maxSocketPath {
 			p.add(key+".address", "unix socket path %q is %d bytes long; the kernel takes at most %d", path, len(path), maxSocketPath)
-		} else if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		} else if !isDir(filepath.Dir(path)) {
 			p.add(key+".address", "directory of %q does not exist; create it first", path)
-		} else if err := unix.Faccessat(unix.AT_FDCWD, filepath.Dir(path), unix.W_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-			p.add(key+".address", "cannot create a socket in %s (%v); make it writable by the user depot runs as", filepath.Dir(path), err)
-		}
-		if l.SocketGroup != "" {
-			if _, err := LookupGroup(l.SocketGroup); err != nil {
-				p.add(key+".socket_group", "%v", err)
-			}
 		}
 	default:
 		host, port, err := net.SplitHostPort(l.Address)
@@ -236,8 +284,6 @@ func validateSite(p *Problems, key string, s Site) {
 		p.add(key+".root", "%v; create the directory or fix the path", unwrapPath(err))
 	} else if !st.IsDir() {
 		p.add(key+".root", "%q is not a directory", s.Root)
-	} else if err := unix.Faccessat(unix.AT_FDCWD, s.Root, unix.R_OK|unix.X_OK, unix.AT_EACCESS); err != nil {
-		p.add(key+".root", "%s cannot be read by this user (%v); depot serves it as the user it runs as", s.Root, err)
 	}
 	if s.OnionLocation != "" {
 		u, err := url.Parse(s.OnionLocation)

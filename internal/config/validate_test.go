@@ -15,6 +15,8 @@ const torProjectOnion = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wi
 
 // TestValidateWhatServeRefuses: each configuration here was accepted by
 // check and then refused by serve when it bound or created something.
+// LoadServe (serve and check) refuses them all; Load (commands that only
+// read, such as logs search) refuses those that are wrong on any machine.
 func TestValidateWhatServeRefuses(t *testing.T) {
 	site := func(extra string) string {
 		return strings.Replace(minimal, `root = "www"`, "root = \"www\"\n"+extra, 1)
@@ -22,28 +24,36 @@ func TestValidateWhatServeRefuses(t *testing.T) {
 	listen := func(addr string) string { return strings.Replace(minimal, "127.0.0.1:8080", addr, 1) }
 	long := "/tmp/" + strings.Repeat("s", 110) + ".sock"
 	tests := []struct {
-		name string
-		body string
-		want []string
+		name  string
+		body  string
+		want  []string
+		serve bool // only what serve needs of this machine: Load accepts it
 	}{
-		{"port out of range", listen("127.0.0.1:99999"), []string{"listen[0].address", `port "99999"`, "1 to 65535"}},
-		{"port not a number", listen("127.0.0.1:http"), []string{"listen[0].address", `port "http"`}},
-		{"no port", listen("127.0.0.1:"), []string{"listen[0].address", "has no port"}},
-		{"host name to resolve", listen("www.example.org:80"), []string{"listen[0].address", "not an IP address"}},
-		{"unix socket path too long", minimal + "[[listen]]\naddress = \"unix:" + long + "\"\nonion = true\n", []string{"listen[1].address", "the kernel takes at most 107"}},
-		{"socket group on tcp", minimal + "[[listen]]\naddress = \"127.0.0.1:8081\"\nonion = true\nsocket_group = \"root\"\n", []string{"listen[1].socket_group", "only a unix socket"}},
-		{"unknown socket group", minimal + "[[listen]]\naddress = \"unix:/tmp/x.sock\"\nonion = true\nsocket_group = \"no-such-group-depot\"\n", []string{"listen[1].socket_group", `no group "no-such-group-depot"`}},
-		{"log_dir two levels deep", strings.Replace(minimal, `log_dir = "logs"`, `log_dir = "nope/deep/logs"`, 1), []string{"log_dir:", "neither does its parent", "creates only the last element"}},
-		{"log_dir is a file", strings.Replace(minimal, `log_dir = "logs"`, `log_dir = "depot.toml"`, 1), []string{"log_dir:", "is not a directory"}},
-		{"data_dir two levels deep with mirrors", strings.Replace(minimal, `data_dir = "data"`, `data_dir = "nope/data"`, 1) + "[[mirror]]\nname = \"m\"\nurl = \"https://m.example/\"\n", []string{"data_dir:", "neither does its parent"}},
-		{"retention_months = 0", "retention_months = 0\n" + minimal, []string{"retention_months: must be at least 1", "got 0"}},
-		{"onion_location too short", site(`onion_location = "http://` + torProjectOnion[1:] + `"`), []string{"site[0].onion_location", "55 characters", "56"}},
-		{"onion_location with a wrong character", site(`onion_location = "http://3` + torProjectOnion[1:] + `"`), []string{"site[0].onion_location", "checksum"}},
-		{"onion_location not base32", site(`onion_location = "http://` + strings.Repeat("1", 56) + `.onion"`), []string{"site[0].onion_location", "not base32"}},
-		{"stats_path that leaves the site", site(`stats_path = "//evil.example/"`), []string{"site[0].stats_path", "single /"}},
+		{"port out of range", listen("127.0.0.1:99999"), []string{"listen[0].address", `port "99999"`, "1 to 65535"}, false},
+		{"port not a number", listen("127.0.0.1:http"), []string{"listen[0].address", `port "http"`}, false},
+		{"no port", listen("127.0.0.1:"), []string{"listen[0].address", "has no port"}, false},
+		{"host name to resolve", listen("www.example.org:80"), []string{"listen[0].address", "not an IP address"}, false},
+		{"unix socket path too long", minimal + "[[listen]]\naddress = \"unix:" + long + "\"\nonion = true\n", []string{"listen[1].address", "the kernel takes at most 107"}, false},
+		{"socket group on tcp", minimal + "[[listen]]\naddress = \"127.0.0.1:8081\"\nonion = true\nsocket_group = \"root\"\n", []string{"listen[1].socket_group", "only a unix socket"}, false},
+		{"unknown socket group", minimal + "[[listen]]\naddress = \"unix:/tmp/x.sock\"\nonion = true\nsocket_group = \"no-such-group-depot\"\n", []string{"listen[1].socket_group", `no group "no-such-group-depot"`}, true},
+		{"log_dir two levels deep", strings.Replace(minimal, `log_dir = "logs"`, `log_dir = "nope/deep/logs"`, 1), []string{"log_dir:", "neither does its parent", "creates only the last element"}, true},
+		{"log_dir is a file", strings.Replace(minimal, `log_dir = "logs"`, `log_dir = "depot.toml"`, 1), []string{"log_dir:", "is not a directory"}, true},
+		{"data_dir two levels deep with mirrors", strings.Replace(minimal, `data_dir = "data"`, `data_dir = "nope/data"`, 1) + "[[mirror]]\nname = \"m\"\nurl = \"https://m.example/\"\n", []string{"data_dir:", "neither does its parent"}, true},
+		{"retention_months = 0", "retention_months = 0\n" + minimal, []string{"retention_months: must be at least 1", "got 0"}, false},
+		{"onion_location too short", site(`onion_location = "http://` + torProjectOnion[1:] + `"`), []string{"site[0].onion_location", "55 characters", "56"}, false},
+		{"onion_location with a wrong character", site(`onion_location = "http://3` + torProjectOnion[1:] + `"`), []string{"site[0].onion_location", "checksum"}, false},
+		{"onion_location not base32", site(`onion_location = "http://` + strings.Repeat("1", 56) + `.onion"`), []string{"site[0].onion_location", "not base32"}, false},
+		{"stats_path that leaves the site", site(`stats_path = "//evil.example/"`), []string{"site[0].stats_path", "single /"}, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { checkLoad(t, tt.body, tt.want) })
+		t.Run(tt.name, func(t *testing.T) {
+			checkLoadWith(t, LoadServe, tt.body, tt.want)
+			if tt.serve {
+				checkLoad(t, tt.body, nil)
+			} else {
+				checkLoad(t, tt.body, tt.want)
+			}
+		})
 	}
 	t.Run("valid onion_location with a subdomain", func(t *testing.T) {
 		checkLoad(t, site(`onion_location = "http://www.`+torProjectOnion+`/"`), nil)
@@ -54,7 +64,7 @@ func TestValidateWhatServeRefuses(t *testing.T) {
 			t.Skip(err) // a gid without a name: nothing to look up by name
 		}
 		for _, name := range []string{g.Name, g.Gid} {
-			checkLoad(t, minimal+"[[listen]]\naddress = \"unix:/tmp/x.sock\"\nonion = true\nsocket_group = \""+name+"\"\n", nil)
+			checkLoadWith(t, LoadServe, minimal+"[[listen]]\naddress = \"unix:/tmp/x.sock\"\nonion = true\nsocket_group = \""+name+"\"\n", nil)
 		}
 	})
 }
@@ -75,7 +85,7 @@ func TestValidateUnreadableRoot(t *testing.T) {
 
 func checkLoad2(t *testing.T, path string, want []string) {
 	t.Helper()
-	_, err := Load(path)
+	_, err := LoadServe(path)
 	if err == nil {
 		t.Fatalf("got valid, want an error with %q", want)
 	}
