@@ -167,6 +167,21 @@ func (d *Depot) start(t testing.TB, workDir string, args ...string) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	// A listener accepts connections (into the kernel's queue) as soon as
+	// it is bound, a moment before depot says what it serves: wait for
+	// that line too, so that tests may read it.
+	ready := map[string]string{"serve": "depot: serving", "proxy": "depot: updates proxy on"}[args[0]]
+	for ready != "" && !strings.Contains(d.out.String(), ready) {
+		select {
+		case <-d.exited:
+			t.Fatalf("%s exited before saying %q: %v\noutput:\n%s", d.command(), ready, d.waitErr, d.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not say %q within 15s\noutput:\n%s", d.command(), ready, d.out)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, not an outcome
+	}
 }
 
 func (d *Depot) command() string {
