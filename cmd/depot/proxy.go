@@ -13,6 +13,7 @@ import (
 	"depot/internal/atomicfile"
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/outbound"
 	"depot/internal/proxy"
 )
 
@@ -70,7 +71,8 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	srv, pxLog, err := bindProxy(cfg, stderr)
+	rec := newOutboundRecord(cfg.DataDir, stderr)
+	srv, pxLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
 		return err
 	}
@@ -86,7 +88,12 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 
 	ctx, release := withSignals(ctx, func() { reopenLog(stderr, logFile) })
 	defer release()
-	if err := srv.Serve(ctx); err != nil {
+	kept := make(chan struct{})
+	go func() { rec.keep(ctx); close(kept) }()
+	err = srv.Serve(ctx)
+	<-kept
+	rec.flush()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "depot: proxy stopped")
@@ -117,12 +124,12 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 // returns nil, nil, nil when there is none (for depot serve). It creates
 // nothing: with log = true, the proxy writes to the returned proxyLog,
 // whose file the caller opens once every listener is bound.
-func bindProxy(cfg *config.Config, stderr io.Writer) (*proxy.Server, *proxyLog, error) {
+func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*proxy.Server, *proxyLog, error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
 	var pl *proxyLog
-	opts := proxy.Options{Errors: stderr}
+	opts := proxy.Options{Errors: stderr, Outbound: rec}
 	if cfg.Proxy.Log {
 		pl = &proxyLog{}
 		opts.Log = pl

@@ -156,24 +156,17 @@ func isDir(path string) bool {
 }
 
 // validateDirs checks that serve can create what it creates once its
-// listeners are bound: log_dir for clearnet logs or proxy.log, data_dir for
-// the mirror state, the statistics data file's directory. Each must exist
-// and be writable, or be creatable as the last element of its path.
+// listeners are bound: log_dir for clearnet logs or proxy.log; data_dir,
+// which always holds the record of outbound connections (and the mirror
+// state); the statistics data file's directory. Each must exist and be
+// writable, or be creatable as the last element of its path.
 func (c *Config) validateDirs(p *Problems) {
 	if slices.ContainsFunc(c.Listen, func(l Listen) bool { return !l.Onion }) || c.Proxy.Enabled() && c.Proxy.Log {
 		checkWritableDir(p, "log_dir", c.LogDir)
 	}
-	if len(c.Mirror) > 0 {
-		checkWritableDir(p, "data_dir", c.DataDir)
-	}
-	if len(c.Stats.Logs) > 0 {
-		key := "stats.data"
-		if filepath.Dir(c.Stats.Data) == c.DataDir {
-			key = "data_dir"
-		}
-		if key != "data_dir" || len(c.Mirror) == 0 { // one problem per directory
-			checkWritableDir(p, key, filepath.Dir(c.Stats.Data))
-		}
+	checkWritableDir(p, "data_dir", c.DataDir)
+	if len(c.Stats.Logs) > 0 && filepath.Dir(c.Stats.Data) != c.DataDir {
+		checkWritableDir(p, "stats.data", filepath.Dir(c.Stats.Data))
 	}
 }
 
