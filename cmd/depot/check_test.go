@@ -16,7 +16,7 @@ func TestCheck(t *testing.T) {
 	}
 	good := filepath.Join(dir, "good.toml")
 	bad := filepath.Join(dir, "bad.toml")
-	os.WriteFile(good, []byte("log_dir = \"logs\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
+	os.WriteFile(good, []byte("log_dir = \"logs\"\ndata_dir = \"data\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
 	os.WriteFile(bad, []byte("retention_months = 9\n[[listen]]\naddress = \"0.0.0.0:81\"\nonion = true\n[[site]]\nhosts = [\"*\"]\nroot = \"nowhere\"\n"), 0o644)
 
 	out, _, err := runDepot(t, "check", "--config", good)
@@ -108,7 +108,7 @@ func TestCheckPrintsPermissionWarnings(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "www"), 0o755)
 	file := filepath.Join(dir, "depot.toml")
-	os.WriteFile(file, []byte("log_dir = \"logs\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
+	os.WriteFile(file, []byte("log_dir = \"logs\"\ndata_dir = \"data\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
 	os.Chmod(file, 0o666)
 	out, errOut, err := runDepot(t, "check", "--config", file)
 	if err != nil || !strings.Contains(out, "configuration is valid") {
