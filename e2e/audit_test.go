@@ -20,7 +20,7 @@ import (
 )
 
 // onionName is the test sites' onion name.
-const onionName = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz2345.onion"
+const onionName = "aeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaea37ead.onion"
 
 // auditEnv is a production-like depot: a clearnet listener, an onion
 // listener on a unix socket, a site that answers its onion name, a yum
@@ -64,7 +64,7 @@ mirror_status_path = "/mirrors/"
 [[mirror]]
 name = "m"
 url = %q
-onion = "http://mirrorabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw.onion/"
+onion = "http://aibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibejsqd.onion/"
 [stats]
 logs = [%q]
 `, e.logs, e.data, e.clear, e.sock, onionName, e.root, onionName, onionName, e.mirror, filepath.Join(e.logs, "access.log*")) + extra

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"time"
 
 	"depot/internal/config"
@@ -52,8 +53,10 @@ type Options struct {
 	// scheme and host from base_url, or "". nil means depot site audit's
 	// rules (site.Audit).
 	SiteAudit func(root, origin string) ([]string, error)
-	// Warnings, if set, returns weaknesses of the configuration's files
-	// (permissions, ownership, symlinks), each reported as a warning.
+	// Warnings returns weaknesses of the configuration's files
+	// (permissions, ownership, symlinks), each reported as a warning. nil
+	// means what depot check and serve warn about
+	// (config.PermissionWarnings for the user the audit runs as).
 	Warnings func(*config.Config) []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -81,6 +84,9 @@ func Run(ctx context.Context, o Options) []Result {
 	if o.SiteAudit == nil {
 		o.SiteAudit = siteFindings
 	}
+	if o.Warnings == nil {
+		o.Warnings = permissionWarnings
+	}
 	cfg := o.Config
 	var rs []Result
 	live, why := o.Live, "--offline: no request sent"
@@ -90,10 +96,8 @@ func Run(ctx context.Context, o Options) []Result {
 			live, why = false, "no request sent (see server)"
 		}
 	}
-	if o.Warnings != nil {
-		for _, w := range o.Warnings(cfg) {
-			rs = append(rs, Result{ID: "files", Policy: policyShare, Status: Warn, Detail: w})
-		}
+	for _, w := range o.Warnings(cfg) {
+		rs = append(rs, Result{ID: "files", Policy: policyShare, Status: Warn, Detail: w})
 	}
 	rs = append(rs, checkOnionService(cfg), checkTorrc(cfg, o.Torrc))
 	if live {
@@ -113,6 +117,16 @@ func Run(ctx context.Context, o Options) []Result {
 	rs = append(rs, checkSites(ctx, o, live)...)
 	rs = append(rs, checkOutbound(cfg), checkTLS(cfg))
 	return rs
+}
+
+// permissionWarnings are depot check's warnings about who can change or
+// read depot's files, for the user the audit runs as.
+func permissionWarnings(cfg *config.Config) []string {
+	var out []string
+	for _, w := range cfg.PermissionWarnings(os.Geteuid()) {
+		out = append(out, w.String())
+	}
+	return out
 }
 
 // The policy's sentences, as the checks quote them.

@@ -125,6 +125,12 @@ func TestWarningsAreReported(t *testing.T) {
 	rs := Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow },
 		Warnings: func(*config.Config) []string { return []string{"log_dir is world-writable"} }})
 	expect(t, rs, "files", Warn, policyShare, "world-writable")
+
+	// By default, what depot check and serve warn about.
+	if err := os.Chmod(s.cfg.LogDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.run(t), "files", Warn, policyShare, "log_dir: "+s.cfg.LogDir+" is writable by every user")
 }
 
 // TestNotRunning: without a running server the audit says so once, skips

@@ -19,7 +19,7 @@ import (
 var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // onionName56 is a well-formed onion name for the tests.
-const onionName56 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz2345.onion"
+const onionName56 = "aeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaea37ead.onion"
 
 // setup is a configuration over fresh directories: a log directory, a
 // data directory and one site, with a clearnet and an onion listener on

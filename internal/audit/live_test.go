@@ -26,7 +26,7 @@ func liveSetup(t *testing.T) *setup {
 	s := newSetup(t)
 	writeFiles(t, s.root, map[string]string{repomdPath: `<?xml version="1.0"?><repomd><revision>1</revision></repomd>`})
 	m := mirrorstest.Dir(t, s.root)
-	s.cfg.Mirror = []config.Mirror{{Name: "m", URL: m.URL, Onion: "http://mirrorabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw.onion/"}}
+	s.cfg.Mirror = []config.Mirror{{Name: "m", URL: m.URL, Onion: "http://aibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibaeaqcaibejsqd.onion/"}}
 	site := &s.cfg.Site[0]
 	site.BaseURL, site.Metalinks, site.Redirect, site.StatsPath, site.MirrorStatusPath = "https://www.example.org/", true, true, "/statistics/", "/mirrors/"
 	site.OnionBaseURL = "http://" + onionName56 + "/"

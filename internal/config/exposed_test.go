@@ -27,7 +27,7 @@ func TestLoadRefusesPrivatePathsInsideASiteRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkLoad(t, tt.extra+"\n"+minimal+tt.stats, tt.want)
+			checkLoad(t, tt.extra+"\n"+minimalNoDirs+tt.stats, tt.want)
 		})
 	}
 }
@@ -54,7 +54,7 @@ func TestLoadRefusesALogDirReachedThroughASymlink(t *testing.T) {
 		if err := os.Symlink(filepath.Join(dir, "www", "hidden"), filepath.Join(dir, "logs")); err != nil {
 			t.Fatal(err)
 		}
-		body := "log_dir = \"logs\"\ndata_dir = \"data\"\n" + minimal
+		body := "log_dir = \"logs\"\ndata_dir = \"data\"\n" + minimalNoDirs
 		_, err := Load(writeIn(t, dir, body))
 		if err == nil || !strings.Contains(err.Error(), "log_dir:") || !strings.Contains(err.Error(), "www/hidden") {
 			t.Fatalf("got %v, want log_dir resolved into www/hidden", err)
@@ -91,8 +91,8 @@ func TestResolveAndWithin(t *testing.T) {
 // TestLoadRefusesAnOnionLocationNoOnionListenerServes: Tor Browser sends
 // the onion name as Host; a name in no site's hosts gets 404 there.
 func TestLoadRefusesAnOnionLocationNoOnionListenerServes(t *testing.T) {
-	const onion = "http://abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz234567.onion"
-	const name = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz234567.onion"
+	const onion = "http://" + torProjectOnion
+	const name = torProjectOnion
 	const onionListener = "[[listen]]\naddress = \"127.0.0.1:8081\"\nonion = true\n"
 	site := func(hosts, extra string) string {
 		return "[[site]]\nhosts = [" + hosts + "]\nroot = \"www\"\n" + extra
@@ -141,7 +141,7 @@ func writeIn(t *testing.T, dir, body string) string {
 // inside a site root loads for the audit, which reports them; any other
 // problem still stops it.
 func TestLoadForAudit(t *testing.T) {
-	p := writeConfig(t, "log_dir = \"www/logs\"\n"+minimal)
+	p := writeConfig(t, "log_dir = \"www/logs\"\n"+minimalNoDirs)
 	c, err := LoadForAudit(p)
 	if err != nil || c == nil || len(c.Exposed()) != 1 {
 		t.Fatalf("got %v, %v; want the configuration, with its one exposed path", c, err)
@@ -149,7 +149,7 @@ func TestLoadForAudit(t *testing.T) {
 	if _, err := Load(p); err == nil {
 		t.Error("Load accepted log_dir inside the root")
 	}
-	p = writeConfig(t, "log_dir = \"www/logs\"\nretention_months = -1\n"+minimal)
+	p = writeConfig(t, "log_dir = \"www/logs\"\nretention_months = -1\n"+minimalNoDirs)
 	if _, err := LoadForAudit(p); err == nil || !strings.Contains(err.Error(), "retention_months") {
 		t.Errorf("got %v, want the other problem to stop the audit", err)
 	}
