@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -55,7 +56,7 @@ and exits 0.`,
 // loadServeConfig loads the file, or the embedded demo when file is "".
 func loadServeConfig(file string) (*config.Config, error) {
 	if file != "" {
-		return config.Load(file)
+		return config.LoadServe(file)
 	}
 	dir, err := filepath.Abs("depot-data")
 	if err != nil {
@@ -69,6 +70,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(stderr, cfg)
 	// Where depot connects (mirror checks, exit lists, the proxy, ACME), for
 	// depot audit; data_dir is read at start, a reload keeps it.
 	rec := newOutboundRecord(cfg.DataDir, stderr)
@@ -85,29 +87,37 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	acme, err := newACME(cfg, rec.Record, stderr)
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	acme, err := newACME(cfg, rec.Record, logf)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), ACME: acme})
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf, ACME: acme})
 	if err != nil {
 		return err
 	}
-	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, rec.Record, stderr)
+	// Every listener is bound before anything is created: the proxy's,
+	// then the server's, which then creates log_dir and its logs; then
+	// proxy.log, and (rec.keep, below) the outbound record in data_dir.
+	// If one fails, the others are closed: all or nothing.
+	px, pxLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		closeProxy(px)
+		return err
+	}
+	proxyLog, err := pxLog.open(cfg, logf)
+	if err != nil {
+		closeProxy(px)
+		srv.Close()
 		return err
 	}
 	if proxyLog != nil {
 		defer proxyLog.Close()
 	}
-	if err := srv.Listen(); err != nil {
-		if px != nil {
-			px.Close()
-		}
-		return err
-	}
-	describe(stdout, cfg)
+	describe(stdout, cfg, srv)
 	if px != nil {
 		describeProxy(stdout, cfg)
 	}
@@ -140,6 +150,13 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "depot: stopped; logs flushed")
 	return nil
+}
+
+// printWarnings prints what config.PermissionWarnings finds, one line each.
+func printWarnings(w io.Writer, cfg *config.Config) {
+	for _, warn := range cfg.PermissionWarnings(os.Geteuid()) {
+		fmt.Fprintf(w, "depot: warning: %v\n", warn)
+	}
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
@@ -175,7 +192,7 @@ func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Wri
 
 // newACME is the ACME manager of a configuration that uses ACME, or nil.
 // It contacts nobody until it runs.
-func newACME(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*certs.ACME, error) {
+func newACME(cfg *config.Config, rec *outbound.Record, logf func(string, ...any)) (*certs.ACME, error) {
 	if !cfg.ACMEEnabled() {
 		return nil, nil
 	}
@@ -188,18 +205,24 @@ func newACME(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*certs
 		Hosts:    cfg.ACMEHosts(),
 		HTTP01:   plain,
 		Outbound: rec,
-		Logf:     func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) },
+		Logf:     logf,
 	})
 }
 
-// describe prints what is served where.
-func describe(w io.Writer, cfg *config.Config) {
+// describe prints what is served where: the addresses actually bound
+// (port 0 shows the port the kernel chose).
+func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 	src := cfg.Path
 	if src == "" {
 		src = "embedded demo"
 	}
 	fmt.Fprintf(w, "depot: serving (%s)\n", src)
-	for _, l := range cfg.Listen {
+	addrs := srv.Addrs()
+	for i, l := range cfg.Listen {
+		addr := l.Address
+		if i < len(addrs) && addrs[i].Network() == "tcp" {
+			addr = addrs[i].String()
+		}
 		scheme := "http"
 		if l.TLS() {
 			scheme = "https"
@@ -213,7 +236,7 @@ func describe(w io.Writer, cfg *config.Config) {
 		case l.ACME:
 			kind += ", certificates by ACME"
 		}
-		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, l.Address, kind)
+		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, addr, kind)
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)

@@ -18,14 +18,14 @@ import (
 type ACME struct {
 	// CA is the directory URL of an RFC 8555 certificate authority. Empty
 	// means Let's Encrypt (DefaultACMECA).
-	CA string `toml:"ca"`
+	CA string `toml:"ca" example:"https://acme-v02.api.letsencrypt.org/directory"`
 	// Email is the contact address given to the CA, which may write to it
 	// about expiring or revoked certificates. Empty means none.
-	Email string `toml:"email"`
+	Email string `toml:"email" example:"ops@example.org"`
 	// CARoot is a PEM file of root certificates trusted for the CA's own
 	// HTTPS, in addition to the system's (a private or test CA). Empty
 	// means the system's roots only.
-	CARoot string `toml:"ca_root"`
+	CARoot string `toml:"ca_root" example:"/etc/depot/ca-root.pem"`
 }
 
 // DefaultACMECA is Let's Encrypt's production directory.

@@ -8,7 +8,6 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,17 +22,23 @@ import (
 type Config struct {
 	// LogDir holds access.log, error.log and their rotations.
 	// Empty means /var/log/depot.
-	LogDir string `toml:"log_dir"`
+	LogDir string `toml:"log_dir" example:"/var/log/depot"`
 	// DataDir holds state: the statistics data file, mirror state.
 	// Empty means /var/lib/depot.
-	DataDir string `toml:"data_dir"`
+	DataDir string `toml:"data_dir" example:"/var/lib/depot"`
 	// RetentionMonths is how many calendar months of logs are kept: the
-	// current month and the ones before it up to this count. 0 means 3.
-	RetentionMonths int `toml:"retention_months"`
+	// current month and the ones before it up to this count. Absent (0)
+	// means 3; written as 0 it is a problem (Validate), since no month
+	// would be kept at all.
+	RetentionMonths int `toml:"retention_months" example:"3"`
 	// LogRotation is "daily" (depot rotates access.log and error.log at
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
-	LogRotation string `toml:"log_rotation"`
+	LogRotation string `toml:"log_rotation" example:"daily"`
+	// Torrc is tor's configuration file, read (never written) by depot
+	// audit to check that every onion service points at an onion
+	// listener. Empty means the audit reads it only when given --torrc.
+	Torrc string `toml:"torrc" example:"/etc/tor/torrc"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -47,39 +52,45 @@ type Config struct {
 	// demo). Relative paths inside the file are resolved against its
 	// directory.
 	Path string `toml:"-"`
+
+	retentionZero bool // retention_months = 0 was written
 }
 
 // Listen is one listener.
 type Listen struct {
 	// Address is "host:port" or "unix:/absolute/path".
-	Address string `toml:"address"`
+	Address string `toml:"address" example:"0.0.0.0:443"`
 	// TLSCert and TLSKey are PEM files; set both for HTTPS (with HTTP/2) or
 	// neither for plain HTTP. SIGHUP reads them again.
-	TLSCert string `toml:"tls_cert"`
-	TLSKey  string `toml:"tls_key"`
+	TLSCert string `toml:"tls_cert" example:"/etc/depot/cert.pem"`
+	TLSKey  string `toml:"tls_key" example:"/etc/depot/key.pem"`
 	// ACME makes the listener serve HTTPS with certificates obtained and
 	// renewed by ACME (see [acme]) for the host names of every site, instead
 	// of files. false (the default) never contacts a CA.
-	ACME bool `toml:"acme"`
+	ACME bool `toml:"acme" example:"true"`
 	// RedirectHTTPS, on a plain clearnet listener, answers every request
 	// with a 301 to the same URL over HTTPS, except ACME HTTP-01 challenges.
-	RedirectHTTPS bool `toml:"redirect_https"`
+	RedirectHTTPS bool `toml:"redirect_https" example:"true"`
 	// HSTSMaxAge is the max-age, in seconds, of the Strict-Transport-Security
 	// header on every response of a TLS listener. Unset means 63072000 (two
 	// years); 0 sends max-age=0, which tells browsers to forget the policy
 	// (RFC 6797, section 6.1.1).
-	HSTSMaxAge *int64 `toml:"hsts_max_age"`
+	HSTSMaxAge *int64 `toml:"hsts_max_age" example:"63072000"`
 	// SessionTickets, on a TLS listener, lets clients resume sessions with
 	// tickets whose keys are rotated every 12 hours. Unset means true; false
 	// turns resumption off, so that no two connections of a visitor can be
 	// linked by it (Tor Browser refuses resumption for the same reason).
 	// (Unlike depot's other booleans it defaults to true: the key is named
 	// for what operators turn off.)
-	SessionTickets *bool `toml:"session_tickets"`
+	SessionTickets *bool `toml:"session_tickets" example:"false"`
 	// Onion marks a listener that Tor's onion service forwards to. Nothing
 	// about its requests is ever logged. It must be a unix socket or a
 	// loopback address.
-	Onion bool `toml:"onion"`
+	Onion bool `toml:"onion" example:"true"`
+	// SocketGroup is the group of a unix socket, whose mode is 0660: the
+	// group that lets the local tor connect (e.g. "debian-tor"; depot's
+	// user must be a member). Empty means depot's own group.
+	SocketGroup string `toml:"socket_group" example:"debian-tor"`
 }
 
 // IsUnix reports whether the listener is a unix socket.
@@ -118,34 +129,39 @@ func (l Listen) Equal(o Listen) bool {
 // Site is one virtual host.
 type Site struct {
 	// Hosts are the Host header values this site answers; "*" matches any.
-	Hosts []string `toml:"hosts"`
+	Hosts []string `toml:"hosts" example:"www.example.org"`
 	// Root is the directory served. Nothing outside it is ever served.
-	Root string `toml:"root"`
+	Root string `toml:"root" example:"/srv/www"`
 	// OnionLocation is the site's onion address ("http://<56>.onion"); when
 	// set, clearnet HTML responses carry an Onion-Location header.
-	OnionLocation string `toml:"onion_location"`
+	OnionLocation string `toml:"onion_location" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"`
 	// Autoindex serves an HTML listing (no JavaScript) for directories
 	// without index.html.
-	Autoindex bool `toml:"autoindex"`
+	Autoindex bool `toml:"autoindex" example:"true"`
 	// BaseURL is the site's public address, the last resort of metalinks.
-	BaseURL string `toml:"base_url"`
+	BaseURL string `toml:"base_url" example:"https://yum.example.org/"`
+	// OnionBaseURL is the site's address on its onion service
+	// ("http://<56>.onion/repo/"), the last resort of metalinks answered
+	// on onion listeners. Empty means onion answers have no last resort:
+	// they never name a clearnet address.
+	OnionBaseURL string `toml:"onion_base_url" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/"`
 	// Metalinks serves repomd.xml.metalink next to every repodata/repomd.xml.
-	Metalinks bool `toml:"metalinks"`
+	Metalinks bool `toml:"metalinks" example:"true"`
 	// Redirect sends files of at least RedirectMinSize to a mirror verified
 	// to hold them.
-	Redirect        bool `toml:"redirect"`
-	RedirectMinSize Size `toml:"redirect_min_size"`
+	Redirect        bool `toml:"redirect" example:"true"`
+	RedirectMinSize Size `toml:"redirect_min_size" example:"1MiB"`
 	// StatsPath, when set, publishes the statistics page, data file and
 	// chart under this URL path of the site (e.g. "/statistics/").
-	StatsPath string `toml:"stats_path"`
+	StatsPath string `toml:"stats_path" example:"/statistics/"`
 	// MirrorStatusPath, when set, publishes the mirror status page and its
 	// JSON under this URL path of the site (e.g. "/mirrors/").
-	MirrorStatusPath string `toml:"mirror_status_path"`
+	MirrorStatusPath string `toml:"mirror_status_path" example:"/mirrors/"`
 	// ACME gets the site's host names certificates by ACME (see [acme]) on
 	// every TLS listener, including those with certificate files, which
 	// keep serving their file to other names. false (the default) never
 	// contacts a CA for this site.
-	ACME bool `toml:"acme"`
+	ACME bool `toml:"acme" example:"true"`
 }
 
 // Defaults.
@@ -163,11 +179,7 @@ const (
 // Load reads, decodes strictly and validates the file at path. The error
 // names the file, the key and what to do; it lists every problem found.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	c, err := Parse(path, data)
+	c, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +189,28 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// LoadServe is Load with ValidateServe: for depot serve, which also needs
+// this machine to let it read the roots and create its directories.
+func LoadServe(path string) (*Config, error) {
+	c, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ValidateServe(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readFile reads and parses the file at path, without validating it.
+func readFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(path, data)
+}
+
 // Parse decodes data strictly (unknown keys are errors), resolves relative
 // paths against path's directory and applies defaults. It does not validate.
 func Parse(path string, data []byte) (*Config, error) {
@@ -184,34 +218,24 @@ func Parse(path string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(path, data, err)
+		return nil, decodeError(path, err)
+	}
+	// The same document as maps, for what the struct cannot tell: a
+	// duration written as a number, a key set to its zero value.
+	var raw map[string]any
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		return nil, decodeError(path, err)
+	}
+	if err := checkDurations(path, raw); err != nil {
+		return nil, err
+	}
+	if v, ok := raw["retention_months"]; ok && v == int64(0) {
+		c.retentionZero = true
 	}
 	c.Path = path
 	c.resolvePaths(filepath.Dir(path))
 	c.applyDefaults()
 	return &c, nil
-}
-
-func decodeError(path string, data []byte, err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var b strings.Builder
-		for i, e := range strict.Errors {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			row, _ := e.Position()
-			fmt.Fprintf(&b, "%s:%d: unknown key %q; check its spelling against the documented keys", path, row, strings.Join(e.Key(), "."))
-		}
-		return errors.New(b.String())
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, col := de.Position()
-		return fmt.Errorf("%s:%d:%d: %s", path, row, col, de.Error())
-	}
-	_ = data
-	return fmt.Errorf("%s: %w", path, err)
 }
 
 func (c *Config) resolvePaths(dir string) {
@@ -222,6 +246,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.LogDir)
 	abs(&c.DataDir)
+	abs(&c.Torrc)
 	for i := range c.Listen {
 		abs(&c.Listen[i].TLSCert)
 		abs(&c.Listen[i].TLSKey)
