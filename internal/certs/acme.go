@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 
+	"depot/internal/atomicfile"
 	"depot/internal/outbound"
 )
 
@@ -29,8 +30,9 @@ type ACMEOptions struct {
 	// CARoot is a PEM file of roots trusted for the CA's HTTPS besides the
 	// system's; "" for none.
 	CARoot string
-	// Dir keeps the account key and the certificates. Run creates it (and
-	// its parent) with mode 0700; every file in it has mode 0600.
+	// Dir keeps the account key and the certificates. Run creates it and
+	// its parent with mode 0700 (and their parent, data_dir, if missing);
+	// every file in it has mode 0600.
 	Dir string
 	// Hosts are the names to get certificates for.
 	Hosts []string
@@ -213,10 +215,15 @@ func (a *ACME) obtain(ctx context.Context, host string) {
 	}
 }
 
-// makePrivateDir creates dir and its parent, each with mode 0700, and
-// nothing above them; an existing one is made 0700.
+// makePrivateDir creates dir and its parent, each with mode 0700 (an
+// existing one is made 0700), and the parent's parent (data_dir) if it is
+// missing, as its last element only.
 func makePrivateDir(dir string) error {
-	for _, d := range []string{filepath.Dir(dir), dir} {
+	parent := filepath.Dir(dir)
+	if err := atomicfile.MakeDir(filepath.Dir(parent), 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{parent, dir} {
 		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
