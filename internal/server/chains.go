@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -24,12 +25,23 @@ func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clea
 }
 
 type clearnetHandler struct {
-	t       *table
-	access  io.Writer
-	errors  io.Writer
-	now     func() time.Time
-	pid     int
-	counter atomic.Uint64
+	t      *table
+	access io.Writer
+	errors io.Writer
+	now    func() time.Time
+	pid    int
+}
+
+// connIDKey holds a clearnet connection's number in its context: the "*N"
+// of the error log, unique in the process as nginx's connection numbers
+// are, and shared by every request of the connection.
+type connIDKey struct{}
+
+// connID is the number of r's connection, or 0 (left out of the line)
+// when it has none, as in tests that call the handler directly.
+func connID(ctx context.Context) uint64 {
+	id, _ := ctx.Value(connIDKey{}).(uint64)
+	return id
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -71,7 +83,7 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			server = s.cfg.Hosts[0]
 		}
 		line = errorlog.Append(line[:0], &errorlog.Entry{
-			Time: now, Level: level, PID: h.pid, ConnID: h.counter.Add(1),
+			Time: now, Level: level, PID: h.pid, ConnID: connID(r.Context()),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
 			Request: reqLine, Host: r.Host,
 		})

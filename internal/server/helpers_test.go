@@ -63,18 +63,25 @@ var defaultTree = map[string]string{
 // a site at a fresh root. extra is appended to the [[site]] table.
 func startServer(t testing.TB, siteExtra string, opts Options) *testServer {
 	t.Helper()
+	return startListeners(t, []string{`address = "127.0.0.1:0"`, "address = \"127.0.0.1:0\"\nonion = true"}, siteExtra, opts)
+}
+
+// startListeners runs a server with the given [[listen]] tables (each the
+// body of one table) over a site at a fresh root. The first listener is
+// ts.clearnet and the second, if any, ts.onion.
+func startListeners(t testing.TB, listeners []string, siteExtra string, opts Options) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	writeTree(t, root, defaultTree)
 	logDir := filepath.Join(dir, "logs")
 	toml := `log_dir = "` + logDir + `"
 data_dir = "` + filepath.Join(dir, "data") + `"
-[[listen]]
-address = "127.0.0.1:0"
-[[listen]]
-address = "127.0.0.1:0"
-onion = true
-[[site]]
+`
+	for _, l := range listeners {
+		toml += "[[listen]]\n" + l + "\n"
+	}
+	toml += `[[site]]
 hosts = ["*"]
 root = "` + root + `"
 ` + siteExtra
@@ -92,8 +99,12 @@ root = "` + root + `"
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{srv: srv, cfg: cfg, root: root, logDir: logDir, done: make(chan error, 1), cancel: cancel,
-		clearnet: srv.Addrs()[0].String(), onion: srv.Addrs()[1].String()}
+	ts := &testServer{srv: srv, cfg: cfg, root: root, logDir: logDir, done: make(chan error, 1), cancel: cancel}
+	addrs := srv.Addrs()
+	ts.clearnet = addrs[0].String()
+	if len(addrs) > 1 {
+		ts.onion = addrs[1].String()
+	}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { ts.stop(t) })
 	return ts

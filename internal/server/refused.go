@@ -40,6 +40,8 @@ func (l recordingListener) Accept() (net.Conn, error) {
 type recordingConn struct {
 	net.Conn
 
+	id uint64 // the connection's number, for the error log
+
 	mu      sync.Mutex
 	handled bool   // the current request reached a handler
 	head    []byte // bytes read since the last handled request, up to headKeep
@@ -84,10 +86,14 @@ func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
 // recordingKey holds a request's recordingConn in its context.
 type recordingKey struct{}
 
-// recordingContext is the ConnContext of a plain-HTTP clearnet listener.
-func recordingContext(ctx context.Context, c net.Conn) context.Context {
+// clearnetContext is the ConnContext of a clearnet listener: it numbers
+// the connection and keeps it where the handler finds it.
+func (s *Server) clearnetContext(ctx context.Context, c net.Conn) context.Context {
 	ctx = withConn(ctx, c)
+	id := s.connIDs.Add(1)
+	ctx = context.WithValue(ctx, connIDKey{}, id)
 	if rc, ok := c.(*recordingConn); ok {
+		rc.id = id
 		ctx = context.WithValue(ctx, recordingKey{}, rc)
 	}
 	return ctx
@@ -151,7 +157,7 @@ func (h *clearnetHandler) logRefused(c *recordingConn) {
 		msg = "client closed or timed out while sending the request"
 	}
 	_, _ = h.errors.Write(errorlog.Append(line[:0], &errorlog.Entry{
-		Time: now, Level: "info", PID: h.pid, ConnID: h.counter.Add(1), Message: msg,
+		Time: now, Level: "info", PID: h.pid, ConnID: c.id, Message: msg,
 		Client: addr, Request: string(reqLine),
 	}))
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"depot/internal/config"
@@ -54,7 +55,8 @@ type Server struct {
 
 	listeners []net.Listener
 	servers   []*http.Server
-	mu        sync.Mutex // guards cfg and reloads
+	mu        sync.Mutex    // guards cfg and reloads
+	connIDs   atomic.Uint64 // numbers clearnet connections, for the error log
 }
 
 // New builds the server for a validated configuration: it opens every
@@ -224,11 +226,11 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
 		srv.Handler = h
 		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
+		srv.ConnContext = s.clearnetContext
 		if !l.TLS() {
 			// With recordingListener (see Serve): what net/http refuses
 			// before any handler is logged too.
 			srv.ConnState = h.connState
-			srv.ConnContext = recordingContext
 		}
 	}
 	if l.TLS() {
