@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -33,6 +34,18 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation"`
+	// SendTimeout is the most time a client may accept no byte of a
+	// response (nginx's send_timeout): the HTTP/1 connection, or the
+	// HTTP/2 stream, is then closed. A client that accepts bytes, however
+	// slowly, is never cut off. 0 means 60s.
+	SendTimeout Duration `toml:"send_timeout"`
+	// MaxResponses caps the responses in flight at once, over every
+	// listener; each holds at most one open file. Past it a new request
+	// gets 503 with Retry-After, and past half of it a connection that
+	// already has a response in flight does (HTTP/2 multiplexes), so that
+	// other clients still get through. 0 means 1024, and never more than
+	// half the process's open-file limit.
+	MaxResponses int `toml:"max_responses"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -104,6 +117,8 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+	DefaultSendTimeout     = Duration(60 * time.Second)
+	DefaultMaxResponses    = 1024
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
@@ -194,6 +209,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.LogRotation == "" {
 		c.LogRotation = RotationDaily
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.MaxResponses == 0 {
+		c.MaxResponses = DefaultMaxResponses
 	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {

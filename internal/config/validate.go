@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Problems is every validation problem of one configuration, each with its
@@ -50,6 +51,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
+	}
+	if c.SendTimeout < Duration(time.Second) {
+		p.add("send_timeout", "%s is less than a second; clients on slow links would be cut off (the default is 60s)", time.Duration(c.SendTimeout))
+	}
+	if c.MaxResponses < 1 {
+		p.add("max_responses", "must be at least 1, got %d (the default is %d)", c.MaxResponses, DefaultMaxResponses)
 	}
 	if len(c.Listen) == 0 {
 		p.add("listen", "no [[listen]] table; add one with address = \"127.0.0.1:8080\"")

@@ -32,22 +32,24 @@ type clearnetHandler struct {
 	pid    int
 }
 
-// connIDKey holds a clearnet connection's number in its context: the "*N"
-// of the error log, unique in the process as nginx's connection numbers
-// are, and shared by every request of the connection.
-type connIDKey struct{}
-
-// connID is the number of r's connection, or 0 (left out of the line)
-// when it has none, as in tests that call the handler directly.
+// connID is the number of r's connection (the "*N" of the error log,
+// unique in the process as nginx's connection numbers are, and shared by
+// every request of the connection), or 0 (left out of the line) when it
+// has none, as in tests that call the handler directly.
 func connID(ctx context.Context) uint64 {
-	id, _ := ctx.Value(connIDKey{}).(uint64)
-	return id
+	if ci := infoOf(ctx); ci != nil {
+		return ci.id
+	}
+	return 0
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	markHandled(r)
+	reqLine := requestLine(r)
+	if markHandled(r, reqLine) {
+		w.Header().Set("Connection", "close")
+	}
 	rec := &recorder{ResponseWriter: w}
 	var err error
 	s := h.t.Load().lookup(r.Host)
@@ -64,7 +66,6 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	bp := linePool.Get().(*[]byte)
 	line := (*bp)[:0]
-	reqLine := requestLine(r)
 	e := accesslog.Entry{
 		RemoteAddr: clientAddr(r),
 		Time:       now,

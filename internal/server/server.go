@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,13 +25,18 @@ import (
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
 // GET and HEAD are served), so reading a request is quick for any honest
-// client; writing a large file may take long, so there is no write timeout.
+// client; writing a large file may take long, so there is no write
+// timeout, only a send timeout: the most time a client may accept no
+// byte of a response (Options.SendTimeout).
 const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second
 	IdleTimeout       = 75 * time.Second // nginx's keepalive_timeout
 	MaxHeaderBytes    = 16 << 10         // nginx: 4 buffers of 8k; Go counts the request line too
 	ShutdownTimeout   = 30 * time.Second
+	// MaxConcurrentStreams caps the requests one HTTP/2 connection has in
+	// flight (nginx's http2_max_concurrent_streams).
+	MaxConcurrentStreams = 128
 )
 
 // Options are what the caller adds to a configuration.
@@ -43,6 +49,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
 	// defaults when non-zero (tests use short ones).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// SendTimeout and MaxResponses override the configuration's
+	// send_timeout and max_responses when non-zero.
+	SendTimeout  time.Duration
+	MaxResponses int
 }
 
 // Server runs every listener of one configuration.
@@ -53,11 +63,15 @@ type Server struct {
 	access *logfiles.File // nil when there is no clearnet listener
 	errors *logfiles.File
 
-	listeners []net.Listener
-	servers   []*http.Server
-	mu        sync.Mutex    // guards cfg and reloads
-	connIDs   atomic.Uint64 // numbers clearnet connections, for the error log
+	listeners []net.Listener // bound, in configuration order
+	mu        sync.Mutex     // guards cfg and reloads
+	connIDs   atomic.Uint64  // numbers clearnet connections, for the error log
+	gate      *gate          // caps responses in flight
 }
+
+// MaxResponses is the cap on responses in flight in effect: the
+// configuration's, or less under a low open-file limit.
+func (s *Server) MaxResponses() int { return int(s.gate.max) }
 
 // New builds the server for a validated configuration: it opens every
 // site's root and the log files, but binds nothing yet.
@@ -74,11 +88,18 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = IdleTimeout
 	}
-	st, err := newSites(cfg.Site, opts.Responders)
+	if opts.SendTimeout == 0 {
+		opts.SendTimeout = time.Duration(cfg.SendTimeout)
+	}
+	if opts.MaxResponses == 0 {
+		opts.MaxResponses = cfg.MaxResponses
+	}
+	g := newGate(opts.MaxResponses)
+	st, err := newSites(cfg.Site, opts.Responders, g)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, cfg: cfg}
+	s := &Server{opts: opts, cfg: cfg, gate: g}
 	s.sites.Store(st)
 	if slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
 		if s.access, err = logfiles.Open(filepath.Join(cfg.LogDir, "access.log")); err == nil {
@@ -155,30 +176,50 @@ func (s *Server) Addrs() []net.Addr {
 }
 
 // Serve serves on every bound listener until ctx is done, then stops
-// accepting, lets requests in flight finish (up to ShutdownTimeout),
-// flushes and closes the logs. It returns the first serving error, or nil
-// after a clean shutdown.
+// gracefully (see stop), flushes and closes the logs. It returns the first
+// serving error, or nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
 	if s.listeners == nil {
 		return errors.New("server: Serve called before Listen")
 	}
-	errc := make(chan error, len(s.listeners))
+	conns := newConnSet()
+	var servers []*http.Server
+	var tops []net.Listener
 	for i, l := range s.cfg.Listen {
-		srv := s.httpServer(l)
-		s.servers = append(s.servers, srv)
-		ln := s.listeners[i]
-		if !l.Onion && !l.TLS() {
-			ln = recordingListener{ln} // logs what net/http refuses itself
-		}
-		go func() {
-			var err error
-			if l.TLS() {
-				err = srv.ServeTLS(ln, l.TLSCert, l.TLSKey)
-			} else {
-				err = srv.Serve(ln)
+		srv, h := s.httpServer(l, conns)
+		g := &guardListener{Listener: s.listeners[i], sendTimeout: s.opts.SendTimeout, conns: conns}
+		var ln net.Listener = g
+		switch {
+		case l.Onion:
+		case l.TLS():
+			g.ids = &s.connIDs
+			tc, err := listenerTLSConfig(l)
+			if err != nil {
+				for _, ln := range s.listeners {
+					ln.Close()
+				}
+				return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
 			}
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
+			ln = newTLSListener(g, tc, s.opts.ReadHeaderTimeout, h)
+		default:
+			g.ids = &s.connIDs
+			ln = recordingListener{g} // logs what net/http refuses itself
+		}
+		servers = append(servers, srv)
+		tops = append(tops, ln)
+	}
+	stopping := make(chan struct{})
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() {
+			err := srv.Serve(tops[i])
+			select {
+			case <-stopping:
+				err = nil // the stop closed the listener
+			default:
+				if errors.Is(err, http.ErrServerClosed) {
+					err = nil
+				}
 			}
 			errc <- err
 		}()
@@ -189,17 +230,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, srv := range s.servers {
-		wg.Go(func() {
-			if err := srv.Shutdown(sctx); err != nil {
-				srv.Close()
-			}
-		})
-	}
-	wg.Wait()
+	close(stopping)
+	s.stop(servers, tops, conns)
 	for _, l := range s.cfg.Listen {
 		if l.IsUnix() {
 			os.Remove(l.SocketPath())
@@ -209,34 +241,80 @@ func (s *Server) Serve(ctx context.Context) error {
 	return errors.Join(serveErr, s.closeLogs())
 }
 
-func (s *Server) httpServer(l config.Listen) *http.Server {
+// stop ends serving gracefully, within ShutdownTimeout: it stops
+// accepting, closes every HTTP/1 connection that has received nothing of
+// a request, and lets the others finish the request they are receiving
+// or answering, then closes them (see connSet.drain). So a request whose
+// bytes arrived is answered, and any other is refused by closing the
+// connection before it is read, which a client may retry (RFC 9112
+// §9.3.1). (net/http's Shutdown alone drops a request that it finishes
+// reading after the stop began, and closes a connection that is
+// receiving one as idle.) HTTP/2 connections then get net/http's GOAWAY
+// and finish their streams.
+func (s *Server) stop(servers []*http.Server, listeners []net.Listener, conns *connSet) {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	select {
+	case <-conns.drain():
+	case <-ctx.Done():
+	}
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	conns.closeAll()
+}
+
+// listenerTLSConfig is the TLS configuration of an HTTPS listener. Its
+// NextProtos offer HTTP/2 first, as net/http's ServeTLS does.
+func listenerTLSConfig(l config.Listen) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, nil
+}
+
+// httpServer builds the http.Server of one listener and, for a clearnet
+// one, its handler chain (which also logs what net/http refuses).
+func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *clearnetHandler) {
 	srv := &http.Server{
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
 		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnContext:       withConn,
+		ConnState:         connIdle,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxConcurrentStreams},
+		// "OPTIONS *" reaches the handler, which answers it (405) and, on
+		// clearnet, logs it; net/http's own answer would leave no trace.
+		DisableGeneralOptionsHandler: true,
 	}
 	if l.Onion {
-		srv.Handler = newOnion(&s.sites)
-		// net/http's own messages (TLS handshakes, accept errors) name the
-		// client too: on an onion listener they go nowhere.
+		srv.Handler = edge{next: newOnion(&s.sites), sendTimeout: s.opts.SendTimeout, conns: conns}
+		// net/http's own messages (accept errors, panics) name the client
+		// too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
-	} else {
-		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
-		srv.Handler = h
-		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
-		srv.ConnContext = s.clearnetContext
-		if !l.TLS() {
-			// With recordingListener (see Serve): what net/http refuses
-			// before any handler is logged too.
-			srv.ConnState = h.connState
-		}
+		return srv, nil
 	}
-	if l.TLS() {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return srv
+	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+	srv.Handler = edge{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
+	srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
+	srv.ConnContext = s.clearnetContext
+	srv.ConnState = h.connState
+	return srv, h
 }
 
 // Reload swaps in a new configuration's sites. It builds the whole new
@@ -246,7 +324,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := newSites(cfg.Site, s.opts.Responders)
+	st, err := newSites(cfg.Site, s.opts.Responders, s.gate)
 	if err != nil {
 		return err
 	}
@@ -286,6 +364,9 @@ func (s *Server) closeLogs() error {
 }
 
 // serverErrors turns net/http's own log messages into nginx-style lines.
+// A message that names a client ("... from 203.0.113.7:4711: ...") gets
+// that address in its client field too, where `depot logs search --ip`
+// finds it.
 type serverErrors struct {
 	w   io.Writer
 	now func() time.Time
@@ -293,9 +374,24 @@ type serverErrors struct {
 
 func (e *serverErrors) Write(p []byte) (int, error) {
 	msg := strings.TrimRight(string(p), "\n")
-	line := errorlog.Append(nil, &errorlog.Entry{Time: e.now(), Level: "info", PID: os.Getpid(), Message: msg})
-	if _, err := e.w.Write(line); err != nil {
+	entry := errorlog.Entry{Time: e.now(), Level: "info", PID: os.Getpid(), Message: msg, Client: clientIn(msg)}
+	if _, err := e.w.Write(errorlog.Append(nil, &entry)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// clientIn finds the first "address:port" word of a message and returns
+// the address.
+func clientIn(msg string) string {
+	for _, w := range strings.Fields(msg) {
+		host, port, err := net.SplitHostPort(strings.TrimRight(w, ":,;"))
+		if err != nil || port == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a.String()
+		}
+	}
+	return ""
 }

@@ -33,6 +33,7 @@ type site struct {
 	root       *root
 	responders []Responder
 	csp        []string
+	gate       *gate // shared by every site and listener
 }
 
 var (
@@ -40,7 +41,7 @@ var (
 	noReferrer = []string{"no-referrer"}
 )
 
-func newSite(cfg config.Site, responders []Responder) (*site, error) {
+func newSite(cfg config.Site, responders []Responder, g *gate) (*site, error) {
 	root, err := openRoot(cfg.Root)
 	if err != nil {
 		return nil, err
@@ -49,6 +50,7 @@ func newSite(cfg config.Site, responders []Responder) (*site, error) {
 		cfg:        cfg,
 		root:       root,
 		responders: responders,
+		gate:       g,
 		// Only the site's own origin: the policy promises that pages load
 		// nothing from third parties, and this makes a browser enforce it.
 		csp: []string{"default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"},
@@ -66,6 +68,12 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 	h["X-Content-Type-Options"] = nosniff
 	h["Referrer-Policy"] = noReferrer
 	h["Content-Security-Policy"] = s.csp
+
+	ci, ok := s.gate.enter(w, r)
+	if !ok {
+		return s.gate.refused()
+	}
+	defer s.gate.leave(ci)
 
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")

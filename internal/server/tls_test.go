@@ -58,6 +58,7 @@ func TestTLSListenerSpeaksHTTP2AndLogs(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, dir)
 	cfg := &config.Config{
 		LogDir: filepath.Join(dir, "logs"), DataDir: dir, RetentionMonths: 3, LogRotation: config.RotationDaily,
+		SendTimeout: config.DefaultSendTimeout, MaxResponses: config.DefaultMaxResponses,
 		Listen: []config.Listen{{Address: "127.0.0.1:0", TLSCert: certFile, TLSKey: keyFile}},
 		Site:   []config.Site{{Hosts: []string{"*"}, Root: root}},
 	}

@@ -1,0 +1,343 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Every listener, onion and clearnet, hands out guarded connections. A
+// guard bounds how long a client may accept nothing of a response (the
+// send timeout, nginx's send_timeout) and lets a graceful stop tell a
+// connection that is receiving a request from one that is idle. It holds
+// no logger: onion connections are guarded too.
+
+// errSendTimeout is what a write returns once the client has accepted no
+// byte for the send timeout; the connection is then closed.
+var errSendTimeout = &net.OpError{Op: "write", Net: "tcp", Err: errors.Join(errors.New("client accepted no byte within the send timeout"), os.ErrDeadlineExceeded)}
+
+// guardListener wraps a bound listener.
+type guardListener struct {
+	net.Listener
+	sendTimeout time.Duration
+	conns       *connSet
+	ids         *atomic.Uint64 // numbers the connections; nil on onion listeners
+
+	once     sync.Once
+	closeErr error
+}
+
+func (l *guardListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	g := &guardConn{Conn: c, sendTimeout: l.sendTimeout, set: l.conns}
+	if l.ids != nil {
+		g.id = l.ids.Add(1)
+	}
+	if !l.conns.add(g) {
+		c.Close() // the server is stopping
+		return nil, net.ErrClosed
+	}
+	return g, nil
+}
+
+// Close closes the listener once; later calls return nil, so that both a
+// stop and net/http's Shutdown may close it.
+func (l *guardListener) Close() error {
+	l.once.Do(func() { l.closeErr = l.Listener.Close() })
+	return nil
+}
+
+// guardConn is one accepted connection.
+type guardConn struct {
+	net.Conn
+	id          uint64 // the connection's number in the error log (clearnet only)
+	sendTimeout time.Duration
+	set         *connSet
+
+	// Drain state, for a graceful stop (see connSet.drain).
+	started atomic.Bool // bytes of a request arrived since the connection was new or last idle
+	mu      sync.Mutex  // orders started against closed
+	closed  bool
+	h2      bool        // HTTP/2: net/http's Shutdown drains it (GOAWAY)
+	forced  atomic.Bool // a stop closed it after ShutdownTimeout
+}
+
+func (c *guardConn) NetConn() net.Conn { return c.Conn }
+
+func (c *guardConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.started.Load() {
+		c.mu.Lock()
+		if c.closed {
+			// Closed (by a stop, say) while these bytes were on their
+			// way: the request was not read, the client sees a clean
+			// close and may retry it (RFC 9112 §9.3.1).
+			c.mu.Unlock()
+			return 0, io.EOF
+		}
+		c.started.Store(true)
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// progressTick is how often a blocked write checks for progress: the
+// connection closes between sendTimeout and sendTimeout+tick after the
+// client's last accepted byte.
+func (c *guardConn) progressTick() time.Duration {
+	return max(c.sendTimeout/4, 10*time.Millisecond)
+}
+
+// Write writes p, closing the connection if the client accepts no byte of
+// it for the send timeout. A client that accepts bytes, however slowly,
+// is never cut off: a large file may take hours.
+func (c *guardConn) Write(p []byte) (int, error) {
+	tick := c.progressTick()
+	now := time.Now()
+	last := now
+	done := 0
+	for {
+		c.Conn.SetWriteDeadline(now.Add(tick))
+		n, err := c.Conn.Write(p[done:])
+		done += n
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return done, err
+		}
+		if now = time.Now(); n > 0 {
+			last = now
+		}
+		if now.Sub(last) >= c.sendTimeout {
+			c.Conn.Close()
+			return done, errSendTimeout
+		}
+	}
+}
+
+// ReadFrom sends a file by sendfile under the same rule as Write. Any
+// other source is copied through Write.
+func (c *guardConn) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.Conn.(io.ReaderFrom)
+	f := fileOf(r)
+	if !ok || f == nil {
+		bp := copyPool.Get().(*[]byte)
+		defer copyPool.Put(bp)
+		return io.CopyBuffer(plainWriter{c}, r, *bp)
+	}
+	tick := c.progressTick()
+	now := time.Now()
+	last := now
+	var done int64
+	for {
+		start, _ := f.Seek(0, io.SeekCurrent)
+		c.Conn.SetWriteDeadline(now.Add(tick))
+		n, err := rf.ReadFrom(r)
+		done += n
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return done, err
+		}
+		// sendfile advances the file offset by what it sent; a copy
+		// through a buffer may have read more than it wrote, and then the
+		// rest cannot be resumed.
+		if off, serr := f.Seek(0, io.SeekCurrent); serr != nil || off != start+n {
+			c.Conn.Close()
+			return done, err
+		}
+		if now = time.Now(); n > 0 {
+			last = now
+		}
+		if now.Sub(last) >= c.sendTimeout {
+			c.Conn.Close()
+			return done, errSendTimeout
+		}
+	}
+}
+
+// fileOf is the file that r reads, when sendfile can send it: an
+// *os.File, or a LimitedReader of one.
+func fileOf(r io.Reader) *os.File {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	f, _ := r.(*os.File)
+	return f
+}
+
+var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// plainWriter hides a writer's other methods (here: ReadFrom, to avoid
+// recursion).
+type plainWriter struct{ io.Writer }
+
+func (c *guardConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *guardConn) Close() error {
+	c.mu.Lock()
+	was := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if was {
+		return nil
+	}
+	err := c.Conn.Close()
+	c.set.remove(c)
+	return err
+}
+
+// closeIfQuiet closes an HTTP/1 connection that has received nothing
+// since it was new or last idle. Read sees the close before any byte it
+// returns afterwards, so no request is half-read.
+func (c *guardConn) closeIfQuiet() {
+	c.mu.Lock()
+	quiet := !c.h2 && !c.started.Load() && !c.closed
+	if quiet {
+		c.closed = true
+	}
+	c.mu.Unlock()
+	if quiet {
+		c.Conn.Close()
+		c.set.remove(c)
+	}
+}
+
+// stopping reports whether the server is stopping: answers then say
+// "Connection: close".
+func (c *guardConn) stopping() bool { return c.set.stopping.Load() }
+
+// idle records that net/http finished a request on the connection and
+// waits for the next (StateIdle). pending says that bytes of the next are
+// here already (pipelined, in net/http's buffer). During a stop, an idle
+// connection with nothing pending is closed.
+func (c *guardConn) idle(pending bool) {
+	c.started.Store(pending)
+	if c.set.stopping.Load() {
+		c.closeIfQuiet()
+	}
+}
+
+// guardOf finds the guard under a connection that net/http holds: a
+// guardConn, or something that wraps one (recordingConn, tls.Conn).
+func guardOf(c net.Conn) *guardConn {
+	for c != nil {
+		if g, ok := c.(*guardConn); ok {
+			return g
+		}
+		w, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = w.NetConn()
+	}
+	return nil
+}
+
+// connSet is every open connection of a server, for a graceful stop.
+type connSet struct {
+	stopping atomic.Bool
+	mu       sync.Mutex
+	conns    map[*guardConn]struct{}
+	empty    chan struct{} // closed when stopping and no connection is left
+}
+
+func newConnSet() *connSet {
+	return &connSet{conns: map[*guardConn]struct{}{}, empty: make(chan struct{})}
+}
+
+// add registers c, or reports false when the server is stopping.
+func (s *connSet) add(c *guardConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *connSet) remove(c *guardConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	s.checkEmpty()
+}
+
+func (s *connSet) checkEmpty() {
+	if s.stopping.Load() && len(s.conns) == 0 {
+		select {
+		case <-s.empty:
+		default:
+			close(s.empty)
+		}
+	}
+}
+
+// drain starts a graceful stop (the listeners are closed already): every
+// HTTP/1 connection that has received nothing of a request is closed now,
+// before net/http reads one from it; the others finish the request they
+// are receiving or answering (which says "Connection: close") and are
+// closed when they turn idle (guardConn.idle). It returns a channel closed
+// when every HTTP/1 connection is gone. HTTP/2 connections are left to
+// net/http's Shutdown (GOAWAY).
+func (s *connSet) drain() <-chan struct{} {
+	s.mu.Lock()
+	s.stopping.Store(true)
+	all := make([]*guardConn, 0, len(s.conns))
+	for c := range s.conns {
+		all = append(all, c)
+	}
+	s.checkEmpty()
+	s.mu.Unlock()
+	for _, c := range all {
+		c.closeIfQuiet()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s.countH1() > 0 {
+			select {
+			case <-s.empty:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return done
+}
+
+func (s *connSet) countH1() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if !c.h2 {
+			n++
+		}
+	}
+	return n
+}
+
+// closeAll closes every connection left, when a stop has waited long
+// enough.
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	all := make([]*guardConn, 0, len(s.conns))
+	for c := range s.conns {
+		all = append(all, c)
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		c.forced.Store(true)
+		c.Close()
+	}
+}
