@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -77,8 +78,12 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
+	level := errorlog.Error
+	if err == nil && errors.Is(rec.werr, errSendTimeout) {
+		// nginx's words and level for its send_timeout.
+		err, level = errClientTimedOut, errorlog.Info
+	}
 	if err != nil {
-		level := "error"
 		server := ""
 		if s != nil && len(s.cfg.Hosts) > 0 {
 			server = s.cfg.Hosts[0]
@@ -93,6 +98,8 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	*bp = line
 	linePool.Put(bp)
 }
+
+var errClientTimedOut = errors.New("client timed out (110: Connection timed out) while sending response to client")
 
 // requestLine rebuilds the request line as received.
 func requestLine(r *http.Request) string {
@@ -114,6 +121,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	werr   error // the first write error (a send timeout, a client gone)
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -129,6 +137,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 
@@ -144,6 +155,9 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 		n, err = io.Copy(r.ResponseWriter, src)
 	}
 	r.bytes += n
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 

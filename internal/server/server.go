@@ -67,6 +67,7 @@ type Server struct {
 	mu        sync.Mutex     // guards cfg and reloads
 	connIDs   atomic.Uint64  // numbers clearnet connections, for the error log
 	gate      *gate          // caps responses in flight
+	conns     atomic.Pointer[connSet]
 }
 
 // MaxResponses is the cap on responses in flight in effect: the
@@ -183,6 +184,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("server: Serve called before Listen")
 	}
 	conns := newConnSet()
+	s.conns.Store(conns)
 	var servers []*http.Server
 	var tops []net.Listener
 	for i, l := range s.cfg.Listen {
