@@ -125,17 +125,17 @@ func (g *gate) refused() error {
 		detail: "responses in flight at their limit (" + strconv.FormatInt(g.max, 10) + "), request refused"}
 }
 
-// edge is the outermost handler of every listener, onion and clearnet. It
+// guardHandler is the outermost handler of every listener, onion and clearnet. It
 // holds no logger. An HTTP/2 stream gets the send timeout (an HTTP/1
 // connection gets it from its guardConn); during a stop an HTTP/1 answer
 // says "Connection: close".
-type edge struct {
+type guardHandler struct {
 	next        http.Handler
 	sendTimeout time.Duration
 	conns       *connSet
 }
 
-func (e edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e guardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 2 {
 		w = newStreamWriter(w, e.sendTimeout)
 	} else if e.conns != nil && e.conns.stopping.Load() {

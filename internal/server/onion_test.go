@@ -158,7 +158,7 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 }
 
 // TestOnionPathImportsNoLogger reads every file an onion request passes
-// through besides onion.go (the listener's guard, the edge handler and its
+// through besides onion.go (the listener's guard, the guardHandler and its
 // limits, the sites and their files): none may import anything that
 // writes logs. Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.

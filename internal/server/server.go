@@ -305,14 +305,14 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 		DisableGeneralOptionsHandler: true,
 	}
 	if l.Onion {
-		srv.Handler = edge{next: newOnion(&s.sites), sendTimeout: s.opts.SendTimeout, conns: conns}
+		srv.Handler = guardHandler{next: newOnion(&s.sites), sendTimeout: s.opts.SendTimeout, conns: conns}
 		// net/http's own messages (accept errors, panics) name the client
 		// too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 		return srv, nil
 	}
 	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
-	srv.Handler = edge{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
+	srv.Handler = guardHandler{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
 	srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
 	srv.ConnContext = s.clearnetContext
 	srv.ConnState = h.connState
