@@ -1,58 +1,16 @@
 package server
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"depot/internal/server/servertest"
 )
-
-// loadClient sends requests on one keep-alive connection until the server
-// closes it, pipelining depth requests at a time, and checks every answer.
-type loadClient struct {
-	answered int
-	partial  string // what went wrong mid-answer, if anything
-}
-
-func (lc *loadClient) run(conn net.Conn, depth int, target string, progress *atomic.Int64) {
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
-	br := bufio.NewReader(conn)
-	req := strings.Repeat("GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n", depth)
-	for {
-		if _, err := io.WriteString(conn, req); err != nil {
-			return // the server closed first: nothing was half-answered
-		}
-		for range depth {
-			if _, err := br.Peek(1); err != nil {
-				return // closed before answering this one: a clean close
-			}
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				lc.partial = "reading an answer: " + err.Error()
-				return
-			}
-			n, err := io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if err != nil || n != resp.ContentLength || resp.StatusCode != 200 {
-				lc.partial = "answer " + resp.Status + " cut short or wrong"
-				return
-			}
-			lc.answered++
-			progress.Add(1)
-			if resp.Close {
-				return
-			}
-		}
-	}
-}
 
 // TestStopAnswersOrClosesCleanly is the SIGTERM load test: many keep-alive
 // connections, some pipelining, send requests without pause while the
@@ -67,7 +25,7 @@ tls_key = "` + keyFile + `"`}, "", Options{})
 	tlsAddr := ts.srv.Addrs()[1].String()
 	const conns = 64
 	var progress atomic.Int64
-	clients := make([]loadClient, conns)
+	clients := make([]servertest.LoadClient, conns)
 	var wg sync.WaitGroup
 	for i := range conns {
 		var c net.Conn
@@ -80,7 +38,7 @@ tls_key = "` + keyFile + `"`}, "", Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Go(func() { clients[i].run(c, 1+i%2, "/r4.2/current/host/fc37/repodata/repomd.xml", &progress) })
+		wg.Go(func() { clients[i].Run(c, 1+i%2, "/r4.2/current/host/fc37/repodata/repomd.xml", &progress) })
 	}
 	waitFor(t, "the load to be under way", func() bool { return progress.Load() >= 20*conns })
 	ts.stop(t)
@@ -88,10 +46,10 @@ tls_key = "` + keyFile + `"`}, "", Options{})
 
 	total := 0
 	for i, c := range clients {
-		if c.partial != "" {
-			t.Errorf("connection %d: %s", i, c.partial)
+		if c.Partial != "" {
+			t.Errorf("connection %d: %s", i, c.Partial)
 		}
-		total += c.answered
+		total += c.Answered
 	}
 	access := ts.readLogAfterStop(t, "access.log")
 	if n := strings.Count(access, "\n"); n != total {

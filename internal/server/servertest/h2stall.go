@@ -128,6 +128,8 @@ func (c *StalledH2) Open(host, path string) (uint32, error) {
 	}
 	id := c.next
 	c.next += 2
+	// A server that stopped reading must not hang the test.
+	c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	return id, c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.hbuf.Bytes(), EndStream: true, EndHeaders: true})
 }
 
