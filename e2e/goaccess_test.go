@@ -52,7 +52,12 @@ func TestGoAccessReadsTheAccessLog(t *testing.T) {
 			Failed int `json:"failed_requests"`
 		} `json:"general"`
 	}
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &report); err != nil {
+	// goaccess may print a progress line ("{0} @ {0/s}") before the JSON.
+	start := strings.Index(out, `{"general"`)
+	if start < 0 {
+		t.Fatalf("goaccess printed no JSON report:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(out[start:]), &report); err != nil {
 		t.Fatalf("goaccess output is not JSON: %v\n%s", err, out)
 	}
 	g := report.General

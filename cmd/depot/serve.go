@@ -80,6 +80,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if n := srv.MaxResponses(); n < cfg.MaxResponses {
+		fmt.Fprintf(stderr, "depot: max_responses lowered from %d to %d, half of the open-file limit (raise LimitNOFILE for more)\n", cfg.MaxResponses, n)
+	}
 	// The proxy binds first, then the server's listeners: all or nothing.
 	px, proxyLog, err := bindProxy(cfg, stderr)
 	if err != nil {

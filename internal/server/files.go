@@ -107,10 +107,9 @@ func statusOf(err error) int {
 // open() "/srv/x" failed (20: Not a directory).
 func openError(full string, err error) *fileError {
 	status := statusOf(err)
-	var errno syscall.Errno
 	var text string
-	switch {
-	case errors.As(err, &errno):
+	switch errno, ok := errnoOf(err); {
+	case ok:
 		text = errnoText(errno)
 	case status == http.StatusNotFound:
 		text = "2: No such file or directory" // hidden, or a symlink out of the root
@@ -122,8 +121,29 @@ func openError(full string, err error) *fileError {
 	return &fileError{status: status, detail: fmt.Sprintf("open() %q failed (%s)", full, text)}
 }
 
+// errnoOf finds the errno under err: directly in the *fs.PathError that
+// an open returns, without errors.As's allocation, or anywhere below.
+func errnoOf(err error) (syscall.Errno, bool) {
+	if pe, ok := err.(*fs.PathError); ok {
+		if e, ok := pe.Err.(syscall.Errno); ok {
+			return e, true
+		}
+	}
+	var e syscall.Errno
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
 // errnoText is an errno as nginx writes it: "2: No such file or directory".
 func errnoText(e syscall.Errno) string {
+	switch e { // the frequent ones, without building them
+	case syscall.ENOENT:
+		return "2: No such file or directory"
+	case syscall.EACCES:
+		return "13: Permission denied"
+	case syscall.ENOTDIR:
+		return "20: Not a directory"
+	}
 	msg := e.Error()
 	if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
 		msg = string(msg[0]-'a'+'A') + msg[1:] // strerror's capital
