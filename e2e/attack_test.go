@@ -271,4 +271,3 @@ func openFilesUnder(pid int, dir string) int {
 	}
 	return n
 }
-

@@ -27,8 +27,7 @@ type guardListener struct {
 	conns       *connSet
 	ids         *atomic.Uint64 // numbers the connections; nil on onion listeners
 
-	once     sync.Once
-	closeErr error
+	once sync.Once
 }
 
 func (l *guardListener) Accept() (net.Conn, error) {
@@ -50,8 +49,9 @@ func (l *guardListener) Accept() (net.Conn, error) {
 // Close closes the listener once; later calls return nil, so that both a
 // stop and net/http's Shutdown may close it.
 func (l *guardListener) Close() error {
-	l.once.Do(func() { l.closeErr = l.Listener.Close() })
-	return nil
+	var err error
+	l.once.Do(func() { err = l.Listener.Close() })
+	return err
 }
 
 // guardConn is one accepted connection.
@@ -65,8 +65,19 @@ type guardConn struct {
 	started atomic.Bool // bytes of a request arrived since the connection was new or last idle
 	mu      sync.Mutex  // orders started against closed
 	closed  bool
-	h2      bool        // HTTP/2: net/http's Shutdown drains it (GOAWAY)
+	h2      atomic.Bool // HTTP/2: net/http's Shutdown drains it (GOAWAY)
 	forced  atomic.Bool // a stop closed it after ShutdownTimeout
+	done    atomic.Bool // see finish
+}
+
+// finish records that nothing more is done about the connection: net/http
+// ran its StateClosed hook (which logs a refused request), or it never
+// reached net/http. The logs are closed only after every connection has
+// finished.
+func (c *guardConn) finish() {
+	if c.done.CompareAndSwap(false, true) {
+		c.set.live.Done()
+	}
 }
 
 func (c *guardConn) NetConn() net.Conn { return c.Conn }
@@ -182,6 +193,9 @@ func (c *guardConn) CloseWrite() error {
 	return nil
 }
 
+// Close closes the connection. During a stop it closes the write side
+// first and lingers (see linger), so that the end of an answer on its way
+// is not lost.
 func (c *guardConn) Close() error {
 	c.mu.Lock()
 	was := c.closed
@@ -190,9 +204,41 @@ func (c *guardConn) Close() error {
 	if was {
 		return nil
 	}
+	if c.set.stopping.Load() && !c.forced.Load() {
+		go c.linger()
+		return nil
+	}
+	return c.shut()
+}
+
+func (c *guardConn) shut() error {
 	err := c.Conn.Close()
 	c.set.remove(c)
 	return err
+}
+
+// lingerTimeout bounds linger (nginx's lingering_timeout is 5s).
+const lingerTimeout = time.Second
+
+// linger closes as nginx's lingering close does. A connection closed
+// while the client still sends (a pipelined request, the next one on a
+// keep-alive connection) answers with a reset, and a reset makes the
+// client's kernel drop what it had not read yet: the end of the answer it
+// was given. So the write side is closed first (the client reads the
+// answer, then the end), what the client sends meanwhile is read and
+// dropped, and only then is the connection closed.
+func (c *guardConn) linger() {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+		bp := copyPool.Get().(*[]byte)
+		for {
+			if _, err := c.Conn.Read(*bp); err != nil {
+				break
+			}
+		}
+		copyPool.Put(bp)
+	}
+	c.shut()
 }
 
 // closeIfQuiet closes an HTTP/1 connection that has received nothing
@@ -200,20 +246,15 @@ func (c *guardConn) Close() error {
 // returns afterwards, so no request is half-read.
 func (c *guardConn) closeIfQuiet() {
 	c.mu.Lock()
-	quiet := !c.h2 && !c.started.Load() && !c.closed
+	quiet := !c.h2.Load() && !c.started.Load() && !c.closed
 	if quiet {
 		c.closed = true
 	}
 	c.mu.Unlock()
 	if quiet {
-		c.Conn.Close()
-		c.set.remove(c)
+		go c.linger()
 	}
 }
-
-// stopping reports whether the server is stopping: answers then say
-// "Connection: close".
-func (c *guardConn) stopping() bool { return c.set.stopping.Load() }
 
 // idle records that net/http finished a request on the connection and
 // waits for the next (StateIdle). pending says that bytes of the next are
@@ -247,7 +288,8 @@ type connSet struct {
 	stopping atomic.Bool
 	mu       sync.Mutex
 	conns    map[*guardConn]struct{}
-	empty    chan struct{} // closed when stopping and no connection is left
+	empty    chan struct{}  // closed when stopping and no connection is left
+	live     sync.WaitGroup // connections not finished
 }
 
 func newConnSet() *connSet {
@@ -262,7 +304,18 @@ func (s *connSet) add(c *guardConn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	s.live.Add(1)
 	return true
+}
+
+// waitFinished waits until every connection has finished, or d passes.
+func (s *connSet) waitFinished(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.live.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 func (s *connSet) remove(c *guardConn) {
@@ -320,7 +373,7 @@ func (s *connSet) countH1() int {
 	defer s.mu.Unlock()
 	n := 0
 	for c := range s.conns {
-		if !c.h2 {
+		if !c.h2.Load() {
 			n++
 		}
 	}
@@ -338,6 +391,9 @@ func (s *connSet) closeAll() {
 	s.mu.Unlock()
 	for _, c := range all {
 		c.forced.Store(true)
-		c.Close()
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		c.shut()
 	}
 }

@@ -237,12 +237,17 @@ func sameLine(kept []byte, line string) bool {
 }
 
 // connIdle is the ConnState of onion listeners: the guard learns when a
-// connection turns idle, for a graceful stop.
+// connection turns idle, for a graceful stop, and when it is finished.
 func connIdle(nc net.Conn, state http.ConnState) {
-	if state == http.StateIdle {
-		if g := guardOf(nc); g != nil {
-			g.idle(false)
-		}
+	g := guardOf(nc)
+	if g == nil {
+		return
+	}
+	switch state {
+	case http.StateIdle:
+		g.idle(false)
+	case http.StateClosed:
+		g.finish()
 	}
 }
 
@@ -257,6 +262,9 @@ func (h *clearnetHandler) connState(nc net.Conn, state http.ConnState) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if state == http.StateClosed && c.guard != nil {
+		defer c.guard.finish() // after the line below is written
+	}
 	switch state {
 	case http.StateIdle:
 		c.answering = false

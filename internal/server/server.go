@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -89,11 +90,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = IdleTimeout
 	}
-	if opts.SendTimeout == 0 {
-		opts.SendTimeout = time.Duration(cfg.SendTimeout)
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = time.Duration(cmp.Or(cfg.SendTimeout, config.DefaultSendTimeout))
 	}
-	if opts.MaxResponses == 0 {
-		opts.MaxResponses = cfg.MaxResponses
+	if opts.MaxResponses <= 0 {
+		opts.MaxResponses = cmp.Or(cfg.MaxResponses, config.DefaultMaxResponses)
 	}
 	g := newGate(opts.MaxResponses)
 	st, err := newSites(cfg.Site, opts.Responders, g)
@@ -183,6 +184,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.listeners == nil {
 		return errors.New("server: Serve called before Listen")
 	}
+	tlsConfigs := make([]*tls.Config, len(s.cfg.Listen))
+	for i, l := range s.cfg.Listen {
+		if !l.TLS() {
+			continue
+		}
+		var err error
+		if tlsConfigs[i], err = listenerTLSConfig(l); err != nil {
+			for _, ln := range s.listeners {
+				ln.Close()
+			}
+			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
+		}
+	}
 	conns := newConnSet()
 	s.conns.Store(conns)
 	var servers []*http.Server
@@ -195,14 +209,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		case l.Onion:
 		case l.TLS():
 			g.ids = &s.connIDs
-			tc, err := listenerTLSConfig(l)
-			if err != nil {
-				for _, ln := range s.listeners {
-					ln.Close()
-				}
-				return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
-			}
-			ln = newTLSListener(g, tc, s.opts.ReadHeaderTimeout, h)
+			ln = newTLSListener(g, tlsConfigs[i], s.opts.ReadHeaderTimeout, h)
 		default:
 			g.ids = &s.connIDs
 			ln = recordingListener{g} // logs what net/http refuses itself
@@ -234,6 +241,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	close(stopping)
 	s.stop(servers, tops, conns)
+	// A connection's last line (a refused request) is written after net/http
+	// forgets it; the logs close after that.
+	conns.waitFinished(5 * time.Second)
 	for _, l := range s.cfg.Listen {
 		if l.IsUnix() {
 			os.Remove(l.SocketPath())

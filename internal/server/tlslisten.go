@@ -98,6 +98,9 @@ func (l *tlsListener) handshake(c net.Conn) {
 	if err != nil {
 		l.failed(c, first, err)
 		c.Close()
+		if g != nil {
+			g.finish() // it never reaches net/http
+		}
 		return
 	}
 	c.SetReadDeadline(time.Time{})
@@ -108,9 +111,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 	switch tc.ConnectionState().NegotiatedProtocol {
 	case "h2":
 		if g != nil {
-			g.mu.Lock()
-			g.h2 = true
-			g.mu.Unlock()
+			g.h2.Store(true)
 		}
 	case "", "http/1.1":
 		out = &tlsRecordingConn{recordingConn{Conn: tc, guard: g}}
@@ -119,6 +120,9 @@ func (l *tlsListener) handshake(c net.Conn) {
 	case l.out <- acceptResult{c: out}:
 	case <-l.done:
 		c.Close()
+		if g != nil {
+			g.finish()
+		}
 	}
 }
 
