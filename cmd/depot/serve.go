@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"depot/internal/demo"
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
+	"depot/internal/outbound"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -50,7 +52,7 @@ flushes the logs and exits 0.`,
 // loadServeConfig loads the file, or the embedded demo when file is "".
 func loadServeConfig(file string) (*config.Config, error) {
 	if file != "" {
-		return config.Load(file)
+		return config.LoadServe(file)
 	}
 	dir, err := filepath.Abs("depot-data")
 	if err != nil {
@@ -64,10 +66,15 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(stderr, cfg)
+	// Where depot connects (mirror checks, exit lists, the proxy), for
+	// depot audit; data_dir is read at start, a reload keeps it.
+	rec := newOutboundRecord(cfg.DataDir, stderr)
 	svc, err := mirrors.New(cfg, mirrors.Options{
 		Interval: time.Duration(cfg.Mirrors.CheckInterval),
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
+		Outbound: rec.Record,
 	})
 	if svc == nil {
 		return err
@@ -76,28 +83,36 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc)})
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf})
 	if err != nil {
 		return err
 	}
 	if n := srv.MaxResponses(); n < cfg.MaxResponses {
-		fmt.Fprintf(stderr, "depot: max_responses lowered from %d to %d, half of the open-file limit (raise LimitNOFILE for more)\n", cfg.MaxResponses, n)
+		logf("max_responses lowered from %d to %d, half of the open-file limit (raise LimitNOFILE for more)", cfg.MaxResponses, n)
 	}
-	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, stderr)
+	// Every listener is bound before anything is created: the proxy's,
+	// then the server's, which then creates log_dir and its logs; then
+	// proxy.log, and (rec.keep, below) the outbound record in data_dir.
+	// If one fails, the others are closed: all or nothing.
+	px, pxLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		closeProxy(px)
+		return err
+	}
+	proxyLog, err := pxLog.open(cfg, logf)
+	if err != nil {
+		closeProxy(px)
+		srv.Close()
 		return err
 	}
 	if proxyLog != nil {
 		defer proxyLog.Close()
 	}
-	if err := srv.Listen(); err != nil {
-		if px != nil {
-			px.Close()
-		}
-		return err
-	}
-	describe(stdout, cfg)
+	describe(stdout, cfg, srv)
 	if px != nil {
 		describeProxy(stdout, cfg)
 	}
@@ -107,7 +122,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		reload(srv, svc, file, stderr)
 	})
 	defer release()
-	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, stderr)
+	jobs.Go(func() { rec.keep(ctx) })
+	defer rec.flush() // connections made during the shutdown grace
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -125,6 +142,13 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "depot: stopped; logs flushed")
 	return nil
+}
+
+// printWarnings prints what config.PermissionWarnings finds, one line each.
+func printWarnings(w io.Writer, cfg *config.Config) {
+	for _, warn := range cfg.PermissionWarnings(os.Geteuid()) {
+		fmt.Fprintf(w, "depot: warning: %v\n", warn)
+	}
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
@@ -146,14 +170,20 @@ func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Wri
 	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
 }
 
-// describe prints what is served where.
-func describe(w io.Writer, cfg *config.Config) {
+// describe prints what is served where: the addresses actually bound
+// (port 0 shows the port the kernel chose).
+func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 	src := cfg.Path
 	if src == "" {
 		src = "embedded demo"
 	}
 	fmt.Fprintf(w, "depot: serving (%s)\n", src)
-	for _, l := range cfg.Listen {
+	addrs := srv.Addrs()
+	for i, l := range cfg.Listen {
+		addr := l.Address
+		if i < len(addrs) && addrs[i].Network() == "tcp" {
+			addr = addrs[i].String()
+		}
 		scheme := "http"
 		if l.TLS() {
 			scheme = "https"
@@ -162,7 +192,7 @@ func describe(w io.Writer, cfg *config.Config) {
 		if l.Onion {
 			kind = "onion, never logged"
 		}
-		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, l.Address, kind)
+		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, addr, kind)
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)
@@ -190,7 +220,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -232,6 +262,7 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
+			opts.Outbound = rec
 			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
 		}
 	}

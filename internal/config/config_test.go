@@ -21,7 +21,20 @@ func writeConfig(t *testing.T, body string) string {
 	return p
 }
 
+// minimal is a valid configuration; its log_dir and data_dir are created
+// beside it (so that any user can validate it).
 const minimal = `
+log_dir = "logs"
+data_dir = "data"
+[[listen]]
+address = "127.0.0.1:8080"
+[[site]]
+hosts = ["*"]
+root = "www"
+`
+
+// minimalNoDirs leaves log_dir and data_dir to their defaults.
+const minimalNoDirs = `
 [[listen]]
 address = "127.0.0.1:8080"
 [[site]]
@@ -30,8 +43,11 @@ root = "www"
 `
 
 func TestLoadMinimalAppliesDefaults(t *testing.T) {
-	p := writeConfig(t, minimal)
-	c, err := Load(p)
+	if _, err := Load(writeConfig(t, minimal)); err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, minimalNoDirs)
+	c, err := Parse(p, []byte(minimalNoDirs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +102,8 @@ func TestLoadRejects(t *testing.T) {
 		{"send timeout negative", "send_timeout = \"-5s\"\n" + minimal, []string{"send_timeout: -5s is less than a second"}},
 		{"send timeout not a duration", "send_timeout = 60\n" + minimal, []string{"depot.toml:"}},
 		{"max responses negative", "max_responses = -1\n" + minimal, []string{"max_responses: must be at least 1, got -1"}},
+		{"max responses written as 0", "max_responses = 0\n" + minimal, []string{"max_responses: must be at least 1, got 0", "leave it out"}},
+		{"send timeout written as 0", "send_timeout = \"0s\"\n" + minimal, []string{"send_timeout: 0s is less than a second", "leave it out"}},
 		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
 	}
 	for _, tt := range tests {
@@ -112,7 +130,13 @@ func TestParseSize(t *testing.T) {
 // valid, otherwise the error must contain every string of want.
 func checkLoad(t *testing.T, body string, want []string) {
 	t.Helper()
-	_, err := Load(writeConfig(t, body))
+	checkLoadWith(t, Load, body, want)
+}
+
+// checkLoadWith is checkLoad with another loader (LoadServe).
+func checkLoadWith(t *testing.T, load func(string) (*Config, error), body string, want []string) {
+	t.Helper()
+	_, err := load(writeConfig(t, body))
 	if len(want) == 0 {
 		if err != nil {
 			t.Fatalf("got %v, want valid", err)

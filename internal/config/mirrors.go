@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,12 +15,12 @@ import (
 // values mean the mirrors package's defaults (15m, 30s, 48h).
 type MirrorChecks struct {
 	// CheckInterval is the time between check rounds inside serve.
-	CheckInterval Duration `toml:"check_interval"`
+	CheckInterval Duration `toml:"check_interval" example:"15m"`
 	// Timeout bounds one mirror's whole check.
-	Timeout Duration `toml:"timeout"`
+	Timeout Duration `toml:"timeout" example:"30s"`
 	// AlternatesWindow is how long a superseded repomd.xml stays an
 	// alternate in metalinks (a mirror holding it is "behind", not stale).
-	AlternatesWindow Duration `toml:"alternates_window"`
+	AlternatesWindow Duration `toml:"alternates_window" example:"48h"`
 }
 
 // Mirror is one volunteer mirror. A mirror holds the origin's tree (the
@@ -26,24 +28,24 @@ type MirrorChecks struct {
 // file "r4.2/x/repodata/repomd.xml" is at URL + "r4.2/x/repodata/repomd.xml".
 type Mirror struct {
 	// Name identifies the mirror in state, status pages and logs; unique.
-	Name string `toml:"name"`
+	Name string `toml:"name" example:"mirror.example.net"`
 	// URL is the http(s) base URL of the mirror's copy of the tree; it
 	// ends with "/" (Load adds it when missing).
-	URL string `toml:"url"`
+	URL string `toml:"url" example:"https://mirror.example.net/project/"`
 	// Subdir, for a partial mirror, is the only part of the tree it holds
 	// ("r4.2/" or "iso/"), relative to the tree's top and at the same place
 	// below URL. Empty means the whole tree.
-	Subdir string `toml:"subdir"`
+	Subdir string `toml:"subdir" example:"r4.2/"`
 	// Country is an ISO 3166-1 alpha-2 code ("DE"); empty if unknown.
-	Country string `toml:"country"`
+	Country string `toml:"country" example:"DE"`
 	// Continent is a two-letter continent code (AF AN AS EU NA OC SA).
-	Continent string `toml:"continent"`
+	Continent string `toml:"continent" example:"EU"`
 	// Content lists what the mirror carries: "yum" (repodata/repomd.xml),
 	// "deb" (dists/*/InRelease), "iso" (*.iso). Empty means all three.
-	Content []string `toml:"content"`
+	Content []string `toml:"content" example:"yum"`
 	// Onion is the mirror's onion base URL, if any; requests that arrive
 	// over an onion address are only ever sent there.
-	Onion string `toml:"onion"`
+	Onion string `toml:"onion" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/project/"`
 }
 
 // MirrorContents are the values Mirror.Content accepts.
@@ -150,6 +152,8 @@ func checkMirrorURL(raw string, onion bool) string {
 		return "must be an absolute http or https URL"
 	case u.Host == "":
 		return "has no host"
+	case URLHostProblem(u) != "":
+		return URLHostProblem(u)
 	case u.User != nil:
 		return "must not carry a user name or password"
 	case u.RawQuery != "" || u.Fragment != "":
@@ -158,6 +162,58 @@ func checkMirrorURL(raw string, onion bool) string {
 		return "must be an .onion address"
 	}
 	return ""
+}
+
+// URLHostProblem returns what is wrong with the host and port of an
+// absolute URL as a mirror's, or "": the host must be a DNS name or an IP
+// address written as such (IPv6 in brackets), with no percent-escape,
+// which would decode to another name or to bytes that are no name at all
+// and not survive a round trip; the port, if any, 1 to 65535.
+func URLHostProblem(u *url.URL) string {
+	// url.Parse has decoded escapes in the host already: below %80 it
+	// refuses them (but %25), so an escape shows as a '%' or a non-ASCII
+	// byte.
+	host, port := u.Hostname(), u.Port()
+	switch {
+	case strings.ContainsFunc(u.Host, func(r rune) bool { return r == '%' || r >= 0x80 }):
+		return fmt.Sprintf("host %q has a percent-escape or a non-ASCII character; write the host name as it is, an internationalised name in its xn-- form", u.Host)
+	case port != "":
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %q must be from 1 to 65535", port)
+		}
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Is6() != strings.HasPrefix(u.Host, "[") {
+			return fmt.Sprintf("host %q: an IPv6 address goes in brackets, an IPv4 address does not", u.Host)
+		}
+		return ""
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		return fmt.Sprintf("host %q is not an IPv6 address", u.Host)
+	}
+	if !isHostName(strings.TrimSuffix(host, ".")) {
+		return fmt.Sprintf("host %q is not a host name (letters, digits and hyphens, in dot-separated labels of 1 to 63)", host)
+	}
+	return ""
+}
+
+// isHostName reports whether s is a DNS host name (RFC 1123 §2.1).
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isAlpha2(s string) bool {

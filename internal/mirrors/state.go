@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -32,10 +33,11 @@ type State struct {
 type OriginFile struct {
 	Kind string `json:"kind"` // "yum", "deb" or "iso"
 	Root string `json:"root"` // the site root it was found in
-	// ModTime and Size are the file's when it was last hashed; a stat that
-	// differs means it must be hashed again.
+	// ModTime, Size and Inode are the file's when it was last hashed; a
+	// stat that differs means it must be hashed again.
 	ModTime time.Time `json:"mtime"`
 	Size    int64     `json:"size"`
+	Inode   uint64    `json:"inode,omitempty"`
 	// Versions, newest first; Versions[0] is the current one.
 	Versions []Version `json:"versions"`
 }
@@ -162,6 +164,10 @@ func (st *State) save(file string) error {
 	data, err := json.MarshalIndent(st, "", " ")
 	if err != nil {
 		return err
+	}
+	// data_dir itself, then its mirrors/ (each only as the last element).
+	if err := atomicfile.MakeDir(filepath.Dir(filepath.Dir(file)), 0o755); err != nil {
+		return fmt.Errorf("saving mirror state: %w", err)
 	}
 	if err := atomicfile.WriteBytes(file, 0o640, data); err != nil {
 		return fmt.Errorf("saving mirror state: %w", err)

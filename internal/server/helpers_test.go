@@ -63,7 +63,14 @@ var defaultTree = map[string]string{
 // a site at a fresh root. extra is appended to the [[site]] table.
 func startServer(t testing.TB, siteExtra string, opts Options) *testServer {
 	t.Helper()
-	return startListeners(t, []string{`address = "127.0.0.1:0"`, "address = \"127.0.0.1:0\"\nonion = true"}, siteExtra, opts)
+	return startServerLogs(t, siteExtra, opts, "")
+}
+
+// startServerLogs is startServer with the logs in logDir ("" for a fresh
+// directory).
+func startServerLogs(t testing.TB, siteExtra string, opts Options, logDir string) *testServer {
+	t.Helper()
+	return startListenersLogs(t, []string{`address = "127.0.0.1:0"`, "address = \"127.0.0.1:0\"\nonion = true"}, siteExtra, opts, logDir)
 }
 
 // startListeners runs a server with the given [[listen]] tables (each the
@@ -71,10 +78,19 @@ func startServer(t testing.TB, siteExtra string, opts Options) *testServer {
 // ts.clearnet and the second, if any, ts.onion.
 func startListeners(t testing.TB, listeners []string, siteExtra string, opts Options) *testServer {
 	t.Helper()
+	return startListenersLogs(t, listeners, siteExtra, opts, "")
+}
+
+// startListenersLogs is startListeners with the logs in logDir ("" for a
+// fresh directory).
+func startListenersLogs(t testing.TB, listeners []string, siteExtra string, opts Options, logDir string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	writeTree(t, root, defaultTree)
-	logDir := filepath.Join(dir, "logs")
+	if logDir == "" {
+		logDir = filepath.Join(dir, "logs")
+	}
 	toml := `log_dir = "` + logDir + `"
 data_dir = "` + filepath.Join(dir, "data") + `"
 `
