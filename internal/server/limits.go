@@ -70,25 +70,19 @@ type gate struct {
 	n         atomic.Int64
 }
 
-func newGate(max int) *gate {
+func newGate(limit int) *gate {
 	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur/2 < uint64(max) {
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur/2 < uint64(limit) {
 		// Below the process's limit, with room for the sockets.
-		max = int(rl.Cur / 2)
+		limit = int(rl.Cur / 2)
 	}
-	max = maxInt(max, 1)
-	return &gate{max: int64(max), soft: int64(max) / 2}
+	n := int64(max(limit, 1))
+	return &gate{max: n, soft: n / 2}
 }
 
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3): stalled
-// responses free their places within the send timeout at most.
+// retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds:
+// most responses in flight end sooner, stalled ones within the send
+// timeout.
 const retryAfter = "5"
 
 // enter admits a request, or answers it 503 and returns false. An admitted
@@ -119,7 +113,7 @@ func (g *gate) leave(ci *connInfo) {
 	}
 }
 
-// refusedByGate is the error-log detail of a 503.
+// refused is the error-log detail of a 503.
 func (g *gate) refused() error {
 	return &fileError{status: http.StatusServiceUnavailable,
 		detail: "responses in flight at their limit (" + strconv.FormatInt(g.max, 10) + "), request refused"}
