@@ -163,7 +163,7 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 // writes logs. Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.
 func TestOnionPathImportsNoLogger(t *testing.T) {
-	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "resolve.go", "hosts.go"} {
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "resolve.go", "hosts.go", "onionmark.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)

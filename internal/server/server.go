@@ -384,6 +384,7 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 	}
 	if l.Onion {
 		srv.Handler = guardHandler{next: newOnion(&s.sites), sendTimeout: s.opts.SendTimeout, conns: conns}
+		srv.ConnContext = markOnion(srv.ConnContext)
 		// net/http's own messages (accept errors, panics) name the client
 		// too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
