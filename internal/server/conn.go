@@ -99,33 +99,19 @@ func (c *guardConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// progressTick is how often a blocked write checks for progress: the
-// connection closes between sendTimeout and sendTimeout+tick after the
-// client's last accepted byte.
-func (c *guardConn) progressTick() time.Duration {
-	return max(c.sendTimeout/4, 10*time.Millisecond)
-}
-
 // Write writes p, closing the connection if the client accepts no byte of
 // it for the send timeout. A client that accepts bytes, however slowly,
 // is never cut off: a large file may take hours.
 func (c *guardConn) Write(p []byte) (int, error) {
-	tick := c.progressTick()
-	now := time.Now()
-	last := now
+	clock := c.startSend()
 	done := 0
 	for {
-		c.Conn.SetWriteDeadline(now.Add(tick))
 		n, err := c.Conn.Write(p[done:])
 		done += n
 		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
 			return done, err
 		}
-		if now = time.Now(); n > 0 {
-			last = now
-		}
-		if now.Sub(last) >= c.sendTimeout {
-			c.Conn.Close()
+		if !clock.again(n > 0) {
 			return done, errSendTimeout
 		}
 	}
@@ -141,13 +127,10 @@ func (c *guardConn) ReadFrom(r io.Reader) (int64, error) {
 		defer copyPool.Put(bp)
 		return io.CopyBuffer(plainWriter{c}, r, *bp)
 	}
-	tick := c.progressTick()
-	now := time.Now()
-	last := now
+	clock := c.startSend()
 	var done int64
 	for {
 		start, _ := f.Seek(0, io.SeekCurrent)
-		c.Conn.SetWriteDeadline(now.Add(tick))
 		n, err := rf.ReadFrom(r)
 		done += n
 		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -160,14 +143,44 @@ func (c *guardConn) ReadFrom(r io.Reader) (int64, error) {
 			c.Conn.Close()
 			return done, err
 		}
-		if now = time.Now(); n > 0 {
-			last = now
-		}
-		if now.Sub(last) >= c.sendTimeout {
-			c.Conn.Close()
+		if !clock.again(n > 0) {
 			return done, errSendTimeout
 		}
 	}
+}
+
+// sendClock follows one write for the send timeout. The write runs under
+// a deadline of a quarter of the timeout; each time it passes, the write
+// goes on if the client accepted a byte within the timeout. So the
+// connection closes between sendTimeout and 1.25 sendTimeout after the
+// client's last accepted byte, and a progressing write costs one deadline.
+type sendClock struct {
+	c    *guardConn
+	tick time.Duration
+	last time.Time // when the client last accepted a byte
+}
+
+func (c *guardConn) startSend() sendClock {
+	now := time.Now()
+	s := sendClock{c: c, tick: max(c.sendTimeout/4, 10*time.Millisecond), last: now}
+	c.Conn.SetWriteDeadline(now.Add(s.tick))
+	return s
+}
+
+// again is called when the deadline passed; progressed says whether bytes
+// were accepted since the last call. It re-arms the deadline and reports
+// true, or closes the connection and reports false.
+func (s *sendClock) again(progressed bool) bool {
+	now := time.Now()
+	if progressed {
+		s.last = now
+	}
+	if now.Sub(s.last) >= s.c.sendTimeout {
+		s.c.Conn.Close()
+		return false
+	}
+	s.c.Conn.SetWriteDeadline(now.Add(s.tick))
+	return true
 }
 
 // fileOf is the file that r reads, when sendfile can send it: an
