@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"depot/internal/logaddr"
 )
 
 // FuzzSearchFile feeds arbitrary bytes to search as a depot-named .gz, a
@@ -53,7 +55,7 @@ func FuzzIndexedRoundTrip(f *testing.F) {
 			t.Fatalf("%d members, rest %d of %d", len(members), rest, buf.Len())
 		}
 		for _, line := range bytes.Split([]byte(text), []byte("\n")) {
-			if a, ok := parseAddr(lineAddr(line)); ok {
+			if a, ok := logaddr.Parse(lineAddr(line)); ok {
 				k := exactKey(a)
 				if !bloomHas(members[0].bloom, members[0].k, &k) {
 					t.Fatalf("index lacks %v", a)
