@@ -17,6 +17,7 @@ import (
 	"depot/internal/atomicfile"
 	"depot/internal/chart"
 	"depot/internal/config"
+	"depot/internal/month"
 	"depot/internal/stats"
 )
 
@@ -42,7 +43,7 @@ func newStatsUpdateCmd() *cobra.Command {
 	var (
 		file, exitLists, data, chartPrefix, title string
 		logs, months                              []string
-		fetch, countIPv6                          bool
+		fetch, countIPv6, force                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -52,7 +53,11 @@ before it) from the access logs and writes them into the JSON data file; every
 other month in the file is kept as it is. Flags override the configuration's
 [stats] table. Without --fetch nothing is downloaded: exit lists are read from
 the exit-lists directory (CollecTor's exit-list-YYYY-MM.tar.xz archives or
-plain TorDNSEL files).`,
+plain TorDNSEL files).
+
+A month that has figures is never replaced by a run that read no line of it
+(a log pattern that matches nothing, logs moved): update exits 1 and writes
+nothing. --force records such months as empty.`,
 		Example: `  depot stats update --config /etc/depot/depot.toml
   depot stats update --logs '/var/log/depot/access.log*' --exit-lists /var/lib/depot/exit-lists \
       --data /var/lib/depot/stats.json --month 2026-10 --month 2026-11 --chart /srv/www/stats
@@ -84,12 +89,14 @@ plain TorDNSEL files).`,
 			}
 			opts.Fetch = opts.Fetch && !flags.Changed("fetch") || fetch
 			opts.CountIPv6 = opts.CountIPv6 || countIPv6
-			for _, m := range months {
-				if _, err := stats.ParseMonth(m); err != nil {
+			for _, s := range months {
+				m, err := month.Parse(s)
+				if err != nil {
 					return usagef("--month: %v", err)
 				}
+				opts.Months = append(opts.Months, m)
 			}
-			opts.Months = months
+			opts.Force = force
 			if len(opts.Logs) == 0 {
 				return usagef("stats update needs --logs GLOB or a --config FILE whose [stats] table has logs")
 			}
@@ -128,7 +135,7 @@ plain TorDNSEL files).`,
 			}
 			var shown []string
 			for _, m := range res.Months {
-				shown = append(shown, m.Month)
+				shown = append(shown, m.Month.String())
 			}
 			printTable(out, d, shown)
 			return nil
@@ -144,6 +151,7 @@ plain TorDNSEL files).`,
 	f.StringVar(&title, "title", "", "chart and page title (stored in the data file)")
 	f.BoolVar(&fetch, "fetch", false, "download missing exit lists from collector.torproject.org first")
 	f.BoolVar(&countIPv6, "count-ipv6", false, "also count IPv6 /64 prefixes (reported separately)")
+	f.BoolVar(&force, "force", false, "record a month as empty even though it had figures and this run read no line of it")
 	return cmd
 }
 

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
@@ -65,7 +64,7 @@ func checkRetentionEnforced(ctx context.Context, o Options) Result {
 	if len(res.Actions) > 0 {
 		var files []string
 		for _, a := range res.Actions {
-			files = append(files, fmt.Sprintf("%s (%d lines of %s)", a.Path, a.Removed, strings.Join(a.Months, ", ")))
+			files = append(files, fmt.Sprintf("%s (%d lines of %v)", a.Path, a.Removed, a.Months()))
 		}
 		r.Status = Fail
 		r.Detail = fmt.Sprintf("%d file(s) hold lines from before %s: %s; run 'depot logs prune'", len(files), res.Cutoff.Format("2006-01-02"), strings.Join(files, "; "))
@@ -92,10 +91,9 @@ func checkStats(o Options) []Result {
 	now := o.Now().UTC()
 	var stale []string
 	for _, m := range stats.DefaultMonths(now)[:2] { // the two months before the current one
-		start, _ := time.Parse("2006-01", m)
 		at, _, err := stats.MonthComputed(cfg.Stats.Data, m)
-		if err != nil || at.Before(start.AddDate(0, 1, 0)) {
-			stale = append(stale, m)
+		if err != nil || at.Before(m.End()) {
+			stale = append(stale, m.String())
 		}
 	}
 	switch {

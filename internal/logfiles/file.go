@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"depot/internal/atomicfile"
 )
 
 // FlushInterval bounds how long a written line may stay in memory.
@@ -43,8 +45,10 @@ func Open(path string) (*File, error) {
 	return lf, nil
 }
 
+// openAppend opens the log file without following a symbolic link: a link
+// planted in the log directory is refused, never written through.
 func openAppend(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := atomicfile.OpenAppend(path, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("opening log file: %w", err)
 	}

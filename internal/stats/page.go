@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"depot/internal/month"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -127,7 +129,7 @@ func (p *Page) render(name string) ([]byte, time.Time, error) {
 		return b, mod, err
 	}
 	now := p.opts.Now()
-	month := now.UTC().Format(monthLayout)
+	month := month.Of(now).String()
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
