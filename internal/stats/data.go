@@ -1,8 +1,6 @@
 package stats
 
 import (
-	"depot/internal/month"
-
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"depot/internal/chart"
+	"depot/internal/month"
 )
 
 // Data is a data file as read for display: the page, the chart and

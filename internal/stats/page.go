@@ -1,8 +1,6 @@
 package stats
 
 import (
-	"depot/internal/month"
-
 	"bytes"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"depot/internal/chart"
+	"depot/internal/month"
 )
 
 // PageOptions configure the statistics page of one site.
