@@ -18,6 +18,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/mirrors"
 	"depot/internal/month"
 	"depot/internal/stats"
 )
@@ -80,9 +81,11 @@ func pruneOptions(cfg *config.Config, noGuard bool) (logfiles.PruneOptions, erro
 		Paths:           cfg.Stats.Logs,
 		RetentionMonths: cfg.RetentionMonths,
 	}
-	for _, p := range []string{cfg.Stats.Data, cfg.Stats.ExitLists} {
+	// depot's own state is not logs, in case data_dir is under log_dir (as
+	// in the demo).
+	for _, p := range []string{cfg.Stats.Data, cfg.Stats.ExitLists, mirrors.StateFile(cfg)} {
 		if p != "" {
-			opts.Skip = append(opts.Skip, p) // not logs, in case they are under log_dir
+			opts.Skip = append(opts.Skip, p)
 		}
 	}
 	if noGuard || len(cfg.Stats.Logs) == 0 {

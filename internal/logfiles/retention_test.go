@@ -263,3 +263,23 @@ func TestSinkRefusesASymlinkedLog(t *testing.T) {
 		t.Errorf("the line went to %q, want the file that was open", b)
 	}
 }
+
+// TestPruneSkipsDepotsState: with data_dir inside log_dir (the demo), the
+// statistics data file and exit lists are not logs.
+func TestPruneSkipsDepotsState(t *testing.T) {
+	now := day(2026, 11, 29, 4, 0, 0)
+	aug := day(2026, 8, 1, 0, 0, 0)
+	dir := t.TempDir()
+	data := logfilestest.WriteFile(t, dir, "stats.json", `{"2026-07": {}}`)
+	list := logfilestest.WriteFile(t, dir, "exit-lists/2026-07-01-00-00-00", "ExitAddress 198.51.100.66 2026-07-01 00:00:00")
+	os.Chtimes(data, aug, aug)
+	os.Chtimes(list, aug, aug)
+	opts := PruneOptions{Dir: dir, Now: func() time.Time { return now }}
+	if res, err := Prune(context.Background(), opts); err != nil || len(res.Problems) != 2 {
+		t.Fatalf("without Skip: %v, problems %v; want both named as old undated files", err, res.Problems)
+	}
+	opts.Skip = []string{data, filepath.Dir(list)}
+	if res, err := Prune(context.Background(), opts); err != nil || len(res.Problems) != 0 || len(res.Notes) != 0 {
+		t.Fatalf("with Skip: %v, problems %v, notes %v; want nothing said", err, res.Problems, res.Notes)
+	}
+}
