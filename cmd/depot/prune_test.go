@@ -170,3 +170,24 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTruncatedLogDoesNotStopGuardedRetention is issue 9's report: one
+// truncated .gz stopped retention for every other file, because the
+// statistics guard could not read it.
+func TestTruncatedLogDoesNotStopGuardedRetention(t *testing.T) {
+	cfgPath, logDir := statsConfig(t, "")
+	old := filepath.Join(logDir, "access.log-20260815")
+	os.WriteFile(old, []byte(augustLine), 0o640)
+	truncated := filepath.Join(logDir, "access.log-20261110.gz")
+	os.WriteFile(truncated, []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\x02"), 0o640)
+	out, errOut, err := runDepot(t, "logs", "prune", "--config", cfgPath, "--now", "2026-11-30")
+	if err == nil || !strings.Contains(errOut, truncated) {
+		t.Errorf("err %v, stderr %q; want the truncated file named and a failure", err, errOut)
+	}
+	if !strings.Contains(out, "deleted "+old) {
+		t.Errorf("stdout %q; want the old file deleted", out)
+	}
+	if _, err := os.Stat(truncated); err != nil {
+		t.Errorf("the truncated file was deleted: %v", err)
+	}
+}

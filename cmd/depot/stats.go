@@ -138,6 +138,12 @@ nothing. --force records such months as empty.`,
 				shown = append(shown, m.Month.String())
 			}
 			printTable(out, d, shown)
+			for _, e := range res.Damaged {
+				fmt.Fprintf(stderr, "error: %v\n", e)
+			}
+			if n := len(res.Damaged); n > 0 {
+				return fmt.Errorf("%d log file(s) could not be read to their end (above): the lines before the damage were counted and the months written; check those files", n)
+			}
 			return nil
 		},
 	}

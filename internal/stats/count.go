@@ -41,6 +41,7 @@ type tally struct {
 	undated int64 // malformed lines without a readable time
 	lines   int64
 	countV6 bool
+	damaged []error // files that could not be read to their end
 }
 
 func newTally(months []month.Month, countV6 bool) *tally {
@@ -136,6 +137,7 @@ func (a *relAcc) merge(o *relAcc) {
 }
 
 func (t *tally) merge(o *tally) {
+	t.damaged = append(t.damaged, o.damaged...)
 	t.undated += o.undated
 	t.lines += o.lines
 	for i := range t.months {
@@ -225,7 +227,14 @@ func countFiles(ctx context.Context, chunks []chunk, months []month.Month, rules
 				if errs[i] != nil || ctx.Err() != nil {
 					continue
 				}
-				errs[i] = w.read(c)
+				var le *logread.Error
+				if err := w.read(c); errors.As(err, &le) {
+					// Damaged (truncated, corrupt): the lines before the
+					// damage are counted, and the file is reported.
+					tallies[i].damaged = append(tallies[i].damaged, err)
+				} else {
+					errs[i] = err
+				}
 			}
 		})
 	}

@@ -1,11 +1,17 @@
 package stats
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"depot/internal/logread"
 )
 
 // TestUpdateRefusesToEmptyAComputedMonth is issue 10's mistyped glob: a
@@ -63,5 +69,34 @@ func TestLogGlobsSkipTempFiles(t *testing.T) {
 	}
 	if res.Files != 1 || res.Lines != 1 {
 		t.Errorf("read %d files, %d lines; want 1 file, 1 line (temporary files skipped)", res.Files, res.Lines)
+	}
+}
+
+// TestUpdateCountsADamagedFile: a truncated .gz among the logs does not
+// stop the run (nor, through the guard, retention): its lines before the
+// damage are counted and the file is reported.
+func TestUpdateCountsADamagedFile(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 3000 {
+		b.WriteString(logLine(fmt.Sprintf("203.0.%d.%d", i/250, i%250+1), "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200) + "\n")
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(b.String()))
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, "access.log.2.gz"), gz.Bytes()[:gz.Len()/2], 0o644)
+	os.WriteFile(filepath.Join(dir, "access.log.1"), []byte(lines(logLine("198.51.100.1", "06/Nov/2026:10:00:00 +0000", get("r4.2"), 200))), 0o644)
+	data := filepath.Join(dir, "stats.json")
+	res, err := Update(context.Background(), Options{Logs: []string{filepath.Join(dir, "access.log*")}, DataFile: data, Months: months("2026-11"), Now: fixedNow("2026-11-29T04:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Damaged) != 1 || !errors.Is(res.Damaged[0], logread.ErrTruncated) || !strings.Contains(res.Damaged[0].Error(), "access.log.2.gz") {
+		t.Fatalf("Damaged = %v; want the truncated file", res.Damaged)
+	}
+	figs, _, _ := readBack(t, data)
+	if got := figs["2026-11"]["any"].Plain; got < 2 || got > 3001 {
+		t.Errorf("any = %d addresses; want the intact file's and those before the damage", got)
 	}
 }

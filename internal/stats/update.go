@@ -72,7 +72,11 @@ type Result struct {
 	// Warnings are things the operator must hear about: months that exit
 	// lists do not fully cover, log patterns that match no file.
 	Warnings []string
-	Elapsed  time.Duration
+	// Damaged are log files that could not be read to their end (a
+	// truncated .gz): the lines before the damage were counted, and the
+	// months were written; the operator must act on them.
+	Damaged []error
+	Elapsed time.Duration
 }
 
 // MonthResult is one recomputed month.
@@ -93,7 +97,9 @@ func DefaultMonths(now time.Time) []month.Month {
 }
 
 // Update recomputes opts.Months from the logs and writes them into the data
-// file, keeping every other month exactly as it was.
+// file, keeping every other month exactly as it was. A log file that cannot
+// be read to its end does not stop it: its lines before the damage are
+// counted and the file is listed in Result.Damaged.
 func Update(ctx context.Context, opts Options) (*Result, error) {
 	now := time.Now
 	if opts.Now != nil {
@@ -162,6 +168,8 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	res.Lines, res.Undated = t.lines, t.undated
+	res.Damaged = t.damaged
+	slices.SortFunc(res.Damaged, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 
 	mm, err := data.monthsMeta()
 	if err != nil {
