@@ -293,12 +293,12 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 	line, err := r.br.ReadSlice('\n')
 	r.pos += int64(len(line))
-	if errors.Is(err, bufio.ErrBufferFull) {
+	if err == bufio.ErrBufferFull { // bufio returns the sentinel itself
 		// Longer than the buffer: assemble it, keeping at most MaxLine
 		// bytes and a "\r\n" (more means it is cut).
 		const keep = MaxLine + 2
 		r.acc = append(r.acc[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
+		for err == bufio.ErrBufferFull {
 			line, err = r.br.ReadSlice('\n')
 			r.pos += int64(len(line))
 			if room := keep - len(r.acc); room > 0 {
