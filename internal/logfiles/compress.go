@@ -94,12 +94,13 @@ const (
 	oldRewriteTmpSuffix  = ".rewrite.tmp" // <file>.rewrite.tmp while pruning
 )
 
-// removeTemps removes depot's leftover temporary files in dir: what a
+// removeTemps removes the leftover temporary files of logs in dir: what a
 // crash during compression or prune left, or a file or link planted under
-// such a name. The caller holds the directory lock, so no temporary file
-// there is in use. A regular temporary file whose source is gone is kept
-// and reported (it may be the last copy of something); anything else is
-// unlinked, never followed.
+// such a name. The caller holds the directory lock, so no such file is in
+// use; temporary files of anything but a log (the statistics data file's,
+// when data_dir is log_dir) are not touched. A regular temporary file whose
+// source is gone is kept and reported (it may be the last copy of
+// something); anything else is unlinked, never followed.
 func removeTemps(dir string) (removed []string, errs []error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -109,6 +110,11 @@ func removeTemps(dir string) (removed []string, errs []error) {
 		name := e.Name()
 		if !atomicfile.IsTemp(name) {
 			continue
+		}
+		if target := strings.TrimSuffix(atomicfile.TempTarget(name), ".rewrite"); target != "" {
+			if _, ok := parseName(dir, target); !ok {
+				continue // not a log's
+			}
 		}
 		path := filepath.Join(dir, name)
 		if e.Type().IsRegular() {

@@ -220,8 +220,8 @@ func (o *PruneOptions) step(name, path string, fn func() error) error {
 
 // collect lists the files to prune: every regular file under Dir (not
 // following links, skipping depot's temporary files and Skip), then the
-// matches of Paths outside Dir. dirs are the directories under Dir, where
-// leftover temporary files are removed.
+// matches of Paths outside Dir. dirs are the directories of those files,
+// where leftover temporary files of logs are removed.
 func (o *PruneOptions) collect(res *PruneResult) (files, dirs []string, err error) {
 	seen := map[string]bool{}
 	skip := map[string]bool{}
@@ -276,6 +276,9 @@ func (o *PruneOptions) collect(res *PruneResult) (files, dirs []string, err erro
 				continue
 			}
 			add(m, fs.FileInfoToDirEntry(st))
+			if d := filepath.Dir(m); !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
 		}
 	}
 	return files, dirs, nil

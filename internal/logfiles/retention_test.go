@@ -279,7 +279,12 @@ func TestPruneSkipsDepotsState(t *testing.T) {
 		t.Fatalf("without Skip: %v, problems %v; want both named as old undated files", err, res.Problems)
 	}
 	opts.Skip = []string{data, filepath.Dir(list)}
+	// The statistics' own temporary file (a write in progress) is theirs.
+	statsTmp := logfilestest.WriteFile(t, dir, ".stats.json.tmp-7", "{")
 	if res, err := Prune(context.Background(), opts); err != nil || len(res.Problems) != 0 || len(res.Notes) != 0 {
 		t.Fatalf("with Skip: %v, problems %v, notes %v; want nothing said", err, res.Problems, res.Notes)
+	}
+	if _, err := os.Stat(statsTmp); err != nil {
+		t.Errorf("prune removed the statistics' temporary file: %v", err)
 	}
 }
