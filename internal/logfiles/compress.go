@@ -87,13 +87,6 @@ func gzipFileSize(path string) (int64, error) {
 	return gzipSize(f)
 }
 
-// Temporary-file suffixes of earlier versions, still recognised so that
-// their leftovers are cleaned up (atomicfile.IsTemp names them too).
-const (
-	oldCompressTmpSuffix = ".gz.tmp"      // <rotated>.gz.tmp while compressing
-	oldRewriteTmpSuffix  = ".rewrite.tmp" // <file>.rewrite.tmp while pruning
-)
-
 // removeTemps removes the leftover temporary files of logs in dir: what a
 // crash during compression or prune left, or a file or link planted under
 // such a name. The caller holds the directory lock, so no such file is in

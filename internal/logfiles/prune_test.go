@@ -265,7 +265,7 @@ func TestPruneInterruptedRewrite(t *testing.T) {
 				t.Fatalf("after an interrupted rewrite the file holds %q, want the original", got)
 			}
 			// A crash can also leave a half-written temp file.
-			os.WriteFile(path+oldRewriteTmpSuffix, []byte("half a li"), 0o640)
+			os.WriteFile(path+".rewrite.tmp", []byte("half a li"), 0o640) // earlier versions' name
 			os.WriteFile(filepath.Join(dir, "."+name+".tmp-123"), []byte("half a li"), 0o640)
 			opts.hook = nil
 			if res, err = Prune(context.Background(), opts); err != nil || len(res.Problems) > 0 {
