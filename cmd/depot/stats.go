@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -53,7 +54,9 @@ before it) from the access logs and writes them into the JSON data file; every
 other month in the file is kept as it is. Flags override the configuration's
 [stats] table. Without --fetch nothing is downloaded: exit lists are read from
 the exit-lists directory (CollecTor's exit-list-YYYY-MM.tar.xz archives or
-plain TorDNSEL files).
+plain TorDNSEL files). With --fetch, where it connected is added to
+outbound.json in data_dir (beside the data file without --config), which
+depot audit reads.
 
 A month that has figures is never replaced by a run that read no line of it
 (a log pattern that matches nothing, logs moved): update exits 1 and writes
@@ -65,6 +68,7 @@ nothing. --force records such months as empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := stats.Options{}
+			dataDir := ""
 			if file != "" {
 				c, err := config.Load(file)
 				if err != nil {
@@ -73,6 +77,7 @@ nothing. --force records such months as empty.`,
 				if opts, err = stats.OptionsFromConfig(c); err != nil {
 					return err
 				}
+				dataDir = c.DataDir
 			}
 			flags := cmd.Flags()
 			if flags.Changed("logs") {
@@ -107,6 +112,16 @@ nothing. --force records such months as empty.`,
 			tty := isTerminal(stderr)
 			if tty {
 				opts.Progress = stderr
+			}
+			if opts.Fetch {
+				// Where the download connects, for depot audit: in
+				// data_dir, or beside the data file without --config.
+				if dataDir == "" {
+					dataDir = filepath.Dir(opts.DataFile)
+				}
+				rec := newOutboundRecord(dataDir, stderr)
+				opts.Outbound = rec.Record
+				defer rec.flush()
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
