@@ -20,6 +20,7 @@ import (
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
 	"depot/internal/month"
+	"depot/internal/outbound"
 	"depot/internal/stats"
 )
 
@@ -83,7 +84,7 @@ func pruneOptions(cfg *config.Config, noGuard bool) (logfiles.PruneOptions, erro
 	}
 	// depot's own state is not logs, in case data_dir is under log_dir (as
 	// in the demo).
-	for _, p := range []string{cfg.Stats.Data, cfg.Stats.ExitLists, mirrors.StateFile(cfg)} {
+	for _, p := range []string{cfg.Stats.Data, cfg.Stats.ExitLists, mirrors.StateFile(cfg), outbound.Path(cfg.DataDir)} {
 		if p != "" {
 			opts.Skip = append(opts.Skip, p)
 		}
