@@ -5,7 +5,8 @@
 // symbolic link, and appends refuse a link.
 //
 // It never writes in place, never follows a symbolic link it did not make,
-// and never leaves its temporary file behind on an error it can see.
+// never leaves its temporary file behind on an error it can see, and never
+// creates more than the last element of a directory path.
 package atomicfile
 
 import (
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -97,9 +99,10 @@ func (f *File) Abort() {
 }
 
 // Write creates or replaces path with what fill writes, through a File;
-// the directory is created if needed. If fill fails, path is untouched.
+// the directory is created by MakeDir if needed. If fill fails, path is
+// untouched.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := MakeDir(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	f, err := Create(path, perm)
@@ -115,6 +118,27 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
 	return f.Commit()
+}
+
+// MakeDir creates dir with mode perm if it does not exist, and only its
+// last element: a parent that does not exist is an error that says so, so
+// that a mistyped path never becomes a tree of new directories.
+func MakeDir(dir string, perm os.FileMode) error {
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	if err := os.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		parent := filepath.Dir(dir)
+		if st, perr := os.Stat(parent); perr != nil || !st.IsDir() {
+			return fmt.Errorf("cannot create %s: its parent %s is not an existing directory; create the parent first, or fix the path", dir, parent)
+		}
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	return nil
 }
 
 // WriteBytes is Write for content already in memory.
