@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"depot/internal/certs/certstest"
+	"depot/internal/server/servertest"
 )
 
 // testsslFinding is one entry of testssl.sh's flat JSON output.
@@ -45,8 +46,7 @@ func TestTestsslFindsNothingButTheTestCertificate(t *testing.T) {
 	// 200 days: neither close to expiry nor longer than the 398 days
 	// browsers accept.
 	cert := certstest.Write(t, dir, "cert", certstest.Options{NotAfter: time.Now().Add(200 * 24 * time.Hour)})
-	addr := freeAddr(t)
-	startDepot(t, tlsConfig(t, addr, root, cert.CertFile, cert.KeyFile))
+	addr := startDepot(t, tlsServeConfig(t, root, &servertest.Cert{CertFile: cert.CertFile, KeyFile: cert.KeyFile}, "", "")).Addr
 
 	jsonFile := filepath.Join(dir, "testssl.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -11,26 +10,8 @@ import (
 	"time"
 
 	"depot/internal/certs/certstest"
+	"depot/internal/server/servertest"
 )
-
-// tlsConfig is a configuration with one TLS listener on addr serving root
-// with the certificate files given.
-func tlsConfig(t testing.TB, addr, root, certFile, keyFile string) string {
-	t.Helper()
-	logs := t.TempDir()
-	return fmt.Sprintf(`log_dir = %q
-data_dir = %q
-
-[[listen]]
-address = %q
-tls_cert = %q
-tls_key = %q
-
-[[site]]
-hosts = ["*"]
-root = %q
-`, logs, logs, addr, certFile, keyFile, root)
-}
 
 // servedCertificate is the leaf certificate a TLS listener presents for
 // serverName (not verified: the test compares it).
@@ -55,8 +36,8 @@ func TestSIGHUPReloadsCertificates(t *testing.T) {
 	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
 	first := certstest.Write(t, dir, "first", certstest.Options{})
 	first.Install(t, certFile, keyFile)
-	addr := freeAddr(t)
-	d := startDepot(t, tlsConfig(t, addr, root, certFile, keyFile))
+	d := startDepot(t, tlsServeConfig(t, root, &servertest.Cert{CertFile: certFile, KeyFile: keyFile}, "", ""))
+	addr := d.Addr
 	serial := func() string { return servedCertificate(t, addr, "localhost").SerialNumber.Text(16) }
 	if got, want := serial(), first.Leaf.SerialNumber.Text(16); got != want {
 		t.Fatalf("at start serving serial %s, want %s", got, want)

@@ -108,6 +108,9 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	return c, nil
 }
 
+// ALPNProto is the protocol a CA's TLS-ALPN-01 validation negotiates.
+const ALPNProto = acme.ALPNProto
+
 // IsALPNChallenge reports whether hello is a CA's TLS-ALPN-01 validation
 // (RFC 8737, section 3: it offers acme-tls/1 and nothing else).
 func IsALPNChallenge(hello *tls.ClientHelloInfo) bool {

@@ -13,12 +13,20 @@ import (
 	"depot/internal/certs"
 	"depot/internal/certs/certstest"
 	"depot/internal/config"
+	"depot/internal/server/servertest"
 )
 
-// startListeners runs a server over a site at a fresh root (hosts "*")
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	c := servertest.SelfSigned(t, dir)
+	return c.CertFile, c.KeyFile, c.Pool
+}
+
+// startTLSServer runs a server over a site at a fresh root (hosts "*")
 // with the given [[listen]] tables, every address 127.0.0.1:0. It returns
 // the bound addresses in order.
-func startListeners(t *testing.T, dir, listenTOML string, opts Options) (*Server, []string) {
+func startTLSServer(t *testing.T, dir, listenTOML string, opts Options) (*Server, []string) {
 	t.Helper()
 	root := filepath.Join(dir, "root")
 	writeTree(t, root, map[string]string{"index.html": "hello"})
@@ -70,7 +78,7 @@ func tlsClient(pool *x509.CertPool) *http.Client {
 func TestTLSListenerSpeaksHTTP2AndLogs(t *testing.T) {
 	dir := t.TempDir()
 	cert := certstest.Write(t, dir, "cert", certstest.Options{})
-	srv, addrs := startListeners(t, dir, tlsListen(cert, ""), Options{})
+	srv, addrs := startTLSServer(t, dir, tlsListen(cert, ""), Options{})
 	resp, err := tlsClient(cert.Pool).Get("https://" + addrs[0] + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +97,7 @@ func TestTLSListenerSpeaksHTTP2AndLogs(t *testing.T) {
 func TestHSTSOnTLSResponsesOnly(t *testing.T) {
 	dir := t.TempDir()
 	cert := certstest.Write(t, dir, "cert", certstest.Options{})
-	_, addrs := startListeners(t, dir, tlsListen(cert, "")+tlsListen(cert, "hsts_max_age = 0\n")+
+	_, addrs := startTLSServer(t, dir, tlsListen(cert, "")+tlsListen(cert, "hsts_max_age = 0\n")+
 		"[[listen]]\naddress = \"127.0.0.1:0\"\n[[listen]]\naddress = \"127.0.0.1:0\"\nonion = true\n", Options{})
 	tests := []struct {
 		name, url, want string
@@ -123,7 +131,7 @@ func TestRedirectHTTPSExceptACMEChallenges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, addrs := startListeners(t, dir, "[[listen]]\naddress = \"127.0.0.1:0\"\nredirect_https = true\n"+tlsListen(cert, "")+
+	srv, addrs := startTLSServer(t, dir, "[[listen]]\naddress = \"127.0.0.1:0\"\nredirect_https = true\n"+tlsListen(cert, "")+
 		"[[listen]]\naddress = \"127.0.0.1:0\"\nonion = true\n", Options{ACME: acme})
 	_, tlsPort, _ := strings.Cut(addrs[1], ":")
 	client := tlsClient(cert.Pool)
@@ -165,7 +173,7 @@ func TestReloadCertificates(t *testing.T) {
 	first := certstest.Write(t, dir, "first", certstest.Options{})
 	live := &certstest.Cert{CertFile: filepath.Join(dir, "live.pem"), KeyFile: filepath.Join(dir, "live.key.pem")}
 	first.Install(t, live.CertFile, live.KeyFile)
-	srv, addrs := startListeners(t, dir, tlsListen(live, ""), Options{})
+	srv, addrs := startTLSServer(t, dir, tlsListen(live, ""), Options{})
 	served := func() *x509.Certificate {
 		t.Helper()
 		c, err := tls.Dial("tcp", addrs[0], &tls.Config{InsecureSkipVerify: true})
@@ -209,7 +217,7 @@ func TestFilesListenerServesItsFileUntilACMEHasOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addrs := startListeners(t, dir, tlsListen(cert, ""), Options{ACME: acme})
+	_, addrs := startTLSServer(t, dir, tlsListen(cert, ""), Options{ACME: acme})
 	for _, name := range []string{"www.example.org", "other.example.org"} {
 		c, err := tls.Dial("tcp", addrs[0], &tls.Config{ServerName: name, RootCAs: cert.Pool})
 		if err != nil {
