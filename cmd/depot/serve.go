@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"depot/internal/demo"
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
+	"depot/internal/sdnotify"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -99,11 +101,21 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		describeProxy(stdout, cfg)
 	}
 
+	// systemd (Type=notify) learns that every listener is bound, and
+	// about each reload and the shutdown.
+	notify, err := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", err)
+	}
 	ctx, release := withSignals(ctx, func() {
+		warnNotify(stderr, notify.Reloading())
 		reopenLog(stderr, proxyLog)
-		reload(srv, svc, file, stderr)
+		warnNotify(stderr, notify.Ready(reload(srv, svc, file, stderr)))
 	})
 	defer release()
+	stopping := context.AfterFunc(ctx, func() { warnNotify(stderr, notify.Stopping()) })
+	defer stopping()
+	warnNotify(stderr, notify.Ready("serving"))
 	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
 	if px != nil {
 		jobs.Go(func() {
@@ -125,22 +137,32 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
-// that does not validate is reported and the running one kept.
-func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) {
+// that does not validate is reported and the running one kept. It returns
+// the outcome in a few words, for systemctl status.
+func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) (status string) {
 	if err := srv.ReopenLogs(); err != nil {
 		fmt.Fprintf(stderr, "depot: reopening logs: %v\n", err)
 	}
 	cfg, err := loadServeConfig(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration:\n%v\n", err)
-		return
+		return "reload failed, serving the previous configuration (see the journal)"
 	}
 	svc.Reload(cfg)
 	if err := srv.Reload(cfg); err != nil {
 		fmt.Fprintf(stderr, "depot: reload: %v\n", err)
-		return
+		return "reloaded in part (see the journal)"
 	}
 	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
+	return "serving; configuration reloaded"
+}
+
+// warnNotify reports a failed notification to systemd: the service keeps
+// running, but systemd may consider it failed to start or reload.
+func warnNotify(stderr io.Writer, err error) {
+	if err != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", err)
+	}
 }
 
 // describe prints what is served where.
