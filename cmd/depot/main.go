@@ -48,6 +48,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newSiteCmd(),
 		newAuditCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
 	)
 	return root
 }
