@@ -10,6 +10,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/proxy"
 )
 
@@ -67,7 +68,7 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	srv, logFile, err := bindProxy(cfg, stderr)
+	srv, logFile, err := bindProxy(cfg, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -108,12 +109,16 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 // bindProxy builds and binds the updates proxy of cfg's [proxy] table, or
 // returns nil, nil, nil when there is none (for `depot serve`). lf is
 // proxy.log, opened only with log = true; the caller closes it after
-// Serve returns and reopens it on SIGHUP.
-func bindProxy(cfg *config.Config, stderr io.Writer) (px *proxy.Server, lf *logfiles.File, err error) {
+// Serve returns and reopens it on SIGHUP. m, if not nil, counts the
+// allowlist's decisions.
+func bindProxy(cfg *config.Config, stderr io.Writer, m *metrics.Metrics) (px *proxy.Server, lf *logfiles.File, err error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
 	opts := proxy.Options{Errors: stderr}
+	if m != nil {
+		opts.Decision = m.ProxyDecision
+	}
 	if cfg.Proxy.Log {
 		if lf, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
 			return nil, nil, err

@@ -14,6 +14,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/mirrors"
 	"depot/internal/sdnotify"
 	"depot/internal/server"
@@ -78,13 +79,27 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc)})
+	var m *metrics.Metrics // nil without [admin]: nothing is counted
+	if cfg.Admin.Enabled() {
+		m = metrics.New()
+	}
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Metrics: m})
 	if err != nil {
 		return err
 	}
-	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, stderr)
+	// The admin listener binds first, then the proxy, then the server's
+	// listeners: all or nothing.
+	var admin *metrics.Admin
+	if m != nil {
+		if admin, err = metrics.Listen(cfg.Admin.Address, m.Handler()); err != nil {
+			return err
+		}
+	}
+	px, proxyLog, err := bindProxy(cfg, stderr, m)
 	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
 		return err
 	}
 	if proxyLog != nil {
@@ -94,11 +109,18 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		if px != nil {
 			px.Close()
 		}
+		if admin != nil {
+			admin.Close()
+		}
 		return err
 	}
 	describe(stdout, cfg)
 	if px != nil {
 		describeProxy(stdout, cfg)
+	}
+	if m != nil {
+		watch(m, srv, svc, proxyLog)
+		fmt.Fprintf(stdout, "  http://%s/metrics and /healthz  (admin)\n", cfg.Admin.Address)
 	}
 
 	// systemd (Type=notify) learns that every listener is bound, and
@@ -116,7 +138,14 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	stopping := context.AfterFunc(ctx, func() { warnNotify(stderr, notify.Stopping()) })
 	defer stopping()
 	warnNotify(stderr, notify.Ready("serving"))
-	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, m, stderr)
+	if admin != nil {
+		jobs.Go(func() {
+			if err := admin.Serve(ctx); err != nil {
+				fmt.Fprintf(stderr, "depot: admin listener: %v\n", err)
+			}
+		})
+	}
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -165,6 +194,34 @@ func warnNotify(stderr io.Writer, err error) {
 	}
 }
 
+// watch registers what the admin listener reports besides requests: the
+// log files and the mirrors.
+func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logfiles.File) {
+	var logs []metrics.LogFile
+	for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+		if f != nil {
+			logs = append(logs, f)
+		}
+	}
+	m.Register(metrics.LogCollector(func() []metrics.LogFile { return logs }))
+	m.Register(metrics.MirrorCollector(func() []metrics.Mirror {
+		rep := svc.Status()
+		out := make([]metrics.Mirror, 0, len(rep.Mirrors))
+		for _, mr := range rep.Mirrors {
+			files := map[string]int{}
+			for st, n := range mr.Counts {
+				files[string(st)] = n
+			}
+			out = append(out, metrics.Mirror{Name: mr.Name, State: mr.State(), Files: files,
+				Latency: time.Duration(mr.LatencyMS) * time.Millisecond, Checked: !mr.LastCheck.IsZero()})
+		}
+		return out
+	}, func() metrics.Round {
+		rd := svc.LastRound()
+		return metrics.Round{Started: rd.Started, Ended: rd.Ended}
+	}))
+}
+
 // describe prints what is served where.
 func describe(w io.Writer, cfg *config.Config) {
 	src := cfg.Path
@@ -209,7 +266,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -228,6 +285,7 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		prune := logfiles.DailyPrune(logfiles.PruneOptions{
 			Dir: cfg.LogDir, RetentionMonths: cfg.RetentionMonths, Stats: guard,
 		}, func(res *logfiles.PruneResult, err error) {
+			m.JobDone(metrics.JobPrune, time.Now(), err)
 			if res != nil && len(res.Actions) > 0 {
 				printPrune(stderr, stderr, res, false)
 			}
@@ -236,8 +294,9 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 			}
 		})
 		rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
-			Report: func(err error) { logf("log rotation: %v", err) },
-			Daily:  prune,
+			Report:  func(err error) { logf("log rotation: %v", err) },
+			Daily:   prune,
+			Rotated: func(err error) { m.JobDone(metrics.JobRotation, time.Now(), err) },
 		})
 		jobs.Go(func() {
 			if err := rot.Run(ctx); err != nil {
@@ -251,7 +310,9 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
-			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
+			jobs.Go(func() {
+				stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf, Done: func(err error) { m.JobDone(metrics.JobStats, time.Now(), err) }})
+			})
 		}
 	}
 	return &jobs

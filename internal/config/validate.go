@@ -81,6 +81,7 @@ func (c *Config) Validate() error {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
+	c.validateAdmin(p)
 	if len(p.List) > 0 {
 		return p
 	}

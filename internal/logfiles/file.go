@@ -2,10 +2,12 @@ package logfiles
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +25,12 @@ type File struct {
 	f      *os.File
 	w      *bufio.Writer
 	closed bool
+
+	// For monitoring: lines accepted, lines that could not be written,
+	// and the last failed write or flush (guarded by mu).
+	written, lost atomic.Uint64
+	errAt         time.Time
+	err           error
 
 	stop chan struct{}
 	done chan struct{}
@@ -61,7 +69,34 @@ func (lf *File) Write(p []byte) (int, error) {
 	if lf.closed {
 		return 0, os.ErrClosed
 	}
-	return lf.w.Write(p)
+	n, err := lf.w.Write(p)
+	lines := uint64(bytes.Count(p, []byte{'\n'}))
+	if err != nil {
+		lf.lost.Add(lines)
+		lf.failed(err)
+		return n, err
+	}
+	lf.written.Add(lines)
+	return n, nil
+}
+
+// failed records a write or flush error. Called with mu held.
+func (lf *File) failed(err error) {
+	lf.errAt, lf.err = time.Now(), err
+}
+
+// Written is the number of lines accepted for writing since Open.
+func (lf *File) Written() uint64 { return lf.written.Load() }
+
+// Lost is the number of lines that could not be written since Open.
+func (lf *File) Lost() uint64 { return lf.lost.Load() }
+
+// LastError is the time and error of the last failed write or flush, or
+// the zero time and nil.
+func (lf *File) LastError() (time.Time, error) {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	return lf.errAt, lf.err
 }
 
 // Flush writes buffered lines to the file.
@@ -71,7 +106,11 @@ func (lf *File) Flush() error {
 	if lf.closed {
 		return nil
 	}
-	return lf.w.Flush()
+	err := lf.w.Flush()
+	if err != nil {
+		lf.failed(err)
+	}
+	return err
 }
 
 // Reopen flushes, closes and opens the path again, so that a file moved

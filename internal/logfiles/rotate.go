@@ -18,6 +18,11 @@ type RotatorOptions struct {
 	// Daily, when non-nil, runs after each midnight rotation and once when
 	// Run starts: the place for retention (see Prune).
 	Daily func(ctx context.Context)
+	// Rotated, when non-nil, receives the outcome of each rotation pass:
+	// the one at start (files last written on an earlier day) and each
+	// midnight's. Compression, which follows in the background, goes to
+	// Report.
+	Rotated func(error)
 }
 
 // Rotator rotates log files at 00:00 UTC: "access.log" becomes
@@ -52,7 +57,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 	// Recovery first, so that it never races the compression of a file
 	// that rotateStale is about to rotate.
 	r.report(r.recover())
-	r.report(r.rotateStale())
+	r.rotated(r.rotateStale())
 	r.daily(ctx)
 	for {
 		now := r.now().UTC()
@@ -67,7 +72,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 		if r.now().Before(next) {
 			continue // woke early (clock stepped back): wait again
 		}
-		r.report(r.rotateAll(next.AddDate(0, 0, -1)))
+		r.rotated(r.rotateAll(next.AddDate(0, 0, -1)))
 		r.daily(ctx)
 	}
 }
@@ -177,6 +182,15 @@ func (r *Rotator) background(fn func() error) {
 func (r *Rotator) daily(ctx context.Context) {
 	if r.opts.Daily != nil && ctx.Err() == nil {
 		r.opts.Daily(ctx)
+	}
+}
+
+// rotated reports a rotation pass's error and hands its outcome to
+// Rotated.
+func (r *Rotator) rotated(err error) {
+	r.report(err)
+	if r.opts.Rotated != nil {
+		r.opts.Rotated(err)
 	}
 }
 

@@ -82,6 +82,7 @@ type Service struct {
 	gen     atomic.Uint64       // bumped on every state change; caches key on it
 	caches  cacheSet
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
+	last    Round         // the last completed round, guarded by mu
 }
 
 // StateFile is where a configuration's mirror state lives.
@@ -267,6 +268,13 @@ type Round struct {
 	Failed         []string // mirrors with at least one failed check
 }
 
+// LastRound is the last completed check round (zero before the first).
+func (s *Service) LastRound() Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
 // Check runs one round: it scans the origin, hashes what changed, checks
 // every mirror for every file it should hold, all mirrors at once and each
 // within Timeout, then applies and saves the results. If ctx ends first,
@@ -331,6 +339,7 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.mu.Lock()
 	s.apply(cfg, jobs, results, rd.Ended, &rd)
 	s.dirty = true
+	s.last = rd
 	s.mu.Unlock()
 	s.changed()
 	if err := s.Save(); err != nil {

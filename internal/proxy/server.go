@@ -41,6 +41,9 @@ type Options struct {
 	Resolver *net.Resolver
 	// Now is the clock for log lines; nil means time.Now.
 	Now func() time.Time
+	// Decision, if set, is told of every allowlist decision on a client's
+	// request (true: allowed), for the metrics. It learns nothing else.
+	Decision func(allowed bool)
 }
 
 // Server is one updates proxy listener.

@@ -11,6 +11,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // table is the current virtual-host table, swapped whole on reload.
@@ -18,9 +19,11 @@ type table = atomic.Pointer[sites]
 
 // newClearnet returns the handler chain of a clearnet listener: every
 // request gets one nginx combined line in access, and every failure one
-// nginx-style line, with the client address, in errors.
-func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clearnetHandler {
-	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid()}
+// nginx-style line, with the client address, in errors. With m non-nil,
+// every request is also counted by site, method and status class (never
+// by anything the client chose freely).
+func newClearnet(t *table, access, errors io.Writer, now func() time.Time, m *metrics.Metrics) *clearnetHandler {
+	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid(), metrics: m}
 }
 
 type clearnetHandler struct {
@@ -30,12 +33,17 @@ type clearnetHandler struct {
 	now     func() time.Time
 	pid     int
 	counter atomic.Uint64
+	metrics *metrics.Metrics // nil: not counted
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	markHandled(r)
+	var start time.Time
+	if h.metrics != nil {
+		start = h.now()
+	}
 	rec := &recorder{ResponseWriter: w}
 	var err error
 	s := h.t.Load().lookup(r.Host)
@@ -64,6 +72,13 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
+	if h.metrics != nil {
+		label := metrics.NoSite
+		if s != nil && len(s.cfg.Hosts) > 0 {
+			label = s.cfg.Hosts[0]
+		}
+		h.metrics.Site(label).Observe(r.Method, rec.status, rec.bytes, now.Sub(start))
+	}
 	if err != nil {
 		level := "error"
 		server := ""

@@ -10,6 +10,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // net/http answers some requests itself, before any handler runs: a
@@ -146,6 +147,10 @@ func (h *clearnetHandler) logRefused(c *recordingConn) {
 	e := accesslog.Entry{RemoteAddr: addr, Time: now, Request: string(reqLine), Status: status, BodyBytes: c.wrote}
 	line := accesslog.AppendCombined(nil, &e)
 	_, _ = h.access.Write(line)
+	if h.metrics != nil {
+		method, _, _ := bytes.Cut(reqLine, []byte(" "))
+		h.metrics.Site(metrics.NoSite).Count(string(method), status, c.wrote)
+	}
 	msg := "client sent invalid request"
 	if len(c.reply) == 0 {
 		msg = "client closed or timed out while sending the request"

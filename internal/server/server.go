@@ -19,6 +19,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 )
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
@@ -39,6 +40,9 @@ type Options struct {
 	Responders func(config.Site) []Responder
 	// Now is the clock of log lines; nil means time.Now.
 	Now func() time.Time
+	// Metrics, if set, counts the requests of clearnet listeners. Onion
+	// listeners never see it.
+	Metrics *metrics.Metrics
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
 	// defaults when non-zero (tests use short ones).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
@@ -221,7 +225,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 		// client too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 	} else {
-		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now, s.opts.Metrics)
 		srv.Handler = h
 		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
 		if !l.TLS() {
