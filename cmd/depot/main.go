@@ -49,6 +49,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newAuditCmd(),
 		newProxyCmd(),
 		newVersionCmd(),
+		newInitCmd(),
 	)
 	return root
 }
