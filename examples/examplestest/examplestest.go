@@ -60,4 +60,3 @@ func writeCert(t testing.TB, certFile, keyFile string) {
 		t.Fatal(err)
 	}
 }
-
