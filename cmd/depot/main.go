@@ -50,6 +50,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newProxyCmd(),
 		newVersionCmd(),
 		newInitCmd(),
+		newManpagesCmd(),
 	)
 	return root
 }
