@@ -7,6 +7,8 @@
 #
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
+#   AB=8 DURATION=5 bash bench/serve.sh   # only depot vs depot+metrics on the
+#                                         # 4 KB file, 8 alternating rounds
 #
 # Needs: go, nginx, caddy, wrk, taskset (Debian: nginx caddy wrk util-linux).
 set -euo pipefail
@@ -106,6 +108,22 @@ run_wrk() { # port path conns -> "req/s MB/s"
          if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; t=n}
        END {printf "%.0f %.1f\n", r, t}' <<<"$out"
 }
+
+if [ -n "${AB:-}" ]; then
+  # Alternate the two depots so that a machine's drifting load falls on
+  # both; report each round's ratio and the median.
+  ratios=()
+  for i in $(seq "$AB"); do
+    d=$(run_wrk 38080 /r4.2/current/host/fc37/repodata/repomd.xml "$CONNS" | cut -d' ' -f1)
+    m=$(run_wrk 38083 /r4.2/current/host/fc37/repodata/repomd.xml "$CONNS" | cut -d' ' -f1)
+    r=$(awk -v d="$d" -v m="$m" 'BEGIN {printf "%.3f", m/d}')
+    ratios+=("$r")
+    echo "round $i: depot $d req/s, depot+metrics $m req/s, ratio $r"
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {printf "median ratio depot+metrics/depot: %.3f over %d rounds (min %.3f, max %.3f)\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), NR, a[1], a[NR]}'
+  echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 printf '%-22s %12s %12s %12s %10s %10s %12s %8s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy" "depot+metr" "metrics"
 bench_case() { # name path conns field(1=req/s,2=MB/s)
