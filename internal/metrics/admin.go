@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"depot/internal/unixsock"
 )
 
 // Admin is the bound admin listener ([admin] address): loopback TCP or a
@@ -37,22 +39,8 @@ func Listen(address string, h http.Handler) (*Admin, error) {
 	}}
 	var err error
 	if path, ok := strings.CutPrefix(address, "unix:"); ok {
-		if fi, lerr := os.Lstat(path); lerr == nil {
-			if fi.Mode()&os.ModeSocket == 0 {
-				return nil, fmt.Errorf("admin.address: %s exists and is not a socket", path)
-			}
-			if c, derr := net.Dial("unix", path); derr == nil {
-				c.Close()
-				return nil, fmt.Errorf("admin.address: %s is in use by another process", path)
-			}
-			os.Remove(path)
-		}
-		if a.ln, err = net.Listen("unix", path); err == nil {
-			a.sock = path
-			if err = os.Chmod(path, 0o660); err != nil {
-				a.Close()
-			}
-		}
+		a.sock = path
+		a.ln, err = unixsock.Listen(path, 0o660)
 	} else {
 		a.ln, err = net.Listen("tcp", address)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/proxy/allow"
+	"depot/internal/unixsock"
 )
 
 // ShutdownGrace is how long Serve lets requests and tunnels in flight
@@ -154,17 +155,7 @@ func (s *Server) Listen() error {
 	var ln net.Listener
 	var err error
 	if path, ok := strings.CutPrefix(s.cfg.Listen, "unix:"); ok {
-		if fi, lerr := os.Lstat(path); lerr == nil {
-			if fi.Mode()&os.ModeSocket == 0 {
-				return fmt.Errorf("proxy.listen: %s exists and is not a socket", path)
-			}
-			if c, derr := net.Dial("unix", path); derr == nil {
-				c.Close()
-				return fmt.Errorf("proxy.listen: %s is in use by another process", path)
-			}
-			os.Remove(path)
-		}
-		ln, err = net.Listen("unix", path)
+		ln, err = unixsock.Listen(path, 0)
 	} else {
 		ln, err = net.Listen("tcp", s.cfg.Listen)
 	}
