@@ -120,7 +120,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	}
 	if m != nil {
 		watch(m, srv, svc, proxyLog)
-		fmt.Fprintf(stdout, "  http://%s/metrics and /healthz  (admin)\n", cfg.Admin.Address)
+		fmt.Fprintf(stdout, "  %s  (admin: /metrics, /healthz)\n", cfg.Admin.Address)
 	}
 
 	// systemd (Type=notify) learns that every listener is bound, and
