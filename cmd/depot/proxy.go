@@ -11,6 +11,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/logfiles"
 	"depot/internal/metrics"
+	"depot/internal/outbound"
 	"depot/internal/proxy"
 )
 
@@ -68,7 +69,8 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	srv, logFile, err := bindProxy(cfg, stderr, nil)
+	rec := newOutboundRecord(cfg.DataDir, stderr)
+	srv, logFile, err := bindProxy(cfg, rec.Record, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -79,7 +81,12 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 
 	ctx, release := withSignals(ctx, func() { reopenLog(stderr, logFile) })
 	defer release()
-	if err := srv.Serve(ctx); err != nil {
+	kept := make(chan struct{})
+	go func() { rec.keep(ctx); close(kept) }()
+	err = srv.Serve(ctx)
+	<-kept
+	rec.flush()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "depot: proxy stopped")
@@ -111,11 +118,11 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 // proxy.log, opened only with log = true; the caller closes it after
 // Serve returns and reopens it on SIGHUP. m, if not nil, counts the
 // allowlist's decisions.
-func bindProxy(cfg *config.Config, stderr io.Writer, m *metrics.Metrics) (px *proxy.Server, lf *logfiles.File, err error) {
+func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer, m *metrics.Metrics) (px *proxy.Server, lf *logfiles.File, err error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
-	opts := proxy.Options{Errors: stderr}
+	opts := proxy.Options{Errors: stderr, Outbound: rec}
 	if m != nil {
 		opts.Decision = m.ProxyDecision
 	}

@@ -16,6 +16,7 @@ import (
 	"depot/internal/logfiles"
 	"depot/internal/metrics"
 	"depot/internal/mirrors"
+	"depot/internal/outbound"
 	"depot/internal/sdnotify"
 	"depot/internal/server"
 	"depot/internal/stats"
@@ -67,10 +68,14 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Where depot connects (mirror checks, exit lists, the proxy), for
+	// depot audit; data_dir is read at start, a reload keeps it.
+	rec := newOutboundRecord(cfg.DataDir, stderr)
 	svc, err := mirrors.New(cfg, mirrors.Options{
 		Interval: time.Duration(cfg.Mirrors.CheckInterval),
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
+		Outbound: rec.Record,
 	})
 	if svc == nil {
 		return err
@@ -95,7 +100,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	px, proxyLog, err := bindProxy(cfg, stderr, m)
+	px, proxyLog, err := bindProxy(cfg, rec.Record, stderr, m)
 	if err != nil {
 		if admin != nil {
 			admin.Close()
@@ -138,7 +143,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	stopping := context.AfterFunc(ctx, func() { warnNotify(stderr, notify.Stopping()) })
 	defer stopping()
 	warnNotify(stderr, notify.Ready("serving"))
-	jobs := startJobs(ctx, cfg, srv, proxyLog, m, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, m, stderr)
+	jobs.Go(func() { rec.keep(ctx) })
+	defer rec.flush() // connections made during the shutdown grace
 	if admin != nil {
 		jobs.Go(func() {
 			if err := admin.Serve(ctx); err != nil {
@@ -266,7 +273,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -310,6 +317,7 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
+			opts.Outbound = rec
 			jobs.Go(func() {
 				stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf, Done: func(err error) { m.JobDone(metrics.JobStats, time.Now(), err) }})
 			})

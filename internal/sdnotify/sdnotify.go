@@ -8,7 +8,6 @@ package sdnotify
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 
@@ -18,7 +17,7 @@ import (
 // Notifier sends state changes to the service manager. A nil *Notifier is
 // valid and sends nothing: that is depot outside systemd.
 type Notifier struct {
-	addr *net.UnixAddr
+	addr *unix.SockaddrUnix
 }
 
 // New returns the Notifier for socket, the value of $NOTIFY_SOCKET: an
@@ -30,27 +29,28 @@ func New(socket string) (*Notifier, error) {
 	case socket == "":
 		return nil, nil
 	case strings.HasPrefix(socket, "/"), strings.HasPrefix(socket, "@") && len(socket) > 1:
-		// Go's net package maps a leading '@' to the abstract namespace's
+		// x/sys/unix maps a leading '@' to the abstract namespace's
 		// leading NUL byte, as systemd does.
-		return &Notifier{addr: &net.UnixAddr{Name: socket, Net: "unixgram"}}, nil
+		return &Notifier{addr: &unix.SockaddrUnix{Name: socket}}, nil
 	default:
 		return nil, fmt.Errorf("NOTIFY_SOCKET=%q is neither an absolute path nor an abstract socket name starting with '@'", socket)
 	}
 }
 
 // Send writes state, newline-separated VARIABLE=value assignments, as one
-// datagram.
+// datagram, sent (as sd_notify does) from an unconnected socket: nothing
+// is dialled.
 func (n *Notifier) Send(state string) error {
 	if n == nil {
 		return nil
 	}
-	c, err := net.DialUnix("unixgram", nil, n.addr)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("sd_notify: %w", err)
+		return fmt.Errorf("sd_notify: socket: %w", err)
 	}
-	defer c.Close()
-	if _, err := c.Write([]byte(state)); err != nil {
-		return fmt.Errorf("sd_notify: %w", err)
+	defer unix.Close(fd)
+	if err := unix.Sendto(fd, []byte(state), 0, n.addr); err != nil {
+		return fmt.Errorf("sd_notify to %s: %w", n.addr.Name, err)
 	}
 	return nil
 }

@@ -8,9 +8,12 @@
 package unixsock
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
+
+	"depot/internal/outbound"
 )
 
 // Listen listens on the unix socket path, made mode (0 leaves the umask's
@@ -20,7 +23,7 @@ func Listen(path string, mode os.FileMode) (net.Listener, error) {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("%s exists and is not a socket", path)
 		}
-		if c, err := net.Dial("unix", path); err == nil {
+		if c, err := outbound.DialSelf(context.Background(), "unix", path); err == nil {
 			c.Close()
 			return nil, fmt.Errorf("%s is in use by another process", path)
 		}
