@@ -15,7 +15,7 @@ type Admin struct {
 	// "unix:/absolute/path". Empty (the default) means no admin listener.
 	// Nothing else is accepted: the metrics are for this machine's
 	// monitoring agent, never for the network.
-	Address string `toml:"address"`
+	Address string `toml:"address" example:"127.0.0.1:9180"`
 }
 
 // Enabled reports whether the admin listener is configured.

@@ -78,8 +78,12 @@ func (a *Admin) Serve(ctx context.Context) error {
 }
 
 // Close releases the listener when Serve will not run (another listener
-// failed to bind: start all or nothing).
+// failed to bind: start all or nothing). A nil Admin (no [admin]) has
+// nothing to close.
 func (a *Admin) Close() error {
+	if a == nil {
+		return nil
+	}
 	err := a.ln.Close()
 	if a.sock != "" {
 		os.Remove(a.sock)

@@ -11,13 +11,13 @@ import (
 // (*logfiles.File).
 type LogFile interface {
 	Path() string
-	// Written counts the lines accepted for writing, Lost those that
+	// Written counts the lines accepted for writing, LostLines those that
 	// could not be written.
-	Written() uint64
-	Lost() uint64
-	// LastError is the time and error of the last failed write or flush;
-	// the zero time if there was none.
-	LastError() (time.Time, error)
+	Written() int64
+	LostLines() int64
+	// LastWriteErrorAt is when a write last failed; the zero time if
+	// none did.
+	LastWriteErrorAt() time.Time
 }
 
 var (
@@ -47,9 +47,9 @@ func (c logCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range c() {
 		name := filepath.Base(f.Path())
 		ch <- prometheus.MustNewConstMetric(logWrittenDesc, prometheus.CounterValue, float64(f.Written()), name)
-		ch <- prometheus.MustNewConstMetric(logLostDesc, prometheus.CounterValue, float64(f.Lost()), name)
+		ch <- prometheus.MustNewConstMetric(logLostDesc, prometheus.CounterValue, float64(f.LostLines()), name)
 		var ts float64
-		if at, _ := f.LastError(); !at.IsZero() {
+		if at := f.LastWriteErrorAt(); !at.IsZero() {
 			ts = float64(at.UnixNano()) / 1e9
 		}
 		ch <- prometheus.MustNewConstMetric(logErrorDesc, prometheus.GaugeValue, ts, name)

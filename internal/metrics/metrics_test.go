@@ -90,14 +90,14 @@ func TestJobsAndProxy(t *testing.T) {
 
 type fakeLog struct {
 	path          string
-	written, lost uint64
+	written, lost int64
 	at            time.Time
 }
 
-func (f fakeLog) Path() string                  { return f.path }
-func (f fakeLog) Written() uint64               { return f.written }
-func (f fakeLog) Lost() uint64                  { return f.lost }
-func (f fakeLog) LastError() (time.Time, error) { return f.at, nil }
+func (f fakeLog) Path() string                { return f.path }
+func (f fakeLog) Written() int64              { return f.written }
+func (f fakeLog) LostLines() int64            { return f.lost }
+func (f fakeLog) LastWriteErrorAt() time.Time { return f.at }
 
 func TestLogsAndMirrors(t *testing.T) {
 	m := New()
