@@ -10,8 +10,9 @@ import (
 	"depot/internal/config"
 )
 
-// optional matches a commented-out setting: '#' then TOML, no space.
-var optional = regexp.MustCompile(`(?m)^#([\[a-z])`)
+// optional matches a commented-out setting: '#' then TOML (a key, a table
+// or an array element), no space.
+var optional = regexp.MustCompile(`(?m)^#([\["a-z])`)
 
 func load(t *testing.T, text string) *config.Config {
 	t.Helper()

@@ -86,13 +86,15 @@ func Render(n Names) (string, error) {
 		text = strings.ReplaceAll(text, fmt.Sprintf("\x00%d\x00", i), h.value)
 	}
 	if onion != "" {
-		line := `#onion_location = "http://` + exampleOnion + `"`
-		if !strings.Contains(text, line) {
-			return "", errors.New("the example configuration has no onion_location line to fill in")
+		for _, r := range [][2]string{
+			{`#"` + exampleOnion + `",`, `  "` + onion + `",`},
+			{`#onion_location = "http://` + exampleOnion + `"`, `onion_location = "http://` + onion + `"`},
+		} {
+			if !strings.Contains(text, r[0]) {
+				return "", fmt.Errorf("the example configuration has no line %q to fill in", r[0])
+			}
+			text = strings.Replace(text, r[0], r[1], 1)
 		}
-		text = strings.Replace(text, line, `onion_location = "http://`+onion+`"`, 1)
-		www := `hosts = ["` + hosts[1].value + `", "` + hosts[0].value + `"]`
-		text = strings.Replace(text, www, `hosts = ["`+hosts[1].value+`", "`+hosts[0].value+`", "`+onion+`"]`, 1)
 	}
 	return text, nil
 }

@@ -14,11 +14,11 @@ func TestRender(t *testing.T) {
 		want    []string // lines the result holds
 		wantErr string
 	}{
-		{"defaults are the example", Names{}, []string{`hosts = ["www.example.org", "example.org"]`}, ""},
-		{"domain", Names{Domain: "Example.COM."}, []string{`hosts = ["www.example.com", "example.com"]`, `hosts = ["yum.example.com"]`, `base_url = "https://deb.example.com/"`}, ""},
-		{"a host inside the domain", Names{Domain: "x.org", Yum: "yum.x.org.mirror.x.org"}, []string{`hosts = ["yum.x.org.mirror.x.org"]`, `hosts = ["www.x.org", "x.org"]`}, ""},
+		{"defaults are the example", Names{}, []string{`  "www.example.org",`, `  "example.org",`}, ""},
+		{"domain", Names{Domain: "Example.COM."}, []string{`  "www.example.com",`, `  "example.com",`, `hosts = ["yum.example.com"]`, `base_url = "https://deb.example.com/"`}, ""},
+		{"a host inside the domain", Names{Domain: "x.org", Yum: "yum.x.org.mirror.x.org"}, []string{`hosts = ["yum.x.org.mirror.x.org"]`, `  "www.x.org",`}, ""},
 		{"onion", Names{Domain: "x.org", Onion: "http://" + strings.Repeat("a", 55) + "d.onion/"},
-			[]string{`onion_location = "http://` + strings.Repeat("a", 55) + `d.onion"`, `hosts = ["www.x.org", "x.org", "` + strings.Repeat("a", 55) + `d.onion"]`}, ""},
+			[]string{`onion_location = "http://` + strings.Repeat("a", 55) + `d.onion"`, `  "www.x.org",`, `  "` + strings.Repeat("a", 55) + `d.onion",`}, ""},
 		{"bad domain", Names{Domain: "x"}, nil, "--domain"},
 		{"quote", Names{WWW: `a".org`}, nil, "--www"},
 		{"onion as a host", Names{Deb: strings.Repeat("a", 55) + "d.onion"}, nil, "--deb"},
