@@ -135,6 +135,10 @@ data_dir/outbound.json, which depot audit reads.
 Only the configured mirror URLs are contacted; a mirror that redirects to
 another host is recorded as down.
 
+On a node with [mirrors] checker = false, check contacts no mirror: it
+fetches the checking node's results from [mirrors] state_from, as serve
+does every check interval, and prints them.
+
 Exit status: 0 when the check ran (whatever the mirrors' states; with
 --strict, only if every mirror is fresh), 1 otherwise.`,
 		Example: `  depot mirrors check --config /etc/depot/depot.toml
@@ -161,7 +165,11 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 				fmt.Fprintf(cmd.ErrOrStderr(), "depot: %v\n", err)
 			}
 			defer svc.Close()
-			rd, cerr := svc.Check(cmd.Context())
+			check := svc.Check
+			if !cfg.Mirrors.IsChecker() {
+				check = svc.Sync
+			}
+			rd, cerr := check(cmd.Context())
 			rep := svc.Status()
 			if err := f.print(cmd.OutOrStdout(), rep); err != nil {
 				return err

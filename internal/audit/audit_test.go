@@ -53,6 +53,15 @@ func TestOfflineChecks(t *testing.T) {
 			c.Mirror = []config.Mirror{{Name: "m", URL: "https://m.example/x/"}}
 			c.Stats.Fetch = true
 		}, "outbound", Pass, "m.example (mirror checks), collector.torproject.org"},
+		{"mirror follower", func(c *config.Config) {
+			no := false
+			c.Mirror = []config.Mirror{{Name: "m", URL: "https://m.example/x/"}}
+			c.Mirrors = config.MirrorChecks{Checker: &no, StateFrom: "https://www.example.org:8443/mirrors/status.json"}
+		}, "outbound", Pass, "contacts only: www.example.org:8443 (the checking node's mirror state, [mirrors] state_from)"},
+		{"mirror follower over tor", func(c *config.Config) {
+			no := false
+			c.Mirrors = config.MirrorChecks{Checker: &no, StateFrom: "http://x.onion/mirrors/status.json", StateVia: "socks5://127.0.0.1:9050"}
+		}, "outbound", Pass, "x.onion (the checking node's mirror state, [mirrors] state_from, through socks5://127.0.0.1:9050)"},
 		{"proxy over tor", func(c *config.Config) {
 			c.Proxy = config.Proxy{Listen: "127.0.0.1:8082", Allow: []string{"yum.qubes-os.org"}, Upstream: "socks5://127.0.0.1:9050"}
 		}, "outbound", Pass, "yum.qubes-os.org (the updates proxy, for its clients, through socks5://127.0.0.1:9050)"},

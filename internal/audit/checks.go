@@ -180,8 +180,17 @@ func checkOutbound(cfg *config.Config) Result {
 	r := Result{ID: "outbound", Policy: policyShare, Status: Pass}
 	var hosts []string
 	for _, m := range cfg.Mirror {
-		if u, err := url.Parse(m.URL); err == nil {
+		if u, err := url.Parse(m.URL); err == nil && cfg.Mirrors.IsChecker() {
 			hosts = append(hosts, u.Host+" (mirror checks)")
+		}
+	}
+	if from := cfg.Mirrors.StateFrom; from != "" {
+		if u, err := url.Parse(from); err == nil {
+			via := ""
+			if cfg.Mirrors.StateVia != "" {
+				via = ", through " + cfg.Mirrors.StateVia
+			}
+			hosts = append(hosts, u.Host+" (the checking node's mirror state, [mirrors] state_from"+via+")")
 		}
 	}
 	if cfg.Stats.Fetch {
