@@ -58,10 +58,7 @@ func (s *Service) MaxStateAge() time.Duration { return 2 * s.opts.Interval }
 func (s *Service) Sync(ctx context.Context) (Round, error) {
 	s.round.Lock()
 	defer s.round.Unlock()
-	s.mu.Lock()
-	cfg := s.cfg
-	s.mu.Unlock()
-	rd := Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+	cfg, rd := s.begin()
 	if cfg.Mirrors.IsChecker() {
 		return rd, errors.New("this node checks the mirrors itself (mirrors.checker is not false); it takes no state from another node")
 	}

@@ -330,6 +330,15 @@ type Round struct {
 	Failed         []string // mirrors with at least one failed check
 }
 
+// begin starts a round (Check or Sync, with s.round held): the
+// configuration it uses and its record.
+func (s *Service) begin() (*config.Config, Round) {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	return cfg, Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+}
+
 // Check runs one round: it scans the origin, hashes what changed, checks
 // every mirror for every file it should hold, all mirrors at once and each
 // within Timeout, then applies and saves the results. If ctx ends first,
@@ -338,14 +347,10 @@ type Round struct {
 func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.round.Lock()
 	defer s.round.Unlock()
-	s.mu.Lock()
-	cfg := s.cfg
-	s.mu.Unlock()
-	rd := Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+	cfg, rd := s.begin()
 	if len(cfg.Mirror) == 0 {
 		return rd, errNoMirrors
 	}
-
 	if !cfg.Mirrors.IsChecker() {
 		return rd, fmt.Errorf("this node takes the mirror state from %s (mirrors.checker = false); the checking node checks the mirrors", cfg.Mirrors.StateFrom)
 	}
