@@ -2,7 +2,9 @@
 // combined format for benchmarking `depot stats update` against GoAccess:
 // update checks of several releases from a pool of distinct addresses, mixed
 // with other requests, errors, HEAD requests and a little garbage, spread in
-// time order over three months.
+// time order over three months. Nodes of one project are logs of different
+// -seed over the same -addrs pool: their clients overlap as the clients of
+// round-robin nodes do.
 package main
 
 import (
@@ -18,20 +20,21 @@ func main() {
 	n := flag.Int("n", 5_000_000, "number of lines")
 	addrs := flag.Int("addrs", 1_000_000, "size of the address pool")
 	out := flag.String("o", "access.log", "output file")
+	seed := flag.Uint64("seed", 0, "another seed gives another log over the same address pool (another node)")
 	flag.Parse()
-	if err := write(*out, *n, *addrs); err != nil {
+	if err := write(*out, *n, *addrs, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "genlog:", err)
 		os.Exit(1)
 	}
 }
 
-func write(path string, n, pool int) error {
+func write(path string, n, pool int, seed uint64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	rng := rand.New(rand.NewPCG(2026, 11))
+	rng := rand.New(rand.NewPCG(2026, 11+seed))
 	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	span := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Sub(start)
 	releases := []string{"r4.1", "r4.2", "r4.2", "r4.3", "r4.3", "r4.3"}
