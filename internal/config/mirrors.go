@@ -15,29 +15,29 @@ import (
 // values mean the mirrors package's defaults (15m, 30s, 48h).
 type MirrorChecks struct {
 	// CheckInterval is the time between check rounds inside serve.
-	CheckInterval Duration `toml:"check_interval"`
+	CheckInterval Duration `toml:"check_interval" example:"15m"`
 	// Timeout bounds one mirror's whole check.
-	Timeout Duration `toml:"timeout"`
+	Timeout Duration `toml:"timeout" example:"30s"`
 	// AlternatesWindow is how long a superseded repomd.xml stays an
 	// alternate in metalinks (a mirror holding it is "behind", not stale).
-	AlternatesWindow Duration `toml:"alternates_window"`
+	AlternatesWindow Duration `toml:"alternates_window" example:"48h"`
 	// Checker says whether this node checks the mirrors itself. It is
 	// the one boolean whose default (nil) is true, because a single node
 	// must check: of several nodes, all but one set it to false and take
 	// the checking node's results from StateFrom, so that volunteers see
 	// one checker rather than one per node.
-	Checker *bool `toml:"checker"`
+	Checker *bool `toml:"checker" example:"false"`
 	// StateFrom, required when Checker is false and refused otherwise, is
 	// the checking node's status JSON (a site's mirror_status_path +
 	// "status.json"), fetched every CheckInterval: an https URL, an
 	// http://…onion URL (with StateVia), or http on a loopback IP.
 	// Results older than two check intervals are not used: metalinks then
 	// list the site's base_url only.
-	StateFrom string `toml:"state_from"`
+	StateFrom string `toml:"state_from" example:"https://www.example.org/mirrors/status.json"`
 	// StateVia is "" (connect to StateFrom directly) or
 	// "socks5://IP:port", tor's SocksPort, which then receives the host
 	// name unresolved; an .onion StateFrom needs it.
-	StateVia string `toml:"state_via"`
+	StateVia string `toml:"state_via" example:"socks5://127.0.0.1:9050"`
 }
 
 // IsChecker reports whether this node checks the mirrors itself
@@ -49,24 +49,24 @@ func (m MirrorChecks) IsChecker() bool { return m.Checker == nil || *m.Checker }
 // file "r4.2/x/repodata/repomd.xml" is at URL + "r4.2/x/repodata/repomd.xml".
 type Mirror struct {
 	// Name identifies the mirror in state, status pages and logs; unique.
-	Name string `toml:"name"`
+	Name string `toml:"name" example:"mirror.example.net"`
 	// URL is the http(s) base URL of the mirror's copy of the tree; it
 	// ends with "/" (Load adds it when missing).
-	URL string `toml:"url"`
+	URL string `toml:"url" example:"https://mirror.example.net/project/"`
 	// Subdir, for a partial mirror, is the only part of the tree it holds
 	// ("r4.2/" or "iso/"), relative to the tree's top and at the same place
 	// below URL. Empty means the whole tree.
-	Subdir string `toml:"subdir"`
+	Subdir string `toml:"subdir" example:"r4.2/"`
 	// Country is an ISO 3166-1 alpha-2 code ("DE"); empty if unknown.
-	Country string `toml:"country"`
+	Country string `toml:"country" example:"DE"`
 	// Continent is a two-letter continent code (AF AN AS EU NA OC SA).
-	Continent string `toml:"continent"`
+	Continent string `toml:"continent" example:"EU"`
 	// Content lists what the mirror carries: "yum" (repodata/repomd.xml),
 	// "deb" (dists/*/InRelease), "iso" (*.iso). Empty means all three.
-	Content []string `toml:"content"`
+	Content []string `toml:"content" example:"yum"`
 	// Onion is the mirror's onion base URL, if any; requests that arrive
 	// over an onion address are only ever sent there.
-	Onion string `toml:"onion"`
+	Onion string `toml:"onion" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/project/"`
 }
 
 // MirrorContents are the values Mirror.Content accepts.

@@ -95,7 +95,7 @@ func TestMirrorStateKeys(t *testing.T) {
 		{"bad host", "checker = false\nstate_from = \"https://a_b.example/s.json\"", []string{"mirrors.state_from:", "is not a host name"}},
 		{"via without state_from", "state_via = \"socks5://127.0.0.1:9050\"", []string{"mirrors.state_via: is set, but mirrors.state_from is not"}},
 		{"via by name", "checker = false\nstate_from = \"https://www.example.org/s.json\"\nstate_via = \"socks5://localhost:9050\"", []string{"mirrors.state_via:", "by IP address"}},
-		{"not a bool", "checker = \"no\"", []string{"depot.toml:8", "Checker"}},
+		{"not a bool", "checker = \"no\"", []string{"mirrors.checker: must be true or false, not a string; for example: checker = false"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,29 +14,29 @@ import (
 // computes no statistics.
 type Stats struct {
 	// Title and Comment go to the data file's meta and the page.
-	Title   string `toml:"title"`
-	Comment string `toml:"comment"`
+	Title   string `toml:"title" example:"Estimated userbase"`
+	Comment string `toml:"comment" example:"Estimated from the update checks of the last months"`
 	// Logs are access-log paths or globs, plain or .gz.
-	Logs []string `toml:"logs"`
+	Logs []string `toml:"logs" example:"/var/log/depot/access*.log*"`
 	// ExitLists is a directory of CollecTor exit-list archives and TorDNSEL
 	// files. Empty means no exit lists: Tor users are not estimated and
 	// every month is reported as uncovered.
-	ExitLists string `toml:"exit_lists"`
+	ExitLists string `toml:"exit_lists" example:"/var/lib/depot/exit-lists"`
 	// Data is the JSON data file. Empty means <data_dir>/stats.json.
-	Data string `toml:"data"`
+	Data string `toml:"data" example:"/var/lib/depot/stats.json"`
 	// Fetch lets the daily job download missing exit lists from CollecTor.
 	// false (the default) means depot never contacts CollecTor by itself.
-	Fetch bool `toml:"fetch"`
+	Fetch bool `toml:"fetch" example:"true"`
 	// CountIPv6 also counts distinct IPv6 /64 prefixes, reported separately
 	// in the data file's meta and never added to the IPv4 figures.
-	CountIPv6 bool `toml:"count_ipv6"`
+	CountIPv6 bool `toml:"count_ipv6" example:"true"`
 	// Nodes names the depot nodes whose logs the statistics read (on a
 	// statistics host that collects several nodes' logs): name → the
 	// directory holding that node's files, or a glob matching them. Every
 	// file of Logs belongs to at most one node. Coverage is reported per
 	// node either way (by directory when Nodes is empty); with Nodes, a
 	// month is complete only when every node named here covered it.
-	Nodes map[string]string `toml:"nodes"`
+	Nodes map[string]string `toml:"nodes" example:"{ eu1 = \"/srv/logs/eu1\", us1 = \"/srv/logs/us1\" }"`
 	// Rules decide which requests are update checks. Empty means the
 	// default rule of stats-method.md (yum/DNF repomd.xml and
 	// repomd.xml.metalink). With rules, a request counts for the first
@@ -52,11 +52,11 @@ type Stats struct {
 //	path = '^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$'
 //	exclude_release = ['-backports$']
 type StatsRule struct {
-	Path string `toml:"path"`
+	Path string `toml:"path" example:"^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$"`
 	// Exclude vetoes a match when one of these matches the path.
-	Exclude []string `toml:"exclude"`
+	Exclude []string `toml:"exclude" example:"/testing/"`
 	// ExcludeRelease vetoes a match when one of these matches the release.
-	ExcludeRelease []string `toml:"exclude_release"`
+	ExcludeRelease []string `toml:"exclude_release" example:"-backports$"`
 }
 
 func (s *Stats) resolvePaths(abs func(*string)) {

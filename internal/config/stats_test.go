@@ -23,6 +23,7 @@ func TestStatsTable(t *testing.T) {
 		{"node glob", "[stats]\nlogs = [\"/srv/*\"]\n[stats.nodes]\neu1 = \"/srv/logs/[\"\n", []string{"stats.nodes.eu1: \"/srv/logs/[\" is not a directory or glob"}},
 		{"node empty", "[stats]\nlogs = [\"/srv/*\"]\n[stats.nodes]\neu1 = \"\"\n", []string{"stats.nodes.eu1:", "is not a directory or glob"}},
 		{"nodes share a directory", "[stats]\nlogs = [\"/srv/*\"]\n[stats.nodes]\na = \"/srv/logs/eu1\"\nb = \"/srv/logs/eu1/\"\n", []string{"stats.nodes.b: \"/srv/logs/eu1\" is also node a's"}},
+		{"nodes not a table", "[stats]\nlogs = [\"/srv/*\"]\nnodes = [\"/srv/a\"]\n", []string{"stats.nodes: must be a table of strings"}},
 		{"nodes without logs", "[stats]\n[stats.nodes]\na = \"/srv/logs/a\"\n", []string{"stats.nodes: is set, but stats.logs is not"}},
 	}
 	for _, tc := range tests {
