@@ -184,3 +184,31 @@ func TestAssignNodes(t *testing.T) {
 		}
 	})
 }
+
+func TestWriteCoverage(t *testing.T) {
+	d := &Data{Months: map[string]map[string]Figures{"2026-10": {}, "2026-11": {}, "2026-12": {}}, Detail: map[string]MonthMeta{
+		"2026-12": {Nodes: map[string]NodeCoverage{"logs": {Lines: 5, First: "2026-12-01T00:00:00Z", Last: "2026-12-01T10:00:00Z", Covered: true}}},
+		"2026-11": {Nodes: map[string]NodeCoverage{
+			"us1":   {Lines: 7, First: "2026-11-01T00:00:00Z", Last: "2026-11-30T23:00:00Z", Covered: true, Required: true},
+			"ap1":   {Lines: 3, First: "2026-11-01T00:00:00Z", Last: "2026-11-16T21:10:33Z", MissingDays: []string{"2026-11-17/2026-11-30"}, Required: true},
+			"eu1":   {MissingDays: []string{"2026-11-01/2026-11-30"}, Required: true},
+			"other": {Lines: 1, First: "2026-11-03T00:00:00Z", Last: "2026-11-03T00:00:00Z", MissingDays: []string{"2026-11-01/2026-11-02", "2026-11-04/2026-11-30"}},
+		}},
+	}}
+	var b strings.Builder
+	if err := WriteCoverage(&b, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := `coverage  node   state                              lines  first line            last line             days without a line
+2026-11   ap1    INCOMPLETE                         3      2026-11-01 00:00:00Z  2026-11-16 21:10:33Z  2026-11-17/2026-11-30
+          eu1    NO LINES                           0      -                     -                     2026-11-01/2026-11-30
+          us1    ok                                 7      2026-11-01 00:00:00Z  2026-11-30 23:00:00Z  
+          other  INCOMPLETE (not in [stats] nodes)  1      2026-11-03 00:00:00Z  2026-11-03 00:00:00Z  2026-11-01/2026-11-02, 2026-11-04/2026-11-30
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant (one directory that covered December left out; October has no coverage)\n%s", b.String(), want)
+	}
+	if n := d.Note("2026-11"); !strings.Contains(n, "logs incomplete: ap1, eu1") {
+		t.Errorf("note %q does not name the nodes whose logs are incomplete", n)
+	}
+}
