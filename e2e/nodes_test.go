@@ -175,7 +175,7 @@ func concat(t *testing.T, dst string, srcs ...string) {
 func statsHost(t *testing.T, logs, exits, data string, nodes map[string]string) string {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir = %q\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n\n[[site]]\nhosts = [\"*\"]\nroot = %q\n\n", t.TempDir(), t.TempDir())
+	fmt.Fprintf(&b, "log_dir = %q\ndata_dir = %q\n\n[[listen]]\naddress = \"127.0.0.1:0\"\n\n[[site]]\nhosts = [\"*\"]\nroot = %q\n\n", t.TempDir(), t.TempDir(), t.TempDir())
 	fmt.Fprintf(&b, "[stats]\nlogs = [%q]\nexit_lists = %q\ndata = %q\n\n[stats.nodes]\n", logs, exits, data)
 	for name, dir := range nodes {
 		fmt.Fprintf(&b, "%s = %q\n", name, dir)
@@ -447,6 +447,26 @@ func TestStatsSharedCaseOverThreeNodes(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("figures over three nodes:\n%v\nexpected.json:\n%v", got, want)
 	}
+	// Retention on the statistics host covers every node's directory: as
+	// if it were January, September's and October's lines go from each
+	// node's files, compressed or not (the case's undated garbage lines
+	// stay, as prune keeps what has no time), and November's stay.
+	pruned := runOK(t, ".", depotBin, "logs", "prune", "--config", cfg, "--now", "2027-01-05")
+	for _, d := range dirs {
+		old, _ := filepath.Glob(filepath.Join(d, "access.log.[12]*"))
+		if len(old) != 2 {
+			t.Fatalf("%s: old files %v, want September's and October's", d, old)
+		}
+		for _, f := range old {
+			if !strings.Contains(pruned, "rewrote "+f+": removed ") && !strings.Contains(pruned, "deleted "+f) {
+				t.Errorf("prune as of 2027-01-05 left %s as it was:\n%s", f, pruned)
+			}
+		}
+		if nov := filepath.Join(d, "access.log"); strings.Contains(pruned, "rewrote "+nov+":") || strings.Contains(pruned, "deleted "+nov+"\n") {
+			t.Errorf("prune removed November's lines from %s:\n%s", d, pruned)
+		}
+	}
+
 	// Every node covered every month (the case's exit lists do not, so no
 	// month is complete).
 	for m, mm := range meta {
