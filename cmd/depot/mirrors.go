@@ -157,7 +157,8 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 			}
 			rec := newOutboundRecord(cfg.DataDir, cmd.ErrOrStderr())
 			defer rec.flush()
-			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record})
+			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record,
+				Interval: time.Duration(cfg.Mirrors.CheckInterval)})
 			if svc == nil {
 				return err
 			}
@@ -217,7 +218,7 @@ every mirror × file that is not fresh. It contacts nothing.`,
 			if _, err := os.Stat(mirrors.StateFile(cfg)); errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("no mirror state at %s yet; run 'depot mirrors check --config %s' or start serve", mirrors.StateFile(cfg), f.file)
 			}
-			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window})
+			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window, Interval: time.Duration(cfg.Mirrors.CheckInterval)})
 			if err != nil {
 				return err
 			}

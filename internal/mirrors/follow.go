@@ -39,12 +39,6 @@ const (
 	lateRetry = time.Minute
 )
 
-// followState is what a follower knows of its last fetches.
-type followState struct {
-	fetched time.Time // last successful fetch
-	err     string    // of the last fetch, "" if it succeeded
-}
-
 // MaxStateAge is how old the results of a round may be for a follower to
 // offer mirrors from them: two check intervals.
 func (s *Service) MaxStateAge() time.Duration { return 2 * s.opts.Interval }
@@ -78,14 +72,19 @@ func (s *Service) Sync(ctx context.Context) (Round, error) {
 
 	s.mu.Lock()
 	present := s.keepFiles(jobs)
+	from := s.state.From
+	if from == nil || from.URL != cfg.Mirrors.StateFrom {
+		from = &Fetch{URL: cfg.Mirrors.StateFrom}
+	}
 	if ferr != nil {
-		s.follow.err = ferr.Error()
+		from.Error = ferr.Error()
 		errs = append(errs, ferr)
 	} else {
-		s.follow = followState{fetched: now}
+		from.Fetched, from.Error = now, ""
 		s.adopt(cfg, rep, present, &rd)
-		s.dirty = true
 	}
+	s.state.From = from
+	s.dirty = true
 	for _, ms := range s.state.Mirrors {
 		if ms.LastRound.After(rd.Ended) {
 			rd.Ended = ms.LastRound

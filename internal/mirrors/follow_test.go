@@ -450,3 +450,29 @@ func TestNextSync(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowerStateKept: what the follower fetched, and when, is in its
+// state file, so that `depot mirrors status` (another process) and a
+// restart know it; a node that becomes the checker forgets it.
+func TestFollowerStateKept(t *testing.T) {
+	n := newNodes(t)
+	if _, err := n.follower.svc.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again := n.follower.open(t, time.Second)
+	rep := again.Status()
+	if rep.StateFrom == nil || !rep.StateFrom.Fetched.Equal(n.checker.clock.Now()) || rep.StateFrom.URL != n.stateFrom {
+		t.Fatalf("reopened follower: state_from %+v, want fetched at %v from %s", rep.StateFrom, n.checker.clock.Now(), n.stateFrom)
+	}
+	if got := parseML3(t, mustMetalink(t, again, n.follower.site())).urls(); len(got) != 3 {
+		t.Errorf("reopened follower: metalink URLs %v, want the checker's two mirrors and base_url", got)
+	}
+	n.follower.cfg.Mirrors = config.MirrorChecks{}
+	again.Reload(n.follower.cfg)
+	if _, err := again.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if again.state.From != nil || again.Status().StateFrom != nil {
+		t.Errorf("a node that checks keeps state_from %+v", again.state.From)
+	}
+}

@@ -104,7 +104,6 @@ type Service struct {
 	caches  cacheSet
 	hashes  *hashes
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
-	follow  followState   // a follower's last fetch
 	expires atomic.Int64  // Unix ns when a follower's results next age out; 0: never
 }
 
@@ -440,6 +439,7 @@ func (s *Service) keepFiles(jobs []job) map[string]job {
 // configured or present. Called with s.mu held.
 func (s *Service) apply(cfg *config.Config, jobs []job, results []map[string]*Result, end time.Time, rd *Round) {
 	s.keepFiles(jobs)
+	s.state.From = nil // these results are this node's own
 	configured := map[string]bool{}
 	for i, m := range cfg.Mirror {
 		configured[m.Name] = true

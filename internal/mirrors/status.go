@@ -25,9 +25,7 @@ type Report struct {
 
 // StateSource is a follower's view of the checking node.
 type StateSource struct {
-	URL     string    `json:"url"`
-	Fetched time.Time `json:"fetched,omitzero"` // the last successful fetch
-	Error   string    `json:"error,omitempty"`  // of the last fetch, if it failed
+	Fetch
 	// MaxAgeSeconds is how old a round's results may be to be offered
 	// (two check intervals); older ones leave base_url alone in metalinks.
 	MaxAgeSeconds int64 `json:"max_age_seconds"`
@@ -80,8 +78,10 @@ func (s *Service) Status() Report {
 	now := s.opts.Now()
 	rep := Report{Generated: now}
 	if !s.cfg.Mirrors.IsChecker() {
-		rep.StateFrom = &StateSource{URL: s.cfg.Mirrors.StateFrom, Fetched: s.follow.fetched, Error: s.follow.err,
-			MaxAgeSeconds: int64(s.MaxStateAge() / time.Second)}
+		rep.StateFrom = &StateSource{Fetch: Fetch{URL: s.cfg.Mirrors.StateFrom}, MaxAgeSeconds: int64(s.MaxStateAge() / time.Second)}
+		if f := s.state.From; f != nil && f.URL == s.cfg.Mirrors.StateFrom {
+			rep.StateFrom.Fetch = *f
+		}
 	}
 	names := make([]string, 0, len(s.state.Files))
 	for name := range s.state.Files {
