@@ -66,9 +66,6 @@ func (s *Service) Sync(ctx context.Context) (Round, error) {
 	rd.Files = len(jobs)
 	rep, ferr := s.fetchReport(ctx, cfg)
 	now := s.opts.Now()
-	if ferr == nil {
-		ferr = checkClock(rep, now)
-	}
 
 	s.mu.Lock()
 	present := s.keepFiles(jobs)
@@ -124,7 +121,7 @@ func (s *Service) stateClient(cfg *config.Config) (*http.Client, error) {
 }
 
 // fetchReport fetches and decodes the checking node's status report,
-// within Timeout.
+// within Timeout, and checks it (decodeReport).
 func (s *Service) fetchReport(ctx context.Context, cfg *config.Config) (*Report, error) {
 	src := cfg.Mirrors.StateFrom
 	fail := func(format string, args ...any) (*Report, error) {
@@ -161,26 +158,30 @@ func (s *Service) fetchReport(ctx context.Context, cfg *config.Config) (*Report,
 	if len(body) > maxStateSize {
 		return fail("larger than %d bytes; it is not a mirror status report", maxStateSize)
 	}
-	var rep Report
-	if err := json.Unmarshal(body, &rep); err != nil {
-		return fail("not a mirror status report: %v", err)
+	rep, err := decodeReport(body, s.opts.Now())
+	if err != nil {
+		return fail("%v", err)
 	}
-	if rep.Generated.IsZero() {
-		return fail("not a mirror status report: no \"generated\" time")
-	}
-	return &rep, nil
+	return rep, nil
 }
 
-// checkClock refuses a report whose rounds ended in this node's future:
-// their results would not age, and a checker that stopped would be
-// trusted for as long as the clocks disagree.
-func checkClock(rep *Report, now time.Time) error {
+// decodeReport decodes a status report and refuses one whose rounds ended
+// in this node's future (now): their results would not age, and a checker
+// that stopped would be trusted for as long as the clocks disagree.
+func decodeReport(body []byte, now time.Time) (*Report, error) {
+	var rep Report
+	if err := json.Unmarshal(body, &rep); err != nil {
+		return nil, fmt.Errorf("not a mirror status report: %v", err)
+	}
+	if rep.Generated.IsZero() {
+		return nil, errors.New("not a mirror status report: no \"generated\" time")
+	}
 	for _, m := range rep.Mirrors {
 		if ahead := m.LastCheck.Sub(now); ahead > maxClockAhead {
-			return fmt.Errorf("mirror state: the checking node's round ended %s after this node's clock; synchronise the clocks (NTP)", ahead.Round(time.Second))
+			return nil, fmt.Errorf("the checking node's round ended %s after this node's clock; synchronise the clocks (NTP)", ahead.Round(time.Second))
 		}
 	}
-	return nil
+	return &rep, nil
 }
 
 // adopt replaces the mirror state with the checker's results for the
