@@ -76,15 +76,18 @@ func TestSpanCoverage(t *testing.T) {
 	}
 }
 
+// identityOf is the identity of a file of lines.
+func identityOf(seed maphash.Seed, lines ...string) identity {
+	var id identity
+	for _, l := range lines {
+		id.add(seed, []byte(l))
+	}
+	return id
+}
+
 func TestIdentity(t *testing.T) {
 	seed := maphash.MakeSeed()
-	of := func(lines ...string) identity {
-		var id identity
-		for _, l := range lines {
-			id.add(seed, []byte(l))
-		}
-		return id
-	}
+	of := func(lines ...string) identity { return identityOf(seed, lines...) }
 	a := of("x 1", "y 2", "z 3")
 	// Split into chunks read by different workers, in any order.
 	b := of("z 3")
@@ -107,13 +110,7 @@ func TestIdentity(t *testing.T) {
 
 func TestDuplicates(t *testing.T) {
 	seed := maphash.MakeSeed()
-	of := func(lines ...string) identity {
-		var id identity
-		for _, l := range lines {
-			id.add(seed, []byte(l))
-		}
-		return id
-	}
+	of := func(lines ...string) identity { return identityOf(seed, lines...) }
 	paths := []string{"/s/b/access.log-1.gz", "/s/a/access.log-1", "/s/a/empty", "/s/b/access.log-1", "/s/c/empty", "/s/a/access.log-2"}
 	ids := []identity{of("1", "2"), of("1", "2"), {}, of("1", "2"), {}, of("3")}
 	copyOf, found := duplicates(paths, ids)
