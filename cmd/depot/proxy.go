@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
@@ -112,13 +113,16 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 	if p.Log {
 		logged = "requests logged without client addresses to " + cfg.ProxyLogPath()
 	}
-	fmt.Fprintf(w, "depot: updates proxy on %s, %s; %s\n", p.Listen, via, logged)
+	// One write: whoever reads the first line reads the whole description.
+	var b strings.Builder
+	fmt.Fprintf(&b, "depot: updates proxy on %s, %s; %s\n", p.Listen, via, logged)
 	if len(p.Allow) == 0 {
-		fmt.Fprintln(w, "  allow is empty: every destination is refused (a closed proxy)")
+		fmt.Fprintln(&b, "  allow is empty: every destination is refused (a closed proxy)")
 	}
 	for _, a := range p.Allow {
-		fmt.Fprintf(w, "  allow %s\n", a)
+		fmt.Fprintf(&b, "  allow %s\n", a)
 	}
+	io.WriteString(w, b.String())
 }
 
 // bindProxy builds and binds the updates proxy of cfg's [proxy] table, or
