@@ -62,6 +62,7 @@ type Config struct {
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
 	ACME    ACME         `toml:"acme"`
+	Admin   Admin        `toml:"admin"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
