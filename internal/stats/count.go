@@ -20,7 +20,11 @@ import (
 
 // relAcc counts one release (or "any") in one month.
 type relAcc struct {
-	plain      addrSet // distinct clearnet IPv4 addresses
+	plain addrSet // distinct clearnet IPv4 addresses
+	// pseudo holds the IDs of IPv4 pseudonyms, apart from plain: an ID is
+	// no address, and one may equal an unrelated real address of a month
+	// whose logs were only partly pseudonymised.
+	pseudo     addrSet
 	plainReq   int64
 	torReq     int64
 	v6Prefixes map[uint64]struct{} // /64 prefixes; only with CountIPv6
@@ -97,7 +101,7 @@ func (t *tally) count(v verdict, c *classified, exits *torexit.Set) {
 	if v == countedV6 {
 		m.v6[c.v6] = struct{}{}
 		if t.countV6 {
-			p := prefix64(c.v6)
+			p := c.p64
 			for _, acc := range [2]*relAcc{&m.any, r} {
 				if acc.v6Prefixes == nil {
 					acc.v6Prefixes = map[uint64]struct{}{}
@@ -107,13 +111,20 @@ func (t *tally) count(v verdict, c *classified, exits *torexit.Set) {
 		}
 		return
 	}
-	if exits.IsTorV4(c.v4, c.unix) {
+	// A pseudonym carries the verdict of the exit lists at rewrite time;
+	// its ID is no address to look up.
+	if (c.pseudo && c.tor) || (!c.pseudo && exits.IsTorV4(c.v4, c.unix)) {
 		m.any.torReq++
 		r.torReq++
 		return
 	}
 	m.any.plainReq++
 	r.plainReq++
+	if c.pseudo {
+		m.any.pseudo.add(c.v4)
+		r.pseudo.add(c.v4)
+		return
+	}
 	m.any.plain.add(c.v4)
 	r.plain.add(c.v4)
 }
@@ -129,6 +140,7 @@ func prefix64(a netip.Addr) uint64 {
 
 func (a *relAcc) merge(o *relAcc) {
 	a.plain.union(&o.plain)
+	a.pseudo.union(&o.pseudo)
 	a.plainReq += o.plainReq
 	a.torReq += o.torReq
 	if o.v6Prefixes != nil && a.v6Prefixes == nil {

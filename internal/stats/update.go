@@ -230,7 +230,7 @@ func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
 	from, to := time.Unix(m.from, 0).UTC(), time.Unix(m.to, 0).UTC()
 	figures := func(r *relAcc) Figures {
-		f := Figures{Plain: int64(r.plain.len())}
+		f := Figures{Plain: int64(r.plain.len() + r.pseudo.len())}
 		if r.plainReq > 0 {
 			f.Tor = r.torReq * f.Plain / r.plainReq // floor: all non-negative
 		}
