@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -33,6 +34,16 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation"`
+	// Pseudonymise replaces the client address of every log line of a
+	// settled month (ended, its statistics computed after it ended, and
+	// PseudonymiseAfter passed) by a pseudonym that keeps the statistics
+	// exact (docs/pseudonyms.md). false keeps real addresses until
+	// retention deletes them.
+	Pseudonymise bool `toml:"pseudonymise"`
+	// PseudonymiseAfter is how long after a month ends its real addresses
+	// are kept, so that late exit lists still count. 0 means 168h (7 days);
+	// at least 24h.
+	PseudonymiseAfter Duration `toml:"pseudonymise_after"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -104,6 +115,8 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+	// DefaultPseudonymiseAfter is 7 days.
+	DefaultPseudonymiseAfter = Duration(7 * 24 * time.Hour)
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
@@ -194,6 +207,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.LogRotation == "" {
 		c.LogRotation = RotationDaily
+	}
+	if c.PseudonymiseAfter == 0 {
+		c.PseudonymiseAfter = DefaultPseudonymiseAfter
 	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {

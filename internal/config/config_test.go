@@ -43,6 +43,9 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 	if c.Site[0].RedirectMinSize != 1<<20 {
 		t.Errorf("redirect_min_size default %d", c.Site[0].RedirectMinSize)
 	}
+	if c.Pseudonymise || c.PseudonymiseAfter != DefaultPseudonymiseAfter {
+		t.Errorf("pseudonymise %v after %v; want false after 168h", c.Pseudonymise, c.PseudonymiseAfter)
+	}
 	if c.Stats.Data != filepath.Join(DefaultDataDir, "stats.json") {
 		t.Errorf("stats data default %q", c.Stats.Data)
 	}
@@ -68,6 +71,8 @@ func TestLoadRejects(t *testing.T) {
 		{"duplicate address", minimal + "[[listen]]\naddress = \"127.0.0.1:8080\"\n", []string{"listen[1].address", "also listen[0]"}},
 		{"bad onion location", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nonion_location = \"http://example.org\"", 1), []string{"site[0].onion_location"}},
 		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
+		{"short pseudonymisation grace", "pseudonymise = true\npseudonymise_after = \"12h\"\n" + minimal, []string{"pseudonymise_after: 12h0m0s is less than 24h"}},
+		{"pseudonymise not a bool", "pseudonymise = \"yes\"\n" + minimal, []string{"depot.toml:"}},
 		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
 	}
 	for _, tt := range tests {

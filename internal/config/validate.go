@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Problems is every validation problem of one configuration, each with its
@@ -47,6 +48,9 @@ func (c *Config) Validate() error {
 	p := &Problems{File: c.Path}
 	if c.RetentionMonths < 1 {
 		p.add("retention_months", "must be at least 1 (the current month), got %d", c.RetentionMonths)
+	}
+	if c.PseudonymiseAfter < Duration(24*time.Hour) {
+		p.add("pseudonymise_after", "%s is less than 24h; the exit lists of a month's last day are published up to a day after it ends", time.Duration(c.PseudonymiseAfter))
 	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
