@@ -103,12 +103,18 @@ func ParseMonth(s string) (time.Time, error) {
 // Update recomputes opts.Months from the logs and writes them into the data
 // file, keeping every other month exactly as it was.
 func Update(ctx context.Context, opts Options) (*Result, error) {
+	return run(ctx, opts, nil, true)
+}
+
+// run computes opts.Months, reading replace[p] instead of each log p that
+// replace names, and with write records them in the data file.
+func run(ctx context.Context, opts Options, replace map[string]string, write bool) (*Result, error) {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
 	start := now().UTC()
-	if opts.DataFile == "" {
+	if write && opts.DataFile == "" {
 		return nil, errors.New("stats: no data file given")
 	}
 	months := opts.Months
@@ -126,14 +132,22 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 
 	// Read the data file first: a corrupt one stops the run before any
 	// work, and is never overwritten.
-	data, err := readData(opts.DataFile)
-	if err != nil {
-		return nil, err
+	data := &dataFile{}
+	if write {
+		var err error
+		if data, err = readData(opts.DataFile); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{}
 	paths, warn, err := expandLogs(opts.Logs)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range paths {
+		if r, ok := replace[p]; ok {
+			paths[i] = r
+		}
 	}
 	res.Warnings = append(res.Warnings, warn...)
 	res.Files = len(paths)
@@ -170,16 +184,22 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 	res.Lines, res.Undated = t.lines, t.undated
 
 	computed := now().UTC()
-	mm, err := data.monthsMeta()
-	if err != nil {
-		return nil, err
-	}
 	for i := range t.months {
 		mr := result(&t.months[i], exits, computed)
 		res.Months = append(res.Months, mr)
 		if mr.Meta.ExitListCoverage < 1000 {
 			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir))
 		}
+	}
+	if !write {
+		res.Elapsed = now().Sub(start)
+		return res, nil
+	}
+	mm, err := data.monthsMeta()
+	if err != nil {
+		return nil, err
+	}
+	for _, mr := range res.Months {
 		if err := data.set(mr.Month, mr.Releases); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,152 @@
+package logfiles
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"depot/internal/atomicfile"
+)
+
+// pseudoJournal is written once every rewritten file is synced, before
+// the first rename: it is the commit point of a pseudonymisation run. It
+// names files and counts lines; it holds no address and no key.
+type pseudoJournal struct {
+	At      string           `json:"at"`    // RFC 3339, UTC
+	Lines   map[string]int64 `json:"lines"` // month -> lines rewritten
+	Renames []pseudoRename   `json:"renames"`
+}
+
+type pseudoRename struct {
+	Tmp string `json:"tmp"`
+	Dst string `json:"dst"`
+}
+
+func writeJournal(dir string, j *pseudoJournal) error {
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, pseudoJournalName), 0o640, append(b, '\n'))
+}
+
+// commitJournal renames every file of j that is still a temporary file,
+// records j's months as pseudonymised and removes the journal. It is
+// idempotent: recovery runs it again after a crash.
+func commitJournal(dir string, j *pseudoJournal, step func(name, path string, fn func() error) error) error {
+	dirs := map[string]bool{}
+	for _, r := range j.Renames {
+		if _, err := os.Lstat(r.Tmp); errors.Is(err, fs.ErrNotExist) {
+			continue // renamed before a crash
+		}
+		if err := step("rename", r.Dst, func() error { return os.Rename(r.Tmp, r.Dst) }); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(r.Dst)] = true
+	}
+	for d := range dirs {
+		atomicfile.SyncDir(d)
+	}
+	if err := step("state", dir, func() error { return recordPseudonymised(dir, j) }); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(dir, pseudoJournalName)); err != nil {
+		return err
+	}
+	atomicfile.SyncDir(dir)
+	return nil
+}
+
+// recoverPseudonymise finishes a run that a crash interrupted after its
+// journal was written, and removes the temporary files of a run
+// interrupted before: in the log directory and beside the other files.
+func recoverPseudonymise(dir string, files []pseudoFile) error {
+	b, err := os.ReadFile(filepath.Join(dir, pseudoJournalName))
+	switch {
+	case err == nil:
+		var j pseudoJournal
+		if err := json.Unmarshal(b, &j); err != nil {
+			return fmt.Errorf("%s: %w; a pseudonymisation was interrupted and its journal is unreadable: check the files it names by hand, then remove it", filepath.Join(dir, pseudoJournalName), err)
+		}
+		if err := commitJournal(dir, &j, func(_, _ string, fn func() error) error { return fn() }); err != nil {
+			return fmt.Errorf("finishing an interrupted pseudonymisation: %w", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	dirs := []string{dir}
+	for _, f := range files {
+		if d := filepath.Dir(f.path); !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	var errs []error
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), pseudoTmpPrefix) {
+				if err := os.Remove(filepath.Join(d, e.Name())); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PseudonymState is what the state file says of one month.
+type PseudonymState struct {
+	At    string `json:"at"`    // RFC 3339, when it was pseudonymised
+	Lines int64  `json:"lines"` // lines rewritten then
+}
+
+type pseudoStateFile struct {
+	Months map[string]PseudonymState `json:"months"`
+}
+
+// PseudonymisedMonths returns the months ("YYYY-MM") whose logs in dir
+// were pseudonymised: their lines hold pseudonyms, not addresses.
+func PseudonymisedMonths(dir string) (map[string]PseudonymState, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PseudonymStateName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]PseudonymState{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s pseudoStateFile
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, PseudonymStateName), err)
+	}
+	if s.Months == nil {
+		s.Months = map[string]PseudonymState{}
+	}
+	return s.Months, nil
+}
+
+func recordPseudonymised(dir string, j *pseudoJournal) error {
+	months, err := PseudonymisedMonths(dir)
+	if err != nil {
+		months = map[string]PseudonymState{} // unreadable: start again
+	}
+	for m, n := range j.Lines {
+		if prev := months[m]; prev.At != j.At { // not this run, recorded before a crash
+			n += prev.Lines
+		}
+		months[m] = PseudonymState{At: j.At, Lines: n}
+	}
+	b, err := json.MarshalIndent(pseudoStateFile{Months: months}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, PseudonymStateName), 0o640, append(b, '\n'))
+}

@@ -1,0 +1,614 @@
+package logfiles
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"depot/internal/pseudonym"
+	"depot/internal/torexit"
+)
+
+// PseudonymStats is what Pseudonymise asks of the statistics
+// (stats.Recount satisfies it).
+type PseudonymStats interface {
+	// Logs lists the files the statistics read: they are rewritten with
+	// the logs of the log directory, under the same keys.
+	Logs() ([]string, error)
+	// Figures computes months ("YYYY-MM") from those files, reading
+	// replace[p] instead of each p it names, and returns each month's
+	// figures as comparable text. With record (and no replace) it also
+	// records them in the statistics data file.
+	Figures(ctx context.Context, months []string, replace map[string]string, record bool) (map[string]string, error)
+}
+
+// PseudonymiseOptions say what Pseudonymise rewrites.
+type PseudonymiseOptions struct {
+	Dir string // the log directory
+	// After is how long after a month ends its lines keep their
+	// addresses. 0 means 7 days.
+	After time.Duration
+	Now   func() time.Time // nil means time.Now
+	// ExitLists loads the exit lists that decide each IPv4 pseudonym's Tor
+	// flag for lines in [from, to), as the statistics load them. nil means
+	// none: no line is from Tor, as the statistics would say without lists.
+	ExitLists func(ctx context.Context, from, to time.Time) (*torexit.Set, error)
+	// Stats, when set, names more files to rewrite, computes the months
+	// (recording them) before anything changes, and recounts them from the
+	// rewritten files: the rewrite replaces the logs only when every
+	// figure is the same.
+	Stats  PseudonymStats
+	DryRun bool // report what would change, change nothing
+	// Random is the source of the keys; nil means crypto/rand.
+	Random io.Reader
+
+	// hook, in tests, runs before each step of a change ("temp", "journal",
+	// "rename", "state"); an error stops Pseudonymise there, as a crash
+	// would.
+	hook func(step, path string) error
+}
+
+// PseudonymisedMonth is one month rewritten (or that would be).
+type PseudonymisedMonth struct {
+	Month string // "2026-10"
+	Lines int64  // lines whose addresses were replaced
+	Files int    // files that held them
+}
+
+// PseudonymisedFile is one file rewritten.
+type PseudonymisedFile struct {
+	Path  string
+	Lines int64 // lines changed, undated ones included
+}
+
+// PseudonymiseResult is what Pseudonymise did.
+type PseudonymiseResult struct {
+	// Settled is the end of the last settled month: lines before it are
+	// pseudonymised, later ones keep their addresses.
+	Settled time.Time
+	Months  []PseudonymisedMonth
+	Files   []PseudonymisedFile
+	Undated int64 // lines without a readable time whose addresses were replaced
+	// Notes are things the operator should know that are not failures,
+	// e.g. a month left as it is because a file of it is being written.
+	Notes []string
+	// Problems are files that could not be read or changed; their months
+	// were left as they are.
+	Problems []error
+}
+
+// Names of Pseudonymise's own files in the log directory.
+const (
+	pseudoJournalName = ".pseudonymise.journal"
+	pseudoTmpPrefix   = ".pseudonymise-" // + base name of the file it replaces
+	// PseudonymStateName records which months were pseudonymised, and when.
+	PseudonymStateName = "pseudonymised.json"
+)
+
+// DefaultPseudonymiseAfter is the grace period when none is given.
+const DefaultPseudonymiseAfter = 7 * 24 * time.Hour
+
+// SettledBefore returns the start of the first month that is not settled
+// at now with grace after: every month before it ended at least after ago.
+func SettledBefore(now time.Time, after time.Duration) time.Time {
+	if after <= 0 {
+		after = DefaultPseudonymiseAfter
+	}
+	y, m, _ := now.Add(-after).UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Pseudonymise replaces the client addresses of every line of every
+// settled month — a month that ended more than opts.After ago — in the
+// access and error logs of opts.Dir and the files the statistics read, by
+// pseudonyms under one fresh random key per month, which is never written
+// anywhere (docs/pseudonyms.md).
+//
+// A month is rewritten whole or not at all: if one of its files cannot be
+// rewritten (it is being written, or cannot be read), the month is left
+// as it is and a note says why. Lines of other months stay byte for byte.
+//
+// Crash safety: every file is first written to a synced temporary file;
+// a journal naming them is then written, the files are renamed into
+// place, and the journal is removed. After a crash the next run finishes
+// the renames of a journal it finds, or removes temporary files without
+// one: each month's files are all old or all new.
+func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseResult, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	settled := SettledBefore(now(), opts.After)
+	res := &PseudonymiseResult{Settled: settled}
+	unlock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	files, err := pseudoFiles(opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.DryRun {
+		if err := recoverPseudonymise(opts.Dir, files); err != nil {
+			return nil, err
+		}
+	}
+
+	surveys := surveyAll(ctx, files, settled.Unix())
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	todo, rewrite := plan(res, surveys)
+	if len(todo) == 0 || opts.DryRun {
+		if opts.DryRun {
+			for _, m := range todo {
+				res.Months = append(res.Months, PseudonymisedMonth{Month: m.name, Lines: m.lines, Files: m.files})
+			}
+			for _, s := range rewrite {
+				res.Files = append(res.Files, PseudonymisedFile{Path: s.path, Lines: s.total()})
+			}
+		}
+		return res, nil
+	}
+	months := make([]string, len(todo))
+	for i, m := range todo {
+		months[i] = m.name
+	}
+
+	// The figures first, with the exit lists as they are now: what the
+	// pseudonyms will carry, and what the rewritten logs must give again.
+	var before map[string]string
+	if opts.Stats != nil {
+		if before, err = opts.Stats.Figures(ctx, months, nil, true); err != nil {
+			return res, fmt.Errorf("refusing to pseudonymise %s: computing their statistics first failed: %w", strings.Join(months, ", "), err)
+		}
+	}
+	rw := &lineRewriter{}
+	first, _ := time.Parse("2006-01", months[0])
+	last, _ := time.Parse("2006-01", months[len(months)-1])
+	if opts.ExitLists != nil {
+		if rw.exits, err = opts.ExitLists(ctx, first, last.AddDate(0, 1, 0)); err != nil {
+			return res, fmt.Errorf("loading exit lists: %w", err)
+		}
+	}
+	if rw.undated, err = pseudonym.NewMapper(opts.Random); err != nil {
+		return res, err
+	}
+	for _, m := range months {
+		mapper, err := pseudonym.NewMapper(opts.Random)
+		if err != nil {
+			return res, err
+		}
+		from, _ := time.Parse("2006-01", m)
+		rw.months = append(rw.months, pseudoMonth{name: m, from: from.Unix(), to: from.AddDate(0, 1, 0).Unix(), m: mapper})
+	}
+	defer func() {
+		// Once this returns no one can map a pseudonym back, depot included.
+		rw.undated.Forget()
+		for _, m := range rw.months {
+			m.m.Forget()
+		}
+	}()
+
+	done, err := rewriteAll(ctx, rewrite, rw, opts)
+	temps := map[string]string{}
+	for _, d := range done {
+		temps[d.path] = d.tmp
+	}
+	abort := func() {
+		for _, tmp := range temps {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
+		abort()
+		return res, fmt.Errorf("pseudonymising %s: %w; nothing was changed", strings.Join(months, ", "), err)
+	}
+	if opts.Stats != nil {
+		after, err := opts.Stats.Figures(ctx, months, temps, false)
+		if err != nil {
+			abort()
+			return res, fmt.Errorf("recounting %s from the rewritten logs: %w; nothing was changed", strings.Join(months, ", "), err)
+		}
+		for _, m := range months {
+			if after[m] != before[m] {
+				abort()
+				return res, fmt.Errorf("the rewritten logs of %s would change its statistics (before %s, after %s); nothing was changed: this is a bug in depot, please report it", m, before[m], after[m])
+			}
+		}
+	}
+	for _, d := range done {
+		if changed(d.fileSurvey) {
+			abort()
+			return res, fmt.Errorf("%s changed while it was being pseudonymised (is something still writing it?); nothing was changed: run again", d.path)
+		}
+	}
+
+	j := &pseudoJournal{At: now().UTC().Format(time.RFC3339), Lines: map[string]int64{}}
+	for _, d := range done {
+		j.Renames = append(j.Renames, pseudoRename{Tmp: d.tmp, Dst: d.path})
+	}
+	for _, m := range todo {
+		j.Lines[m.name] = m.lines
+	}
+	if err := opts.step("journal", opts.Dir, func() error { return writeJournal(opts.Dir, j) }); err != nil {
+		abort()
+		return res, fmt.Errorf("writing the pseudonymisation journal: %w; nothing was changed", err)
+	}
+	if err := commitJournal(opts.Dir, j, opts.step); err != nil {
+		return res, fmt.Errorf("pseudonymising %s: %w; the next run finishes it", strings.Join(months, ", "), err)
+	}
+
+	for _, m := range todo {
+		res.Months = append(res.Months, PseudonymisedMonth{Month: m.name, Lines: m.lines, Files: m.files})
+	}
+	for _, d := range done {
+		res.Files = append(res.Files, PseudonymisedFile{Path: d.path, Lines: d.lines})
+		res.Undated += d.undated
+	}
+	return res, nil
+}
+
+func (o *PseudonymiseOptions) step(name, path string, fn func() error) error {
+	if o.hook != nil {
+		if err := o.hook(name, path); err != nil {
+			return err
+		}
+	}
+	return fn()
+}
+
+// pseudoFile is one file that may hold lines to rewrite.
+type pseudoFile struct {
+	path   string
+	active bool // being written: never rewritten
+	known  bool // its name says what it is (a log name)
+}
+
+// pseudoFiles lists the logs of opts.Dir and the files the statistics
+// read, once each.
+func pseudoFiles(opts PseudonymiseOptions) ([]pseudoFile, error) {
+	names, err := listLogs(opts.Dir, false)
+	if err != nil {
+		return nil, fmt.Errorf("listing log directory: %w", err)
+	}
+	seen := map[string]bool{}
+	var files []pseudoFile
+	add := func(f pseudoFile) {
+		abs, err := filepath.Abs(f.path)
+		if err != nil {
+			abs = filepath.Clean(f.path)
+		}
+		if !seen[abs] {
+			seen[abs] = true
+			files = append(files, f)
+		}
+	}
+	for _, n := range names {
+		add(pseudoFile{path: n.path, active: n.active, known: true})
+	}
+	if opts.Stats != nil {
+		paths, err := opts.Stats.Logs()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			if strings.HasPrefix(filepath.Base(p), ".") {
+				continue // temporary files, ours included
+			}
+			n, ok := parseName(filepath.Dir(p), filepath.Base(p))
+			add(pseudoFile{path: p, active: ok && n.active, known: ok})
+		}
+	}
+	return files, nil
+}
+
+// fileSurvey is what one read of a file found.
+type fileSurvey struct {
+	pseudoFile
+	real    map[string]int64 // settled month -> lines with a real address
+	undated int64            // undated lines with a real address
+	err     error
+	st      os.FileInfo
+}
+
+func (s *fileSurvey) total() int64 {
+	n := s.undated
+	for _, c := range s.real {
+		n += c
+	}
+	return n
+}
+
+// surveyAll reads every file (one worker per core) and counts, per settled
+// month, the lines that still hold a real address.
+func surveyAll(ctx context.Context, files []pseudoFile, settled int64) []*fileSurvey {
+	out := make([]*fileSurvey, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(1, len(files))) {
+		wg.Go(func() {
+			var sc lineScanner
+			var s lineScan
+			for i := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				out[i] = surveyFile(files[i], settled, &sc, &s)
+			}
+		})
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return slices.DeleteFunc(out, func(s *fileSurvey) bool { return s == nil })
+}
+
+// quickSkipSlack: a file whose first line is this much newer than the end
+// of the settled months holds none of their lines (lines are written about
+// in time order).
+const quickSkipSlack = 24 * time.Hour
+
+func surveyFile(f pseudoFile, settled int64, sc *lineScanner, s *lineScan) *fileSurvey {
+	fs := &fileSurvey{pseudoFile: f, real: map[string]int64{}}
+	if t, ok := firstTime(f.path); ok && t >= settled+int64(quickSkipSlack/time.Second) {
+		return fs
+	}
+	lr, err := openLines(f.path)
+	if err != nil {
+		fs.err = err
+		return fs
+	}
+	defer lr.Close()
+	if fs.st, err = lr.f.Stat(); err != nil {
+		fs.err = err
+		return fs
+	}
+	var last int64 = -1
+	var lastName string
+	for {
+		line, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fs.err = err
+			return fs
+		}
+		sc.scan(line, s)
+		if len(s.spans) == 0 {
+			continue
+		}
+		switch {
+		case s.unix == 0:
+			fs.undated++
+		case s.unix < settled:
+			// Lines come in time order: the month name is computed once
+			// per run of one month.
+			if mstart := monthStart(s.unix); mstart != last {
+				last, lastName = mstart, time.Unix(mstart, 0).UTC().Format("2006-01")
+			}
+			fs.real[lastName]++
+		}
+	}
+	return fs
+}
+
+func monthStart(unix int64) int64 {
+	y, m, _ := time.Unix(unix, 0).UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+}
+
+// monthWork is one month to rewrite.
+type monthWork struct {
+	name  string
+	lines int64
+	files int
+}
+
+// plan decides the months to rewrite and the files that hold them. A month
+// with lines in a file that cannot be rewritten waits, whole.
+func plan(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileSurvey) {
+	blocked := map[string]bool{}
+	work := map[string]*monthWork{}
+	for _, s := range surveys {
+		months := slices.Sorted(mapsKeys(s.real))
+		if s.err != nil {
+			res.Problems = append(res.Problems, fmt.Errorf("%s: %w; its lines keep their addresses", s.path, s.err))
+		}
+		for _, m := range months {
+			switch {
+			case s.err != nil:
+				blocked[m] = true
+			case s.active:
+				blocked[m] = true
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %d lines of %s hold client addresses, but the file is being written; %s keeps its addresses until the file is rotated (depot serve rotates daily)", s.path, s.real[m], m, m))
+			case !s.known:
+				blocked[m] = true
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %d lines of %s hold client addresses, but its name does not say whether it is still being written; %s keeps its addresses until it is renamed as a rotated log (NAME.log-YYYYMMDD or NAME.log.N)", s.path, s.real[m], m, m))
+			}
+			w := work[m]
+			if w == nil {
+				w = &monthWork{name: m}
+				work[m] = w
+			}
+			w.lines += s.real[m]
+			w.files++
+		}
+	}
+	var todo []monthWork
+	for _, m := range slices.Sorted(mapsKeys(work)) {
+		if !blocked[m] {
+			todo = append(todo, *work[m])
+		}
+	}
+	var rewrite []*fileSurvey
+	for _, s := range surveys {
+		if s.err != nil || s.active || !s.known {
+			continue
+		}
+		n := s.undated
+		for m, c := range s.real {
+			if !blocked[m] {
+				n += c
+			} else {
+				delete(s.real, m)
+			}
+		}
+		if n > 0 {
+			rewrite = append(rewrite, s)
+		}
+	}
+	if len(todo) == 0 {
+		// Undated lines alone start no run: they are rewritten with the
+		// next month's files.
+		rewrite = nil
+	}
+	return todo, rewrite
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// rewritten is one file written to its temporary file.
+type rewritten struct {
+	*fileSurvey
+	tmp     string
+	lines   int64
+	undated int64
+}
+
+// rewriteAll writes each file's pseudonymised copy (one worker per core).
+// On error some temporary files may exist: the caller removes those
+// returned.
+func rewriteAll(ctx context.Context, files []*fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) ([]rewritten, error) {
+	out := make([]rewritten, len(files))
+	errs := make([]error, len(files))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(1, len(files))) {
+		wg.Go(func() {
+			for i := range jobs {
+				if ctx.Err() != nil {
+					errs[i] = ctx.Err()
+					continue
+				}
+				out[i], errs[i] = rewriteFile(files[i], rw, opts)
+			}
+		})
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	done := slices.DeleteFunc(out, func(r rewritten) bool { return r.tmp == "" })
+	return done, errors.Join(errs...)
+}
+
+// rewriteFile writes the pseudonymised copy of one file to a synced
+// temporary file beside it, in the same format (a .gz stays gzip).
+func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r rewritten, err error) {
+	r = rewritten{fileSurvey: s}
+	lr, err := openLines(s.path)
+	if err != nil {
+		return r, err
+	}
+	defer lr.Close()
+	tmp := filepath.Join(filepath.Dir(s.path), pseudoTmpPrefix+filepath.Base(s.path))
+	if err := opts.step("temp", tmp, func() error { return nil }); err != nil {
+		return r, err
+	}
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, s.st.Mode().Perm())
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(out, 256<<10)
+	var w io.Writer = bw
+	var iw *indexedWriter
+	if lr.zr != nil {
+		iw = newIndexedWriter(bw)
+		w = iw
+	}
+	var sc lineScanner
+	var ls lineScan
+	buf := make([]byte, 0, 4096)
+	for {
+		line, rerr := lr.next()
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return r, rerr
+		}
+		sc.scan(line, &ls)
+		if m := rw.mapper(ls.unix); m != nil && len(ls.spans) > 0 {
+			if buf, err = rw.rewrite(buf[:0], line, &ls, m); err != nil {
+				return r, fmt.Errorf("%s: %w", s.path, err)
+			}
+			line = buf
+			r.lines++
+			if ls.unix == 0 {
+				r.undated++
+			}
+		}
+		if _, err = w.Write(line); err != nil {
+			return r, err
+		}
+		if _, err = w.Write(newline); err != nil {
+			return r, err
+		}
+	}
+	if iw != nil {
+		if err = iw.Close(); err != nil {
+			return r, err
+		}
+	}
+	if err = bw.Flush(); err != nil {
+		return r, err
+	}
+	if err = out.Sync(); err != nil {
+		return r, err
+	}
+	if err = out.Close(); err != nil {
+		return r, err
+	}
+	_ = os.Chtimes(tmp, s.st.ModTime(), s.st.ModTime())
+	r.tmp = tmp
+	return r, nil
+}
+
+var newline = []byte{'\n'}
+
+// changed reports whether a file is no longer what its survey read.
+func changed(s *fileSurvey) bool {
+	st, err := os.Stat(s.path)
+	return err != nil || !os.SameFile(st, s.st) || st.Size() != s.st.Size() || !st.ModTime().Equal(s.st.ModTime())
+}

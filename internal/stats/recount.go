@@ -1,0 +1,52 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Recount is what log pseudonymisation asks of the statistics (it
+// satisfies logfiles.PseudonymStats): which logs they read, and the
+// figures of some months computed from them, so that a rewrite of the logs
+// replaces them only when every figure stays as it was.
+type Recount struct {
+	Options Options // as for Update; Months is replaced
+}
+
+// Logs returns the files the statistics read.
+func (r Recount) Logs() ([]string, error) {
+	paths, _, err := expandLogs(r.Options.Logs)
+	return paths, err
+}
+
+// Figures computes months, reading replace[p] instead of each log p it
+// names, and returns each month's published figures and detail (all but
+// the time of computing) as comparable text. With record it also writes
+// them to the data file, as depot stats update --month would; it never
+// records figures read through replace, and never fetches exit lists for
+// them.
+func (r Recount) Figures(ctx context.Context, months []string, replace map[string]string, record bool) (map[string]string, error) {
+	opts := r.Options
+	opts.Months = months
+	opts.Progress = nil
+	if replace != nil {
+		record, opts.Fetch = false, false
+	}
+	res, err := run(ctx, opts, replace, record)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, m := range res.Months {
+		m.Meta.ComputedAt = ""
+		b, err := json.Marshal(struct {
+			Releases map[string]Figures
+			Meta     MonthMeta
+		}{m.Releases, m.Meta})
+		if err != nil {
+			return nil, err
+		}
+		out[m.Month] = string(b)
+	}
+	return out, nil
+}
