@@ -21,15 +21,16 @@ import (
 func newLogsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "Prune and search the access and error logs",
+		Short: "Prune, search and pseudonymise the access and error logs",
 		Long: `logs works on the log directory (log_dir): the active access.log and error.log,
 their daily rotations (access.log-YYYYMMDD.gz) and files rotated by logrotate
 (access.log.1, access.log.2.gz).`,
 		Example: `  depot logs prune --config /etc/depot/depot.toml --dry-run
-  depot logs search --dir /var/log/depot --ip 203.0.113.7 --since 2026-11-01`,
+  depot logs search --dir /var/log/depot --ip 203.0.113.7 --since 2026-11-01
+  depot logs pseudonymise --config /etc/depot/depot.toml --dry-run`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newLogsPruneCmd(), newLogsSearchCmd())
+	cmd.AddCommand(newLogsPruneCmd(), newLogsSearchCmd(), newLogsPseudonymiseCmd())
 	return cmd
 }
 
@@ -234,6 +235,13 @@ expression matched against the request target as logged.`,
 			}
 			if q.Status, err = parseStatus(status); err != nil {
 				return err
+			}
+			notes, err := logfiles.PseudonymisedNotes(dir, q)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
 			emit := emitPlain(out)

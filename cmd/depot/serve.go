@@ -183,8 +183,8 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 }
 
 // startJobs starts the periodic work of a running server: log rotation
-// (access, error and, when enabled, proxy log) and retention, and the
-// statistics. Jobs report to stderr only, with lines
+// (access, error and, when enabled, proxy log), retention and
+// pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
 func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
@@ -213,9 +213,13 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 				logf("log retention: %v", err)
 			}
 		})
+		daily := prune
+		if cfg.Pseudonymise {
+			daily = withPseudonymise(cfg, prune, stderr, logf)
+		}
 		rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
 			Report: func(err error) { logf("log rotation: %v", err) },
-			Daily:  prune,
+			Daily:  daily,
 		})
 		jobs.Go(func() {
 			if err := rot.Run(ctx); err != nil {

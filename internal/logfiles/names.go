@@ -164,3 +164,19 @@ func nameRank(n logName) int {
 	}
 	return 0
 }
+
+// AccessLogs returns the paths of the access logs in dir (active and
+// rotated, plain and compressed), oldest rotation first.
+func AccessLogs(dir string) ([]string, error) {
+	names, err := listLogs(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, n := range names {
+		if n.kind == AccessLog {
+			paths = append(paths, n.path)
+		}
+	}
+	return paths, nil
+}

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"depot/internal/atomicfile"
+	"depot/internal/pseudonym"
 )
 
 // pseudoJournal is written once every rewritten file is synced, before
@@ -149,4 +151,37 @@ func recordPseudonymised(dir string, j *pseudoJournal) error {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, PseudonymStateName), 0o640, append(b, '\n'))
+}
+
+// PseudonymisedNotes says, for a search by client address, which months
+// of its time range hold pseudonyms instead of addresses, so that finding
+// nothing there is not taken for an answer. A search for pseudonyms
+// themselves gets no note.
+func PseudonymisedNotes(dir string, q Query) ([]string, error) {
+	real := false
+	for _, p := range q.IPs {
+		if !pseudonym.V4Range.Overlaps(p) && !pseudonym.V6Range.Overlaps(p) {
+			real = true
+		}
+	}
+	if !real {
+		return nil, nil
+	}
+	months, err := PseudonymisedMonths(dir)
+	if err != nil {
+		return nil, err
+	}
+	var notes []string
+	for _, m := range slices.Sorted(mapsKeys(months)) {
+		start, err := time.Parse("2006-01", m)
+		if err != nil {
+			continue
+		}
+		if (!q.Until.IsZero() && !start.Before(q.Until)) || (!q.Since.IsZero() && !q.Since.Before(start.AddDate(0, 1, 0))) {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339, months[m].At)
+		notes = append(notes, fmt.Sprintf("%s was pseudonymised on %s: its lines hold pseudonyms, not client addresses, so no address can be found there anymore (docs/pseudonyms.md)", m, at.Format("2006-01-02")))
+	}
+	return notes, nil
 }

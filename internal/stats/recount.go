@@ -24,12 +24,12 @@ func (r Recount) Logs() ([]string, error) {
 // the time of computing) as comparable text. With record it also writes
 // them to the data file, as depot stats update --month would; it never
 // records figures read through replace, and never fetches exit lists for
-// them.
+// them. Without a data file nothing is recorded.
 func (r Recount) Figures(ctx context.Context, months []string, replace map[string]string, record bool) (map[string]string, error) {
 	opts := r.Options
 	opts.Months = months
 	opts.Progress = nil
-	if replace != nil {
+	if replace != nil || opts.DataFile == "" {
 		record, opts.Fetch = false, false
 	}
 	res, err := run(ctx, opts, replace, record)
