@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write creates or replaces path with what fill writes. The content goes to
@@ -71,4 +72,22 @@ func SyncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// tempInfix marks the temporary files Write creates: ".NAME.tmp-RANDOM".
+const tempInfix = ".tmp-"
+
+// IsTemp reports whether a base name is one of depot's temporary or working
+// files, which are never data: the ".NAME.tmp-RANDOM" files of this
+// package, any "NAME.tmp" (the "X.gz.tmp" and "X.rewrite.tmp" of earlier
+// versions' compression and prune), and the lock file earlier versions
+// kept in the log directory.
+func IsTemp(name string) bool {
+	switch {
+	case strings.HasSuffix(name, ".tmp"):
+		return true
+	case strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix):
+		return true
+	}
+	return name == ".depot-logs.lock"
 }
