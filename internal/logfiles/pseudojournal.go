@@ -95,7 +95,7 @@ func recoverPseudonymise(dir string, files []pseudoFile) error {
 			continue
 		}
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), pseudoTmpPrefix) {
+			if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), pseudoTmpSuffix) {
 				if err := os.Remove(filepath.Join(d, e.Name())); err != nil {
 					errs = append(errs, err)
 				}

@@ -15,6 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+
+	"depot/internal/logread"
 	"depot/internal/pseudonym"
 	"depot/internal/torexit"
 )
@@ -89,8 +93,8 @@ type PseudonymiseResult struct {
 
 // Names of Pseudonymise's own files in the log directory.
 const (
-	pseudoJournalName = ".pseudonymise.journal"
-	pseudoTmpPrefix   = ".pseudonymise-" // + base name of the file it replaces
+	pseudoJournalName = ".depot-pseudonymise.journal"
+	pseudoTmpSuffix   = ".tmp-pseudonymise" // ".NAME" + this replaces NAME
 	// PseudonymStateName records which months were pseudonymised, and when.
 	PseudonymStateName = "pseudonymised.json"
 )
@@ -368,20 +372,17 @@ func surveyFile(f pseudoFile, settled int64, sc *lineScanner, s *lineScan) *file
 	if t, ok := firstTime(f.path); ok && t >= settled+int64(quickSkipSlack/time.Second) {
 		return fs
 	}
-	lr, err := openLines(f.path)
+	r, st, err := openLog(f.path)
 	if err != nil {
 		fs.err = err
 		return fs
 	}
-	defer lr.Close()
-	if fs.st, err = lr.f.Stat(); err != nil {
-		fs.err = err
-		return fs
-	}
+	defer r.Close()
+	fs.st = st
 	var last int64 = -1
 	var lastName string
 	for {
-		line, err := lr.next()
+		line, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -406,6 +407,24 @@ func surveyFile(f pseudoFile, settled int64, sc *lineScanner, s *lineScan) *file
 		}
 	}
 	return fs
+}
+
+// openLog opens a log for reading, with what it is now.
+func openLog(path string) (*logread.Reader, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	r, err := logread.NewReader(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, st, nil
 }
 
 func monthStart(unix int64) int64 {
@@ -528,15 +547,16 @@ func rewriteAll(ctx context.Context, files []*fileSurvey, rw *lineRewriter, opts
 }
 
 // rewriteFile writes the pseudonymised copy of one file to a synced
-// temporary file beside it, in the same format (a .gz stays gzip).
+// temporary file beside it, in the same format (a .gz stays gzip, depot's
+// indexed gzip).
 func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r rewritten, err error) {
 	r = rewritten{fileSurvey: s}
-	lr, err := openLines(s.path)
+	in, _, err := openLog(s.path)
 	if err != nil {
 		return r, err
 	}
-	defer lr.Close()
-	tmp := filepath.Join(filepath.Dir(s.path), pseudoTmpPrefix+filepath.Base(s.path))
+	defer in.Close()
+	tmp := pseudoTemp(s.path)
 	if err := opts.step("temp", tmp, func() error { return nil }); err != nil {
 		return r, err
 	}
@@ -551,17 +571,15 @@ func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r r
 		}
 	}()
 	bw := bufio.NewWriterSize(out, 256<<10)
-	var w io.Writer = bw
-	var iw *indexedWriter
-	if lr.zr != nil {
-		iw = newIndexedWriter(bw)
-		w = iw
+	w, err := newFormatWriter(bw, in.Format())
+	if err != nil {
+		return r, err
 	}
 	var sc lineScanner
 	var ls lineScan
 	buf := make([]byte, 0, 4096)
 	for {
-		line, rerr := lr.next()
+		line, rerr := in.Next()
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
@@ -586,10 +604,8 @@ func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r r
 			return r, err
 		}
 	}
-	if iw != nil {
-		if err = iw.Close(); err != nil {
-			return r, err
-		}
+	if err = w.Close(); err != nil {
+		return r, err
 	}
 	if err = bw.Flush(); err != nil {
 		return r, err
@@ -604,6 +620,33 @@ func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r r
 	r.tmp = tmp
 	return r, nil
 }
+
+// pseudoTemp is the temporary file that replaces path: a hidden name that
+// atomicfile.IsTemp (and so every reader of logs) knows to skip.
+func pseudoTemp(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+pseudoTmpSuffix)
+}
+
+// newFormatWriter compresses what is written to w as format, so that a
+// rewritten file stays in its format. gzip is written as depot's indexed
+// gzip, which every gzip reader reads.
+func newFormatWriter(w io.Writer, format logread.Format) (io.WriteCloser, error) {
+	switch format {
+	case logread.Plain:
+		return nopCloser{w}, nil
+	case logread.Gzip:
+		return newIndexedWriter(w), nil
+	case logread.Xz:
+		return xz.NewWriter(w)
+	case logread.Zstd:
+		return zstd.NewWriter(w)
+	}
+	return nil, fmt.Errorf("depot cannot write %s files; recompress it as gzip or xz", format)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 var newline = []byte{'\n'}
 
