@@ -28,19 +28,19 @@ func newLogsPseudonymiseCmd() *cobra.Command {
 		Short: "Replace the client addresses of settled months by pseudonyms",
 		Long: `pseudonymise rewrites every line of every settled month — a month that ended
 more than pseudonymise_after ago (default 7 days) — in the access and error
-logs, active and rotated, plain and compressed, and in the files [stats] logs
+logs of the log directory, plain and compressed, and in the files [stats] logs
 reads: each client address becomes a pseudonym under a fresh random key per
 month that is never written anywhere. A pseudonym keeps what the statistics
-count (IPv4 or IPv6 /64, one address from another, Tor exit or not), so
-depot stats update gives the same figures afterwards; nothing maps it back
-to the address. docs/pseudonyms.md describes the encoding.
+count (IPv4 or IPv6 /64, one address from another, Tor exit or not), so depot
+stats update gives the same figures afterwards; nothing maps it back to the
+address. docs/pseudonyms.md describes the encoding.
 
-The statistics of the months are computed first (and recorded, with
---config), and the rewritten files replace the logs only when they give the
-same figures. A month is rewritten whole or not at all: one whose lines are
-also in a file being written waits, and a note says why. It prints each month
-rewritten and how many lines. depot serve runs the same every day when
-pseudonymise = true.`,
+The months' statistics are computed first (and recorded, with --config), and
+the rewritten files replace the logs only when they give the same figures. A
+month is rewritten whole or not at all: one with lines in a file being written
+(the active access.log) waits, and a note says why. It prints each file
+rewritten and, per month, how many lines. depot serve runs the same every day
+after the prune when pseudonymise = true.`,
 		Example: `  depot logs pseudonymise --config /etc/depot/depot.toml --dry-run
   depot logs pseudonymise --config /etc/depot/depot.toml
   depot logs pseudonymise --dir /var/log/depot --exit-lists /var/lib/depot/exit-lists --now 2026-12-08`,
