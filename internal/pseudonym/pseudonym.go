@@ -83,7 +83,8 @@ func Is(a netip.Addr) bool {
 // key. It is safe for concurrent use. Dropping it forgets the key; Forget
 // also overwrites what Mapper keeps of it.
 type Mapper struct {
-	v4 *table32 // read-only
+	v4     *table32 // read-only once built
+	v4Once sync.Once
 
 	mu   sync.Mutex
 	key  [16]byte
@@ -107,7 +108,6 @@ func NewMapper(random io.Reader) (*Mapper, error) {
 		return nil, err
 	}
 	m.p = p
-	m.v4 = newTable32(p, domainV4)
 	return m, nil
 }
 
@@ -117,16 +117,25 @@ func (m *Mapper) Forget() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	clear(m.key[:])
-	*m.v4 = table32{}
+	m.v4Once.Do(func() {}) // a table never built stays unbuilt
+	if m.v4 != nil {
+		*m.v4 = table32{}
+	}
 	m.p = nil
 	clear(m.v6)
 	clear(m.next)
 }
 
 // MapV4 returns the pseudonym of the IPv4 address a (as a big-endian
-// uint32), with the Tor flag set when tor is true. It does not allocate
-// and takes no lock.
+// uint32), with the Tor flag set when tor is true. The first call
+// tabulates the permutation (about 30 ms); later ones do not allocate and
+// take no lock.
 func (m *Mapper) MapV4(a uint32, tor bool) netip.Addr {
+	m.v4Once.Do(func() {
+		// Its own cipher: m.p's scratch space belongs to Map, under m.mu.
+		p, _ := newFeistel(m.key[:])
+		m.v4 = newTable32(p, domainV4)
+	})
 	var b [16]byte
 	copy(b[:], v4Head[:])
 	if tor {
