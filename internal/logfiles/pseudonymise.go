@@ -58,7 +58,7 @@ type PseudonymiseOptions struct {
 
 	// hook, in tests, runs before each step of a change ("temp", "journal",
 	// "rename", "state"); an error stops Pseudonymise there, as a crash
-	// would.
+	// would. "temp" steps run on several goroutines at once.
 	hook func(step, path string) error
 }
 

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -432,8 +433,11 @@ func TestPseudonymiseCrashAtEachStep(t *testing.T) {
 			old := snapshot(t, c.dir)
 			name, nth, _ := strings.Cut(step, "#")
 			seen := 0
+			var mu sync.Mutex // the temp step runs on several workers
 			opts := c.options()
 			opts.hook = func(s, path string) error {
+				mu.Lock()
+				defer mu.Unlock()
 				if s == name {
 					seen++
 					if nth == "" || fmt.Sprint(seen) == nth {
