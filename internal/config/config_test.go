@@ -73,6 +73,7 @@ func TestLoadRejects(t *testing.T) {
 		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
 		{"short pseudonymisation grace", "pseudonymise = true\npseudonymise_after = \"12h\"\n" + minimal, []string{"pseudonymise_after: 12h0m0s is less than 24h"}},
 		{"pseudonymise not a bool", "pseudonymise = \"yes\"\n" + minimal, []string{"depot.toml:"}},
+		{"negative min_count", minimal + "[stats]\nmin_count = -1\n", []string{"stats.min_count: -1 is negative"}},
 		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,9 @@ import (
 // `depot stats show`.
 type Data struct {
 	Title, Comment string
+	// MinCount is the data file's meta.min_count: cells listed in a
+	// month's BelowMinCount had fewer distinct addresses (0: none left out).
+	MinCount int
 	LastUpdated    time.Time
 	Months         map[string]map[string]Figures // month -> release -> figures
 	Detail         map[string]MonthMeta          // meta.months
@@ -48,6 +51,7 @@ func Load(path string) (*Data, error) {
 		return s
 	}
 	out.Title, out.Comment = str("title"), str("comment")
+	json.Unmarshal(d.meta["min_count"], &out.MinCount) // absent: 0
 	out.LastUpdated, _ = time.Parse(time.RFC3339, str("last-updated"))
 	mm, err := d.monthsMeta()
 	if err != nil {
@@ -62,6 +66,12 @@ func Load(path string) (*Data, error) {
 	return out, nil
 }
 
+// Below reports whether release's cell of month was left out for having
+// fewer than MinCount distinct addresses.
+func (d *Data) Below(month, release string) bool {
+	return slices.Contains(d.Detail[month].BelowMinCount, release)
+}
+
 // MonthNames lists the data's months, newest first.
 func (d *Data) MonthNames() []string {
 	var ms []string
@@ -73,8 +83,8 @@ func (d *Data) MonthNames() []string {
 	return ms
 }
 
-// Releases lists every release in the data, sorted by version, with "any"
-// last.
+// Releases lists every release in the data, sorted by version, then
+// "other" (releases folded by min_count) and "any".
 func (d *Data) Releases() []string {
 	seen := map[string]bool{}
 	for _, m := range d.Months {
@@ -84,11 +94,23 @@ func (d *Data) Releases() []string {
 			}
 		}
 	}
+	for _, m := range d.Detail {
+		for _, r := range m.BelowMinCount {
+			if r != Any {
+				seen[r] = true
+			}
+		}
+	}
 	var rs []string
 	for r := range seen {
-		rs = append(rs, r)
+		if r != Other {
+			rs = append(rs, r)
+		}
 	}
 	slices.SortFunc(rs, chart.CompareVersions)
+	if seen[Other] {
+		rs = append(rs, Other)
+	}
 	return append(rs, Any)
 }
 
@@ -122,7 +144,11 @@ func (d *Data) Note(month string) string {
 	}
 	if t, err := time.Parse(time.RFC3339, m.ComputedAt); err == nil {
 		if end, err := ParseMonth(month); err == nil && t.Before(end.AddDate(0, 1, 0)) {
-			notes = append(notes, "month in progress")
+			if m.TotalsOnly {
+				notes = append(notes, "month in progress: totals only until it ends")
+			} else {
+				notes = append(notes, "month in progress")
+			}
 		}
 	}
 	return strings.Join(notes, "; ")

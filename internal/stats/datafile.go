@@ -46,6 +46,13 @@ type MonthMeta struct {
 	// Complete is true when the month was computed after it ended and exit
 	// lists covered all of it.
 	Complete bool `json:"complete"`
+	// BelowMinCount lists the releases (and "other", "any") whose figures
+	// were left out of the month because their plain count was below
+	// meta.min_count; a page shows them as "< N".
+	BelowMinCount []string `json:"below_min_count,omitempty"`
+	// TotalsOnly says the month was in progress and only its "any" totals
+	// were written (with min_count).
+	TotalsOnly bool `json:"totals_only,omitempty"`
 }
 
 // dataFile is the JSON data file held as raw values, so that months and

@@ -35,6 +35,15 @@ type Options struct {
 	// CountIPv6 counts distinct IPv6 /64 prefixes per release, reported in
 	// meta only and never mixed into plain.
 	CountIPv6 bool
+	// MinCount, when above 0, keeps small cells out of the data file (see
+	// publish.go): a release's figures in a month whose plain count is
+	// below it are left out and listed in meta, a release below it in
+	// every month is folded into "other", and the month in progress is
+	// written as its "any" totals only. 0 writes every cell, as the
+	// reference counter does.
+	MinCount int
+	// HideCurrent leaves the month in progress out of the data file.
+	HideCurrent bool
 	// Fetch downloads missing exit lists from CollecTor first. Without it
 	// Update never touches the network.
 	Fetch bool
@@ -199,15 +208,29 @@ func run(ctx context.Context, opts Options, replace map[string]string, write boo
 	if err != nil {
 		return nil, err
 	}
-	for _, mr := range res.Months {
-		if err := data.set(mr.Month, mr.Releases); err != nil {
+	pub := newPublication(opts, data, res.Months, t)
+	for i, mr := range res.Months {
+		rels, meta, ok := pub.month(i, mr, computed)
+		if !ok {
+			delete(data.top, mr.Month)
+			delete(mm, mr.Month)
+			continue
+		}
+		if err := data.set(mr.Month, rels); err != nil {
 			return nil, err
 		}
-		b, err := marshal(mr.Meta)
+		b, err := marshal(meta)
 		if err != nil {
 			return nil, err
 		}
 		mm[mr.Month] = b
+	}
+	if opts.MinCount > 0 {
+		if err := data.setMeta("min_count", opts.MinCount); err != nil {
+			return nil, err
+		}
+	} else {
+		delete(data.meta, "min_count")
 	}
 	if err := writeMeta(data, opts, mm, computed); err != nil {
 		return nil, err
@@ -245,17 +268,20 @@ func writeMeta(d *dataFile, opts Options, mm any, computed time.Time) error {
 // month in progress being reported as uncovered.
 const publishDelay = 3 * time.Hour
 
+// figuresOf is the method's estimate for one release (or "any").
+func figuresOf(r *relAcc) Figures {
+	f := Figures{Plain: int64(r.plain.len() + r.pseudo.len())}
+	if r.plainReq > 0 {
+		f.Tor = r.torReq * f.Plain / r.plainReq // floor: all non-negative
+	}
+	return f
+}
+
 // result turns a month's tally into its published figures and meta.
 func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
 	from, to := time.Unix(m.from, 0).UTC(), time.Unix(m.to, 0).UTC()
-	figures := func(r *relAcc) Figures {
-		f := Figures{Plain: int64(r.plain.len() + r.pseudo.len())}
-		if r.plainReq > 0 {
-			f.Tor = r.torReq * f.Plain / r.plainReq // floor: all non-negative
-		}
-		return f
-	}
+	figures := figuresOf
 	for name, r := range m.releases {
 		if r.plainReq+r.torReq > 0 {
 			mr.Releases[name] = figures(r)

@@ -24,6 +24,9 @@ type scenario struct {
 	months    []string
 	now       string
 	countIPv6 bool
+	minCount  int
+	hide      bool
+	data      string // the data file's content before the run, or ""
 }
 
 func (s scenario) run(t *testing.T) (map[string]map[string]Figures, map[string]MonthMeta, string) {
@@ -51,9 +54,12 @@ func (s scenario) run(t *testing.T) (map[string]map[string]Figures, map[string]M
 		s.now = "2026-12-15T00:00:00Z"
 	}
 	data := filepath.Join(dir, "stats.json")
+	if s.data != "" {
+		os.WriteFile(data, []byte(s.data), 0o644)
+	}
 	_, err := Update(context.Background(), Options{
 		Logs: []string{filepath.Join(dir, "*.log*")}, ExitListsDir: exits, DataFile: data,
-		Months: s.months, Now: fixedNow(s.now), CountIPv6: s.countIPv6,
+		Months: s.months, Now: fixedNow(s.now), CountIPv6: s.countIPv6, MinCount: s.minCount, HideCurrent: s.hide,
 		HTTPClient: &http.Client{Transport: failTransport{t}},
 	})
 	if err != nil {
