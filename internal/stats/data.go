@@ -16,10 +16,10 @@ type Data struct {
 	Title, Comment string
 	// MinCount is the data file's meta.min_count: cells listed in a
 	// month's BelowMinCount had fewer distinct addresses (0: none left out).
-	MinCount int
-	LastUpdated    time.Time
-	Months         map[string]map[string]Figures // month -> release -> figures
-	Detail         map[string]MonthMeta          // meta.months
+	MinCount    int
+	LastUpdated time.Time
+	Months      map[string]map[string]Figures // month -> release -> figures
+	Detail      map[string]MonthMeta          // meta.months
 }
 
 // Load reads a data file for display. A missing file is an error that
