@@ -44,6 +44,10 @@ type Config struct {
 	// are kept, so that late exit lists still count. 0 means 168h (7 days);
 	// at least 24h.
 	PseudonymiseAfter Duration `toml:"pseudonymise_after"`
+	// ErrorLogDetail is "full" (error lines name the request line and the
+	// Host, as nginx's do) or "minimal" (time, level, client and the
+	// reason only: the access log has the rest). Empty means "full".
+	ErrorLogDetail string `toml:"error_log_detail"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -107,6 +111,11 @@ type Site struct {
 	// MirrorStatusPath, when set, publishes the mirror status page and its
 	// JSON under this URL path of the site (e.g. "/mirrors/").
 	MirrorStatusPath string `toml:"mirror_status_path"`
+	// LogNotFound writes an error-log line for each request answered 404,
+	// as nginx's log_not_found does. Unset means true; false leaves 404s
+	// to the access log. (Unlike depot's other booleans it defaults to
+	// true: the key is nginx's, named for what operators turn off.)
+	LogNotFound *bool `toml:"log_not_found"`
 }
 
 // Defaults.
@@ -120,6 +129,9 @@ const (
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
+
+	ErrorLogFull    = "full"
+	ErrorLogMinimal = "minimal"
 )
 
 // Load reads, decodes strictly and validates the file at path. The error
@@ -207,6 +219,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.LogRotation == "" {
 		c.LogRotation = RotationDaily
+	}
+	if c.ErrorLogDetail == "" {
+		c.ErrorLogDetail = ErrorLogFull
 	}
 	if c.PseudonymiseAfter == 0 {
 		c.PseudonymiseAfter = DefaultPseudonymiseAfter

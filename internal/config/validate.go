@@ -52,6 +52,9 @@ func (c *Config) Validate() error {
 	if c.PseudonymiseAfter < Duration(24*time.Hour) {
 		p.add("pseudonymise_after", "%s is less than 24h; the exit lists of a month's last day are published up to a day after it ends", time.Duration(c.PseudonymiseAfter))
 	}
+	if c.ErrorLogDetail != ErrorLogFull && c.ErrorLogDetail != ErrorLogMinimal {
+		p.add("error_log_detail", "%q is neither \"full\" nor \"minimal\"", c.ErrorLogDetail)
+	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
 	}

@@ -38,7 +38,8 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	markHandled(r)
 	rec := &recorder{ResponseWriter: w}
 	var err error
-	s := h.t.Load().lookup(r.Host)
+	st := h.t.Load()
+	s := st.lookup(r.Host)
 	if s == nil {
 		writeError(rec, http.StatusNotFound)
 		err = &fileError{status: http.StatusNotFound, detail: "no site for host"}
@@ -64,17 +65,22 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
-	if err != nil {
+	// log_not_found = false: a 404 is in the access log only.
+	if err != nil && !(s != nil && rec.status == http.StatusNotFound && s.cfg.LogNotFound != nil && !*s.cfg.LogNotFound) {
 		level := "error"
 		server := ""
 		if s != nil && len(s.cfg.Hosts) > 0 {
 			server = s.cfg.Hosts[0]
 		}
-		line = errorlog.Append(line[:0], &errorlog.Entry{
+		entry := errorlog.Entry{
 			Time: now, Level: level, PID: h.pid, ConnID: h.counter.Add(1),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
 			Request: reqLine, Host: r.Host,
-		})
+		}
+		if st.minimalErrors {
+			entry.Request, entry.Host = "", ""
+		}
+		line = errorlog.Append(line[:0], &entry)
 		_, _ = h.errors.Write(line)
 	}
 	*bp = line

@@ -150,10 +150,14 @@ func (h *clearnetHandler) logRefused(c *recordingConn) {
 	if len(c.reply) == 0 {
 		msg = "client closed or timed out while sending the request"
 	}
-	_, _ = h.errors.Write(errorlog.Append(line[:0], &errorlog.Entry{
+	entry := errorlog.Entry{
 		Time: now, Level: "info", PID: h.pid, ConnID: h.counter.Add(1), Message: msg,
 		Client: addr, Request: string(reqLine),
-	}))
+	}
+	if h.t.Load().minimalErrors {
+		entry.Request = ""
+	}
+	_, _ = h.errors.Write(errorlog.Append(line[:0], &entry))
 }
 
 func atoi3(b []byte) (int, bool) {

@@ -76,6 +76,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	s := &Server{opts: opts, cfg: cfg}
 	s.sites.Store(st)
 	if slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
@@ -248,6 +249,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	old := s.sites.Swap(st)
 	// Requests in flight may still hold the old roots; give them time.
 	time.AfterFunc(ShutdownTimeout, func() { old.close() })
