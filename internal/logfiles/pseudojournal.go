@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,7 +173,7 @@ func PseudonymisedNotes(dir string, q Query) ([]string, error) {
 		return nil, err
 	}
 	var notes []string
-	for _, m := range slices.Sorted(mapsKeys(months)) {
+	for _, m := range slices.Sorted(maps.Keys(months)) {
 		start, err := time.Parse("2006-01", m)
 		if err != nil {
 			continue

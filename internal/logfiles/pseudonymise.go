@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -154,7 +155,7 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	todo, rewrite := plan(res, surveys)
+	todo, rewrite := planPseudonymise(res, surveys)
 	if len(todo) == 0 || opts.DryRun {
 		if opts.DryRun {
 			for _, m := range todo {
@@ -439,13 +440,13 @@ type monthWork struct {
 	files int
 }
 
-// plan decides the months to rewrite and the files that hold them. A month
-// with lines in a file that cannot be rewritten waits, whole.
-func plan(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileSurvey) {
+// planPseudonymise decides the months to rewrite and the files that hold
+// them. A month with lines in a file that cannot be rewritten waits, whole.
+func planPseudonymise(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileSurvey) {
 	blocked := map[string]bool{}
 	work := map[string]*monthWork{}
 	for _, s := range surveys {
-		months := slices.Sorted(mapsKeys(s.real))
+		months := slices.Sorted(maps.Keys(s.real))
 		if s.err != nil {
 			res.Problems = append(res.Problems, fmt.Errorf("%s: %w; its lines keep their addresses", s.path, s.err))
 		}
@@ -470,7 +471,7 @@ func plan(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileS
 		}
 	}
 	var todo []monthWork
-	for _, m := range slices.Sorted(mapsKeys(work)) {
+	for _, m := range slices.Sorted(maps.Keys(work)) {
 		if !blocked[m] {
 			todo = append(todo, *work[m])
 		}
@@ -498,16 +499,6 @@ func plan(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileS
 		rewrite = nil
 	}
 	return todo, rewrite
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // rewritten is one file written to its temporary file.
