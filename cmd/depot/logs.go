@@ -121,12 +121,8 @@ It prints each file deleted or rewritten. depot serve runs the same every day.`,
 			if months < 1 {
 				return usagef("--retention-months %d: must be at least 1", months)
 			}
-			if now != "" {
-				t, err := time.Parse("2006-01-02", now)
-				if err != nil {
-					return usagef("--now %q: want a date YYYY-MM-DD", now)
-				}
-				opts.Now = func() time.Time { return t }
+			if opts.Now, err = nowFlag(now); err != nil {
+				return err
 			}
 			res, err := logfiles.Prune(cmd.Context(), opts)
 			if res != nil {
@@ -278,6 +274,19 @@ expression matched against the request target as logged.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print how many files and blocks were read or skipped")
 	return cmd
+}
+
+// nowFlag is the clock of --now YYYY-MM-DD (that day, 00:00 UTC), or
+// time.Now without it.
+func nowFlag(now string) (func() time.Time, error) {
+	if now == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse("2006-01-02", now)
+	if err != nil {
+		return nil, usagef("--now %q: want a date YYYY-MM-DD", now)
+	}
+	return func() time.Time { return t }, nil
 }
 
 // parseSearchTime reads RFC 3339 or YYYY-MM-DD. For an upper bound the

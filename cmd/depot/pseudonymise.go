@@ -74,12 +74,8 @@ after the prune when pseudonymise = true.`,
 				return usagef("--after %s: at least 24h, so that the exit lists of a month's last day can arrive", after)
 			}
 			opts.DryRun = dryRun
-			if now != "" {
-				t, err := time.Parse("2006-01-02", now)
-				if err != nil {
-					return usagef("--now %q: want a date YYYY-MM-DD", now)
-				}
-				opts.Now = func() time.Time { return t }
+			if opts.Now, err = nowFlag(now); err != nil {
+				return err
 			}
 			res, err := logfiles.Pseudonymise(cmd.Context(), opts)
 			if res != nil {
