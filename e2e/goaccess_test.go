@@ -52,7 +52,9 @@ func TestGoAccessReadsTheAccessLog(t *testing.T) {
 			Failed int `json:"failed_requests"`
 		} `json:"general"`
 	}
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &report); err != nil {
+	// Under load goaccess prints progress ("[Parsing...] {0} @ {0/s}")
+	// before the report: the JSON starts at its first key.
+	if err := json.Unmarshal([]byte(out[max(0, strings.Index(out, `{"`)):]), &report); err != nil {
 		t.Fatalf("goaccess output is not JSON: %v\n%s", err, out)
 	}
 	g := report.General

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	outboundpkg "depot/internal/outbound"
 )
 
 // TestMirrorNetwork runs an origin depot with metalinks and one mirror, a
@@ -89,6 +91,18 @@ content = ["yum"]
 	}
 	if len(outbound(t, trace)) == 0 {
 		t.Error("strace saw no connection to the mirror at all; the check above proves nothing")
+	}
+	// The record depot keeps for the audit names what strace saw, and
+	// nothing else.
+	rec, err := outboundpkg.ReadRecord(outboundpkg.Path(d.Config.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Destinations) != 1 || rec.Resolver != "none" {
+		t.Fatalf("outbound.json: %+v, want the mirror alone and resolver none", rec)
+	}
+	if m := rec.Destinations[0]; m.Host != "127.0.0.1" || m.Port != portOf(mirror.Addr) || m.Purpose != "mirror-check" || m.Count < 1 {
+		t.Errorf("outbound.json lists %+v, want 127.0.0.1:%s for mirror-check", m, portOf(mirror.Addr))
 	}
 }
 

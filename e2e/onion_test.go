@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTorrc checks `depot onion torrc` with the real tor: its lines must
@@ -127,9 +128,17 @@ func assertOnionUnlogged(t *testing.T, d *Depot, clear *http.Client, clearBase s
 	waitForLog(t, d.AccessLog(), "the clearnet probe", func(l logLine) bool {
 		return l.Request == "GET /missing-"+clearProbe+" HTTP/1.1" && l.Status == "404"
 	})
+	// The error log is flushed on its own (within a second): wait for it.
 	errorLog := filepath.Join(d.Config.LogDir, "error.log")
-	if b, _ := os.ReadFile(errorLog); !strings.Contains(string(b), "client: 127.0.0.1") || !strings.Contains(string(b), "missing-"+clearProbe) {
-		t.Errorf("%s has no line with the clearnet 404's client address and path; it holds:\n%s", errorLog, b)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(errorLog)
+		if strings.Contains(string(b), "client: 127.0.0.1") && strings.Contains(string(b), "missing-"+clearProbe) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("within 10s %s has no line with the clearnet 404's client address and path; it holds:\n%s", errorLog, b)
+			break
+		}
 	}
 	assertNoMention(t, d.Config.LogDir, onionProbe)
 }

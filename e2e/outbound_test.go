@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	outboundpkg "depot/internal/outbound"
 )
 
 // The privacy policy promises that the server makes no connection of its
@@ -50,6 +52,13 @@ func TestServeOpensNoOutboundConnection(t *testing.T) {
 	d.Stop(t)
 	if calls := outbound(t, trace); len(calls) > 0 {
 		t.Errorf("depot serve, configured with no mirror and no fetch, reached out:\n%s", strings.Join(calls, "\n"))
+	}
+	// The record for the audit exists and says the same: nobody.
+	rec, err := outboundpkg.ReadRecord(outboundpkg.Path(d.Config.DataDir))
+	if err != nil {
+		t.Errorf("depot serve kept no outbound record: %v", err)
+	} else if len(rec.Destinations) != 0 || rec.Resolver != outboundpkg.ResolverNone {
+		t.Errorf("outbound.json: %+v, want no destination and resolver none", rec)
 	}
 	if b, _ := os.ReadFile(trace); len(b) == 0 {
 		// The stale-socket check dials the onion socket path, so an empty

@@ -9,6 +9,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	outboundpkg "depot/internal/outbound"
 	"depot/internal/proxy/proxytest"
 )
 
@@ -25,17 +26,23 @@ func startProxy(t testing.TB, allow ...string) (addr, logFile string) {
 // run by the command wrap.
 func startProxyWrapped(t testing.TB, extra string, wrap []string, allow ...string) (d *Depot, addr, logFile string) {
 	t.Helper()
+	return startProxyLogged(t, true, extra, wrap, allow...)
+}
+
+// startProxyLogged is startProxyWrapped with log = true or false.
+func startProxyLogged(t testing.TB, log bool, extra string, wrap []string, allow ...string) (d *Depot, addr, logFile string) {
+	t.Helper()
 	dir := t.TempDir()
 	addr = freeAddr(t)
 	quoted := make([]string, len(allow))
 	for i, a := range allow {
 		quoted[i] = fmt.Sprintf("%q", a)
 	}
-	toml := fmt.Sprintf("log_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = true\n%s", dir, addr, strings.Join(quoted, ", "), extra)
+	toml := fmt.Sprintf("log_dir = %q\ndata_dir = %q\n\n[proxy]\nlisten = %q\nallow = [%s]\nlog = %t\n%s", dir, dir, addr, strings.Join(quoted, ", "), log, extra)
 	file := filepath.Join(dir, "proxy.toml")
 	writeFile(t, file, []byte(toml))
 	// start waits for every listener of Config: here, the proxy's.
-	d = &Depot{Dir: dir, Config: &config.Config{Listen: []config.Listen{{Address: addr}}}, wrap: wrap}
+	d = &Depot{Dir: dir, Config: &config.Config{DataDir: dir, Listen: []config.Listen{{Address: addr}}}, wrap: wrap}
 	d.start(t, dir, "proxy", "--config", file)
 	return d, addr, filepath.Join(dir, "proxy.log")
 }
@@ -131,6 +138,17 @@ func TestProxyOverTorLeaksNoDNS(t *testing.T) {
 		if !strings.Contains(c, "sin_port=htons("+torPort+")") {
 			t.Errorf("depot proxy reached something other than its SOCKS upstream (:%s):\n%s", torPort, c)
 		}
+	}
+	// The record for the audit says the same: the SOCKS port, no DNS.
+	rec, err := outboundpkg.ReadRecord(outboundpkg.Path(d.Config.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Destinations) != 1 || rec.Resolver != outboundpkg.ResolverNone {
+		t.Fatalf("outbound.json: %+v, want the SOCKS server alone and resolver none", rec)
+	}
+	if u := rec.Destinations[0]; u.Host != "127.0.0.1" || u.Port != torPort || u.Purpose != outboundpkg.ProxyUpstream {
+		t.Errorf("outbound.json lists %+v, want 127.0.0.1:%s for proxy-upstream", u, torPort)
 	}
 }
 

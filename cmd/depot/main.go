@@ -7,6 +7,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"strings"
 
@@ -53,6 +55,12 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 }
 
 func main() {
+	// net/http writes some messages to the standard logger rather than a
+	// server's ErrorLog: its client reports a destination's stray bytes
+	// there, per request. depot writes only through its own writers (and
+	// the updates proxy promises nothing per request unless log = true),
+	// so the standard logger goes nowhere.
+	log.SetOutput(io.Discard)
 	os.Exit(run(os.Args[1:]))
 }
 

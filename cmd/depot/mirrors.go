@@ -129,7 +129,8 @@ then fetches from every mirror, all at once, each repodata/repomd.xml and
 dists/*/InRelease (compared by SHA-256 with the origin's current and recent
 versions) and the size of each .iso. Each mirror's whole check is bounded by
 --timeout. The result is saved under data_dir/mirrors/state.json, where serve
-and 'depot mirrors status' read it.
+and 'depot mirrors status' read it, and the mirrors contacted are added to
+data_dir/outbound.json, which depot audit reads.
 
 Only the configured mirror URLs are contacted; a mirror that redirects to
 another host is recorded as down.
@@ -150,7 +151,9 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 			if timeout == 0 {
 				timeout = time.Duration(cfg.Mirrors.Timeout) // 0: the package default
 			}
-			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window})
+			rec := newOutboundRecord(cfg.DataDir, cmd.ErrOrStderr())
+			defer rec.flush()
+			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record})
 			if svc == nil {
 				return err
 			}

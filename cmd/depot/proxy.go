@@ -10,6 +10,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/outbound"
 	"depot/internal/proxy"
 )
 
@@ -67,7 +68,8 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	srv, logFile, err := bindProxy(cfg, stderr)
+	rec := newOutboundRecord(cfg.DataDir, stderr)
+	srv, logFile, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
 		return err
 	}
@@ -78,7 +80,12 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 
 	ctx, release := withSignals(ctx, func() { reopenLog(stderr, logFile) })
 	defer release()
-	if err := srv.Serve(ctx); err != nil {
+	kept := make(chan struct{})
+	go func() { rec.keep(ctx); close(kept) }()
+	err = srv.Serve(ctx)
+	<-kept
+	rec.flush()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "depot: proxy stopped")
@@ -109,11 +116,11 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 // returns nil, nil, nil when there is none (for `depot serve`). lf is
 // proxy.log, opened only with log = true; the caller closes it after
 // Serve returns and reopens it on SIGHUP.
-func bindProxy(cfg *config.Config, stderr io.Writer) (px *proxy.Server, lf *logfiles.File, err error) {
+func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (px *proxy.Server, lf *logfiles.File, err error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
-	opts := proxy.Options{Errors: stderr}
+	opts := proxy.Options{Errors: stderr, Outbound: rec}
 	if cfg.Proxy.Log {
 		if lf, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
 			return nil, nil, err

@@ -14,6 +14,7 @@ import (
 	"depot/internal/demo"
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
+	"depot/internal/outbound"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -64,10 +65,14 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Where depot connects (mirror checks, exit lists, the proxy), for
+	// depot audit; data_dir is read at start, a reload keeps it.
+	rec := newOutboundRecord(cfg.DataDir, stderr)
 	svc, err := mirrors.New(cfg, mirrors.Options{
 		Interval: time.Duration(cfg.Mirrors.CheckInterval),
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
+		Outbound: rec.Record,
 	})
 	if svc == nil {
 		return err
@@ -81,7 +86,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, stderr)
+	px, proxyLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
 		return err
 	}
@@ -104,7 +109,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		reload(srv, svc, file, stderr)
 	})
 	defer release()
-	jobs := startJobs(ctx, cfg, srv, proxyLog, stderr)
+	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, stderr)
+	jobs.Go(func() { rec.keep(ctx) })
+	defer rec.flush() // connections made during the shutdown grace
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -187,7 +194,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -233,6 +240,7 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		if err != nil {
 			logf("statistics: %v; the daily run is off", err)
 		} else {
+			opts.Outbound = rec
 			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -52,7 +53,9 @@ before it) from the access logs and writes them into the JSON data file; every
 other month in the file is kept as it is. Flags override the configuration's
 [stats] table. Without --fetch nothing is downloaded: exit lists are read from
 the exit-lists directory (CollecTor's exit-list-YYYY-MM.tar.xz archives or
-plain TorDNSEL files).`,
+plain TorDNSEL files). With --fetch, where it connected is added to
+outbound.json in data_dir (beside the data file without --config), which
+depot audit reads.`,
 		Example: `  depot stats update --config /etc/depot/depot.toml
   depot stats update --logs '/var/log/depot/access.log*' --exit-lists /var/lib/depot/exit-lists \
       --data /var/lib/depot/stats.json --month 2026-10 --month 2026-11 --chart /srv/www/stats
@@ -60,6 +63,7 @@ plain TorDNSEL files).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := stats.Options{}
+			dataDir := ""
 			if file != "" {
 				c, err := config.Load(file)
 				if err != nil {
@@ -68,6 +72,7 @@ plain TorDNSEL files).`,
 				if opts, err = stats.OptionsFromConfig(c); err != nil {
 					return err
 				}
+				dataDir = c.DataDir
 			}
 			flags := cmd.Flags()
 			if flags.Changed("logs") {
@@ -100,6 +105,16 @@ plain TorDNSEL files).`,
 			tty := isTerminal(stderr)
 			if tty {
 				opts.Progress = stderr
+			}
+			if opts.Fetch {
+				// Where the download connects, for depot audit: in
+				// data_dir, or beside the data file without --config.
+				if dataDir == "" {
+					dataDir = filepath.Dir(opts.DataFile)
+				}
+				rec := newOutboundRecord(dataDir, stderr)
+				opts.Outbound = rec.Record
+				defer rec.flush()
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

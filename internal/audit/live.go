@@ -15,6 +15,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
 // client returns an HTTP client that reaches listener l wherever the
@@ -32,14 +33,9 @@ func client(l config.Listen) (*http.Client, string) {
 		}
 	}
 	scheme := "http"
-	tr := &http.Transport{
-		Proxy: nil, // straight to depot, whatever the environment says
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-		DisableKeepAlives: true,
-	}
+	// Straight to depot, whatever the environment says; never to another
+	// machine.
+	tr := outbound.SelfTransport(network, addr)
 	if l.TLS() {
 		scheme = "https"
 		// depot talking to itself: the certificate is the operator's

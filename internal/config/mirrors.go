@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -150,6 +152,8 @@ func checkMirrorURL(raw string, onion bool) string {
 		return "must be an absolute http or https URL"
 	case u.Host == "":
 		return "has no host"
+	case URLHostProblem(u) != "":
+		return URLHostProblem(u)
 	case u.User != nil:
 		return "must not carry a user name or password"
 	case u.RawQuery != "" || u.Fragment != "":
@@ -158,6 +162,58 @@ func checkMirrorURL(raw string, onion bool) string {
 		return "must be an .onion address"
 	}
 	return ""
+}
+
+// URLHostProblem returns what is wrong with the host and port of an
+// absolute URL as a mirror's, or "": the host must be a DNS name or an IP
+// address written as such (IPv6 in brackets), with no percent-escape,
+// which would decode to another name or to bytes that are no name at all
+// and not survive a round trip; the port, if any, 1 to 65535.
+func URLHostProblem(u *url.URL) string {
+	// url.Parse has decoded escapes in the host already: below %80 it
+	// refuses them (but %25), so an escape shows as a '%' or a non-ASCII
+	// byte.
+	host, port := u.Hostname(), u.Port()
+	switch {
+	case strings.ContainsFunc(u.Host, func(r rune) bool { return r == '%' || r >= 0x80 }):
+		return fmt.Sprintf("host %q has a percent-escape or a non-ASCII character; write the host name as it is, an internationalised name in its xn-- form", u.Host)
+	case port != "":
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %q must be from 1 to 65535", port)
+		}
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Is6() != strings.HasPrefix(u.Host, "[") {
+			return fmt.Sprintf("host %q: an IPv6 address goes in brackets, an IPv4 address does not", u.Host)
+		}
+		return ""
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		return fmt.Sprintf("host %q is not an IPv6 address", u.Host)
+	}
+	if !isHostName(strings.TrimSuffix(host, ".")) {
+		return fmt.Sprintf("host %q is not a host name (letters, digits and hyphens, in dot-separated labels of 1 to 63)", host)
+	}
+	return ""
+}
+
+// isHostName reports whether s is a DNS host name (RFC 1123 §2.1).
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isAlpha2(s string) bool {

@@ -47,8 +47,10 @@ type Proxy struct {
 	// DialTimeout bounds connecting to a destination (through tor,
 	// building a circuit included). 0 means 60s.
 	DialTimeout Duration `toml:"dial_timeout"`
-	// MaxConnections caps client connections open at once; more wait to
-	// be accepted. 0 means 256.
+	// MaxConnections caps client connections served at once. When all are
+	// taken, a new connection takes the slot of the longest-idle one (it
+	// sent nothing since it connected or since its last answer); with
+	// none idle, new connections wait to be accepted. 0 means 256.
 	MaxConnections int `toml:"max_connections"`
 	// MaxHeaderBytes caps a request's header. 0 means 16KiB.
 	MaxHeaderBytes Size `toml:"max_header_bytes"`

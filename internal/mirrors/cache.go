@@ -23,6 +23,7 @@ type entry struct {
 	gen     uint64    // Service.gen when built
 	modTime time.Time // of the origin file
 	size    int64
+	inode   uint64
 	built   time.Time
 	statted time.Time // when the file was last seen unchanged
 	body    []byte
@@ -32,6 +33,7 @@ type entry struct {
 type sum struct {
 	modTime time.Time
 	size    int64
+	inode   uint64
 	sha256  string
 }
 
@@ -48,11 +50,11 @@ func (c *cacheSet) init() {
 }
 
 // get returns the body cached under key if it is still valid.
-func (c *cacheSet) get(key string, gen uint64, modTime time.Time, size int64, now time.Time) []byte {
+func (c *cacheSet) get(key string, gen uint64, modTime time.Time, size int64, inode uint64, now time.Time) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.resp[key]
-	if e == nil || e.gen != gen || e.size != size || !e.modTime.Equal(modTime) || now.Sub(e.built) > cacheTTL {
+	if e == nil || e.gen != gen || e.size != size || !e.modTime.Equal(modTime) || e.inode != inode || now.Sub(e.built) > cacheTTL {
 		return nil
 	}
 	e.statted = now
@@ -82,11 +84,11 @@ func (c *cacheSet) put(key string, e *entry) {
 	c.built++
 }
 
-func (c *cacheSet) getSum(key string, modTime time.Time, size int64) (string, bool) {
+func (c *cacheSet) getSum(key string, modTime time.Time, size int64, inode uint64) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.sums[key]
-	return s.sha256, ok && s.size == size && s.modTime.Equal(modTime)
+	return s.sha256, ok && s.size == size && s.modTime.Equal(modTime) && s.inode == inode
 }
 
 func (c *cacheSet) putSum(key string, s sum) {

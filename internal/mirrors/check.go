@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
 // Bounds on what a mirror may send. A response beyond them is recorded
@@ -26,23 +26,17 @@ const (
 	perMirrorConns = 4
 )
 
-// newClient returns the HTTP client of the checks. It uses no proxy from
-// the environment and follows redirects only within the mirror's own host,
-// so depot connects to nothing the configuration did not name.
-func newClient(timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    timeout,
-		ResponseHeaderTimeout:  timeout,
-		MaxResponseHeaderBytes: maxResponseHeader,
-		MaxIdleConnsPerHost:    perMirrorConns,
-		IdleConnTimeout:        90 * time.Second,
-		// Mirrors are compared byte for byte; a transparently decompressed
-		// body would have no Content-Length to check.
-		DisableCompression: true,
-	}
+// newClient returns the HTTP client of the checks: outbound's, which
+// records each mirror contacted in rec and uses no proxy from the
+// environment, following redirects only within the mirror's own host, so
+// depot connects to nothing the configuration did not name.
+func newClient(timeout time.Duration, rec *outbound.Record) *http.Client {
+	tr := outbound.NewTransport(outbound.MirrorCheck, rec, timeout)
+	tr.MaxResponseHeaderBytes = maxResponseHeader
+	tr.MaxIdleConnsPerHost = perMirrorConns
+	// Mirrors are compared byte for byte; a transparently decompressed
+	// body would have no Content-Length to check.
+	tr.DisableCompression = true
 	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 }
 

@@ -3,6 +3,7 @@ package mirrors
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/mirrors/mirrorstest"
+	"depot/internal/outbound"
 )
 
 func originFiles() map[string]string {
@@ -229,5 +231,30 @@ func TestPartialMirror(t *testing.T) {
 	}
 	if m.Requests("/deb/dists/bookworm/InRelease") != 0 || m.Requests("/iso/Qubes-R4.2.iso") != 0 {
 		t.Error("partial mirror was asked for files it does not carry")
+	}
+}
+
+// TestCheckRecordsDestinations: a check round connects through outbound,
+// so each mirror contacted is recorded for the audit with purpose
+// mirror-check.
+func TestCheckRecordsDestinations(t *testing.T) {
+	fx := newFixture(t, originFiles())
+	dir := filepath.Join(t.TempDir(), "m")
+	copyTree(t, fx.root, dir)
+	u := mirrorstest.Dir(t, dir).URL
+	fx.cfg.Mirror = []config.Mirror{{Name: "m", URL: u}}
+	rec := outbound.NewRecord(outbound.RecordOptions{Now: fx.clock.Now})
+	svc, err := New(fx.cfg, Options{Now: fx.clock.Now, Timeout: 5 * time.Second, Outbound: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(u)
+	got := rec.Pending()
+	if len(got) != 1 || got[0].Host != pu.Hostname() || got[0].Port != pu.Port() || got[0].Purpose != outbound.MirrorCheck || got[0].Count < 1 {
+		t.Errorf("recorded %+v, want %s for mirror-check", got, pu.Host)
 	}
 }

@@ -1,6 +1,7 @@
 package mirrors
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // FuzzParseList: whatever the list holds, every mirror returned has an
-// absolute http(s) URL ending in "/", a unique name, and survives the
-// TOML round trip.
+// absolute http(s) URL ending in "/" whose host parses back to the
+// mirror's name, a unique name, and survives the TOML round trip.
 func FuzzParseList(f *testing.F) {
 	for _, tc := range listCases {
 		f.Add(tc.in)
@@ -22,6 +23,10 @@ func FuzzParseList(f *testing.F) {
 		for _, m := range ms {
 			if !strings.HasPrefix(m.URL, "http://") && !strings.HasPrefix(m.URL, "https://") || !strings.HasSuffix(m.URL, "/") {
 				t.Fatalf("bad URL %q", m.URL)
+			}
+			u, err := url.Parse(m.URL)
+			if err != nil || !strings.HasPrefix(m.Name, u.Hostname()) || config.URLHostProblem(u) != "" {
+				t.Fatalf("URL %q does not parse back to host %q (%v)", m.URL, m.Name, err)
 			}
 			if names[m.Name] {
 				t.Fatalf("duplicate name %q", m.Name)

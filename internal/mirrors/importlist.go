@@ -76,6 +76,9 @@ func listEntry(fields []string) (config.Mirror, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return config.Mirror{}, fmt.Errorf("%q is not an absolute http or https URL", raw)
 	}
+	if p := config.URLHostProblem(u); p != "" {
+		return config.Mirror{}, fmt.Errorf("%q: %s", raw, p)
+	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return config.Mirror{}, fmt.Errorf("%q must be a plain base URL (no user, query or fragment)", raw)
 	}

@@ -30,6 +30,15 @@ https://mirror.example.net/qubes2/
 	}, "line 1"},
 	{"duplicate", "https://a.example/\nhttps://a.example/\n", []config.Mirror{{Name: "a.example", URL: "https://a.example/"}}, "line 2"},
 	{"empty", "\n# nothing\n", nil, ""},
+	// A host is a name or an address as written: escapes in it decode to
+	// something else (here invalid UTF-8) and do not round-trip.
+	{"escape in host", "https://ftp.q%80x.example/\nhttps://ftp.q%41x.example/\nhttps://[::1%25lo]/\n", nil, "line 1"},
+	{"bad host names", "https://a_b.example/\nhttps://-a.example/\nhttps://a..example/\nhttps://a.example:0/\n", nil, "line 4"},
+	{"hosts kept", "https://[2001:db8::1]:8443/x/\nhttps://10.0.0.1/\nhttp://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion/\n", []config.Mirror{
+		{Name: "2001:db8::1", URL: "https://[2001:db8::1]:8443/x/"},
+		{Name: "10.0.0.1", URL: "https://10.0.0.1/"},
+		{Name: "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion", URL: "http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion/"},
+	}, ""},
 }
 
 func TestParseList(t *testing.T) {

@@ -1,12 +1,15 @@
 package mirrors
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"depot/internal/config"
 	"depot/internal/metalink"
@@ -97,6 +100,9 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 	if body == nil && err == nil {
 		return false, nil // no repomd.xml here: the site answers 404
 	}
+	if busy(w, err) {
+		return true, nil
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError)
 		return true, err
@@ -122,7 +128,7 @@ func (s *Service) Metalink(site config.Site, name string, country string, onion 
 	if !ok {
 		return nil, nil
 	}
-	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
+	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), inode(fi), now); body != nil {
 		return body, nil
 	}
 	f, err := s.refresh(site.Root, name, KindYum)
@@ -137,10 +143,10 @@ func (s *Service) Metalink(site config.Site, name string, country string, onion 
 		mf.Alternates = append(mf.Alternates, v.Version)
 	}
 	mf.URLs = urls(s.candidates(name, f, true, country), name, site, onion)
-	modTime, size := f.ModTime, f.Size
+	modTime, size, ino := f.ModTime, f.Size, f.Inode
 	s.mu.Unlock()
 	body := metalink.AppendV3(make([]byte, 0, 2048), &mf, now, s.opts.Generator)
-	s.caches.put(key, &entry{gen: gen, modTime: modTime, size: size, built: now, statted: now, body: body})
+	s.caches.put(key, &entry{gen: gen, modTime: modTime, size: size, inode: ino, built: now, statted: now, body: body})
 	return body, nil
 }
 
@@ -168,6 +174,9 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 		return false, nil
 	}
 	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), isOnionHost(r.Host))
+	if busy(w, err) {
+		return true, nil
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError)
 		return true, err
@@ -184,7 +193,7 @@ func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country s
 	key := "4|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
 	gen := s.gen.Load()
 	now := s.opts.Now()
-	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), now); body != nil {
+	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), inode(fi), now); body != nil {
 		return body, nil
 	}
 	mf := metalink.File4{Name: path.Base(name), Size: fi.Size()}
@@ -201,26 +210,61 @@ func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country s
 		mf.URLs = urls(s.candidates(name, f, false, country), name, site, onion)
 		s.mu.Unlock()
 	} else {
-		sumKey := site.Root + "|" + name
-		sha, ok := s.caches.getSum(sumKey, fi.ModTime(), fi.Size())
-		if !ok {
-			r, err := s.root(site.Root)
-			if err != nil {
-				return nil, err
-			}
-			v, hfi, err := hashFile(r, name, "")
-			if err != nil {
-				return nil, err
-			}
-			sha = v.Hashes.SHA256
-			s.caches.putSum(sumKey, sum{modTime: hfi.ModTime(), size: hfi.Size(), sha256: sha})
+		sha, err := s.sum(site.Root, name, fi)
+		if err != nil {
+			return nil, err
 		}
 		mf.SHA256 = sha
 		mf.URLs = urls(nil, name, site, onion)
 	}
 	body := metalink.AppendV4(make([]byte, 0, 1024), &mf, now, s.opts.Generator)
-	s.caches.put(key, &entry{gen: gen, modTime: fi.ModTime(), size: fi.Size(), built: now, body: body})
+	s.caches.put(key, &entry{gen: gen, modTime: fi.ModTime(), size: fi.Size(), inode: inode(fi), built: now, body: body})
 	return body, nil
+}
+
+// sum is the SHA-256 of a file that is not tracked in the state, hashed
+// once per version (see hashes) and kept in the sums cache.
+func (s *Service) sum(root, name string, fi os.FileInfo) (string, error) {
+	key := root + "|" + name
+	if sha, ok := s.caches.getSum(key, fi.ModTime(), fi.Size(), inode(fi)); ok {
+		return sha, nil
+	}
+	err := s.hashes.do(versionKey(root, name, fi), func() error {
+		if _, ok := s.caches.getSum(key, fi.ModTime(), fi.Size(), inode(fi)); ok {
+			return nil // hashed by a run that ended as this one began
+		}
+		r, err := s.root(root)
+		if err != nil {
+			return err
+		}
+		v, hfi, err := hashFile(r, name, "")
+		if err != nil {
+			return err
+		}
+		s.caches.putSum(key, sum{modTime: hfi.ModTime(), size: hfi.Size(), inode: inode(hfi), sha256: v.Hashes.SHA256})
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sha, ok := s.caches.getSum(key, fi.ModTime(), fi.Size(), inode(fi))
+	if !ok {
+		// The file changed while it was hashed: what was hashed is not
+		// what fi describes. The next request hashes the new version.
+		return "", fmt.Errorf("%s changed while it was hashed", name)
+	}
+	return sha, nil
+}
+
+// busy answers a request that found every hashing slot taken: 503 with
+// Retry-After (RFC 9110 §15.6.4, §10.2.3).
+func busy(w http.ResponseWriter, err error) bool {
+	if !errors.Is(err, errBusy) {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(DefaultHashWait/time.Second)))
+	writeError(w, http.StatusServiceUnavailable)
+	return true
 }
 
 // redirectResponder sends GETs of large checked files to a mirror verified

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/outbound"
 )
 
 // Options tune a Service. Each zero value means the default named.
@@ -32,11 +33,21 @@ type Options struct {
 	// versions and 7 days (never less than Window).
 	MaxVersions int
 	MaxAge      time.Duration
-	// Client makes the checks' requests; nil means a client that uses no
-	// proxy and follows redirects only within a mirror's host.
+	// Client makes the checks' requests; nil means outbound's client for
+	// "mirror-check", which records each mirror contacted in Outbound,
+	// uses no proxy and follows redirects only within a mirror's host.
 	Client *http.Client
+	// Outbound receives the default client's destinations; nil records
+	// nothing.
+	Outbound *outbound.Record
 	// Generator names depot in metalinks; "" means "depot".
 	Generator string
+	// MaxHashes is how many origin files are hashed at once; 0 means
+	// DefaultMaxHashes(). HashWait is how long a request waits for a
+	// hashing slot before it gets 503 with Retry-After; 0 means
+	// DefaultHashWait.
+	MaxHashes int
+	HashWait  time.Duration
 }
 
 func (o *Options) applyDefaults() {
@@ -60,10 +71,16 @@ func (o *Options) applyDefaults() {
 	}
 	o.MaxAge = max(o.MaxAge, o.Window)
 	if o.Client == nil {
-		o.Client = newClient(o.Timeout)
+		o.Client = newClient(o.Timeout, o.Outbound)
 	}
 	if o.Generator == "" {
 		o.Generator = "depot"
+	}
+	if o.MaxHashes <= 0 {
+		o.MaxHashes = DefaultMaxHashes()
+	}
+	if o.HashWait <= 0 {
+		o.HashWait = DefaultHashWait
 	}
 }
 
@@ -81,6 +98,7 @@ type Service struct {
 	round   sync.Mutex          // one check round at a time
 	gen     atomic.Uint64       // bumped on every state change; caches key on it
 	caches  cacheSet
+	hashes  *hashes
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
 }
 
@@ -95,7 +113,8 @@ func StateFile(cfg *config.Config) string {
 // error saying so. A nil Service comes only with an error.
 func New(cfg *config.Config, opts Options) (*Service, error) {
 	opts.applyDefaults()
-	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*os.Root{}}
+	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*os.Root{},
+		hashes: newHashes(opts.MaxHashes, opts.HashWait)}
 	st, err := loadState(s.file)
 	if st == nil {
 		return nil, err
@@ -217,9 +236,10 @@ func treeRoots(cfg *config.Config) []string {
 }
 
 // refresh makes sure the state holds the current version of tree path
-// name found in root, hashing the file again only if its size or mtime
-// changed. It hashes outside the lock, so a large image does not stall
-// other requests.
+// name found in root, hashing the file again only if its size, mtime or
+// inode changed. Concurrent callers for the same version share one hash
+// (see hashes), which runs outside the lock, so a large image does not
+// stall other requests.
 func (s *Service) refresh(root, name, kind string) (*OriginFile, error) {
 	r, err := s.root(root)
 	if err != nil {
@@ -229,31 +249,52 @@ func (s *Service) refresh(root, name, kind string) (*OriginFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	f := s.state.Files[name]
-	if f != nil && f.Root == root && f.Size == fi.Size() && f.ModTime.Equal(fi.ModTime()) && len(f.Versions) > 0 {
-		s.mu.Unlock()
+	if f := s.hashed(root, name, fi); f != nil {
 		return f, nil
 	}
-	s.mu.Unlock()
-
-	v, fi, err := hashFile(r, name, kind)
+	err = s.hashes.do(versionKey(root, name, fi), func() error {
+		if s.hashed(root, name, fi) != nil {
+			return nil // hashed by a run that ended as this one began
+		}
+		v, hfi, err := hashFile(r, name, kind)
+		if err != nil {
+			return err
+		}
+		now := s.opts.Now()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f := s.state.Files[name]
+		if f == nil || f.Root != root {
+			f = &OriginFile{Kind: kind, Root: root}
+			s.state.Files[name] = f
+		}
+		f.ModTime, f.Size, f.Inode = hfi.ModTime(), hfi.Size(), inode(hfi)
+		f.record(v, now, s.opts.MaxVersions, s.opts.MaxAge)
+		s.dirty = true
+		s.changed()
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f = s.state.Files[name]
-	if f == nil || f.Root != root {
-		f = &OriginFile{Kind: kind, Root: root}
-		s.state.Files[name] = f
+	f := s.state.Files[name]
+	if f == nil || len(f.Versions) == 0 {
+		return nil, fmt.Errorf("%s: not hashed", name) // removed from the state meanwhile
 	}
-	f.ModTime, f.Size = fi.ModTime(), fi.Size()
-	f.record(v, now, s.opts.MaxVersions, s.opts.MaxAge)
-	s.dirty = true
-	s.changed()
 	return f, nil
+}
+
+// hashed returns the state's file if it holds the version fi describes.
+func (s *Service) hashed(root, name string, fi os.FileInfo) *OriginFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.state.Files[name]
+	if f != nil && f.Root == root && f.Size == fi.Size() && f.ModTime.Equal(fi.ModTime()) && f.Inode == inode(fi) && len(f.Versions) > 0 {
+		return f
+	}
+	return nil
 }
 
 // Errors that are not a mirror's fault.

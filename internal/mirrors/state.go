@@ -32,10 +32,11 @@ type State struct {
 type OriginFile struct {
 	Kind string `json:"kind"` // "yum", "deb" or "iso"
 	Root string `json:"root"` // the site root it was found in
-	// ModTime and Size are the file's when it was last hashed; a stat that
-	// differs means it must be hashed again.
+	// ModTime, Size and Inode are the file's when it was last hashed; a
+	// stat that differs means it must be hashed again.
 	ModTime time.Time `json:"mtime"`
 	Size    int64     `json:"size"`
+	Inode   uint64    `json:"inode,omitempty"`
 	// Versions, newest first; Versions[0] is the current one.
 	Versions []Version `json:"versions"`
 }

@@ -237,7 +237,7 @@ func (sr statusResponder) Respond(w http.ResponseWriter, r *http.Request) (bool,
 	key := "status|" + rest
 	gen := sr.s.gen.Load()
 	now := sr.s.opts.Now()
-	body := sr.s.caches.get(key, gen, time.Time{}, 0, now)
+	body := sr.s.caches.get(key, gen, time.Time{}, 0, 0, now)
 	if body == nil {
 		rep := sr.s.Status()
 		var b strings.Builder

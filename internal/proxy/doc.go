@@ -7,11 +7,16 @@
 // resolve a name itself when an upstream is configured (a DNS query beside
 // tor tells the local resolver what is being updated), never connect to a
 // destination the allowlist does not name, and never tell a destination
-// anything about the client: hop-by-hop headers (RFC 9110 §7.6.1),
-// Forwarded and X-Forwarded-* are removed, and no Via is added.
+// anything about the client: a destination receives only the request
+// headers apt and dnf need (User-Agent, Accept, Accept-Encoding, Range,
+// the conditional headers, Cache-Control, Pragma, Authorization); Via,
+// Forwarded, X-Forwarded-*, X-Real-IP and every other header a client or a
+// proxy in front of depot's adds are dropped, and no Via is added.
 //
 // Logging: by default the proxy writes nothing about any request,
-// anywhere; net/http's own messages, which name clients, are discarded. An
+// anywhere, stderr included; net/http's own messages, which name clients,
+// are discarded (and depot's main discards the standard logger, where
+// net/http's client writes a destination's stray bytes). An
 // operator debugging an allowlist can set log = true, which writes one
 // combined-format line per request with "-" in place of the client
 // address, the referer and the user agent: the destination, status and

@@ -307,11 +307,12 @@ func TestMaxConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first connection holds the only slot (kept alive after an
-	// answer); prove it is accepted.
-	io.WriteString(first, "GET http://"+o.Addr+"/ HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
-		t.Fatal(err)
+	// The first connection holds the only slot with an open tunnel (busy:
+	// an idle one would give its slot up, see TestIdleClientsDoNotHoldSlots);
+	// prove it is accepted.
+	io.WriteString(first, "CONNECT "+o.Addr+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(first), &http.Request{Method: http.MethodConnect}); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
 	}
 	second, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -455,5 +456,73 @@ func TestUnixListenerAndClose(t *testing.T) {
 	}
 	if _, err := os.Lstat(path); !os.IsNotExist(err) {
 		t.Errorf("socket %s left after Close (%v)", path, err)
+	}
+}
+
+// TestForwardsOnlyWhatAptAndDnfNeed: whatever a client (or a proxy in
+// front of depot's, such as tinyproxy with its Via) adds, the destination
+// receives only the headers apt and dnf use, and none that names a
+// client, a machine or a hop.
+func TestForwardsOnlyWhatAptAndDnfNeed(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
+	addr := startProxy(t, testConfig(o.Addr), Options{})
+	keep := map[string]string{
+		"User-Agent":        "Debian APT-HTTP/1.3 (2.6.1)",
+		"Accept":            "text/*",
+		"Accept-Encoding":   "gzip",
+		"Range":             "bytes=100-",
+		"If-Range":          "Tue, 03 Nov 2026 10:00:00 GMT",
+		"If-Modified-Since": "Tue, 03 Nov 2026 10:00:00 GMT",
+		"If-None-Match":     `"abc"`,
+		"Cache-Control":     "max-age=0",
+		"Pragma":            "no-cache",
+		"Authorization":     "Basic dXNlcjpwYXNz", // a private repository's, meant for it
+	}
+	drop := []string{
+		"Via: 1.1 sys-whonix (tinyproxy/1.11.1)",
+		"X-Forwarded-For: 10.137.0.12",
+		"X-Forwarded-Host: sys-whonix",
+		"X-Forwarded-Proto: http",
+		"X-Forwarded-Port: 8082",
+		"Forwarded: for=10.137.0.12;by=sys-whonix",
+		"True-Client-IP: 10.137.0.12",
+		"Client-IP: 10.137.0.12",
+		"CF-Connecting-IP: 10.137.0.12",
+		"X-Real-IP: 10.137.0.12",
+		"X-Client-IP: 10.137.0.12",
+		"X-Originating-IP: 10.137.0.12",
+		"X-Cluster-Client-IP: 10.137.0.12",
+		"X-ProxyUser-Ip: 10.137.0.12",
+		"Fastly-Client-IP: 10.137.0.12",
+		"X-Tinyproxy: 10.137.0.12",
+		"X-Qubes-VM: work",
+		"Cookie: session=1",
+		"Referer: http://sys-whonix/",
+		"From: user@example.org",
+		"Accept-Language: de-DE",
+		"DNT: 1",
+	}
+	req := "GET http://" + o.Addr + "/dists/bookworm/InRelease HTTP/1.1\r\nHost: " + o.Addr + "\r\nConnection: close\r\n"
+	for k, v := range keep {
+		req += k + ": " + v + "\r\n"
+	}
+	req += strings.Join(drop, "\r\n") + "\r\n\r\n"
+	if status, _ := raw(t, addr, req); !strings.Contains(status, " 200 ") && !strings.Contains(status, " 206 ") {
+		t.Fatalf("got %q, want the file", status)
+	}
+	reqs := o.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("origin got %d requests, want 1", len(reqs))
+	}
+	got := reqs[0].Header
+	for k, v := range keep {
+		if got.Get(k) != v {
+			t.Errorf("origin got %s: %q, want the client's %q", k, got.Get(k), v)
+		}
+	}
+	for k, v := range got {
+		if _, ok := keep[k]; !ok {
+			t.Errorf("origin got %s: %q, which apt and dnf do not need", k, v)
+		}
 	}
 }

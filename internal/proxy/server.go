@@ -14,11 +14,8 @@ import (
 	"sync"
 	"time"
 
-	xproxy "golang.org/x/net/proxy"
-
-	"golang.org/x/net/netutil"
-
 	"depot/internal/config"
+	"depot/internal/outbound"
 	"depot/internal/proxy/allow"
 )
 
@@ -37,8 +34,12 @@ type Options struct {
 	Errors io.Writer
 	// Resolver resolves destination names when there is no upstream. With
 	// a SOCKS upstream it is never asked about a destination. nil means
-	// net.DefaultResolver.
+	// the system's.
 	Resolver *net.Resolver
+	// Outbound records where the proxy connects: the SOCKS server
+	// ("proxy-upstream") or each destination ("proxy-direct"), by day,
+	// never a client. nil records nothing.
+	Outbound *outbound.Record
 	// Now is the clock for log lines; nil means time.Now.
 	Now func() time.Time
 }
@@ -48,14 +49,15 @@ type Server struct {
 	cfg   config.Proxy
 	opts  Options
 	allow allow.List
-	// dialer reaches destinations: a net.Dialer, or tor's SOCKS port,
-	// which receives host names unresolved.
-	dialer xproxy.ContextDialer
+	// dialer reaches destinations: directly, or through tor's SOCKS
+	// port, which receives host names unresolved.
+	dialer outbound.ContextDialer
 	fwd    *httputil.ReverseProxy
 	idle   time.Duration
 
-	ln  net.Listener
-	srv *http.Server
+	ln    net.Listener
+	slots *slots
+	srv   *http.Server
 
 	mu      sync.Mutex
 	tunnels map[net.Conn]struct{}
@@ -87,26 +89,28 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 		idle:    time.Duration(cfg.IdleTimeout),
 		tunnels: map[net.Conn]struct{}{},
 	}
-	direct := &net.Dialer{Timeout: time.Duration(cfg.DialTimeout), Resolver: opts.Resolver}
-	s.dialer = direct
+	s.dialer = &outbound.Dialer{Purpose: outbound.ProxyDirect, Record: opts.Outbound,
+		Timeout: time.Duration(cfg.DialTimeout), Resolver: opts.Resolver}
 	if cfg.Upstream != "" {
 		addr, err := config.ParseUpstream(cfg.Upstream)
 		if err != nil {
 			return nil, fmt.Errorf("proxy.upstream: %w", err)
 		}
-		// x/net's SOCKS5 client sends a name as a domain name (ATYP 3),
-		// so tor resolves it at the exit; only the SOCKS server's own
+		// The SOCKS client sends a name as a domain name (ATYP 3), so
+		// tor resolves it at the exit; only the SOCKS server's own
 		// address, an IP literal, is dialled directly.
-		d, err := xproxy.SOCKS5("tcp", addr, nil, direct)
-		if err != nil {
+		up := &outbound.Dialer{Purpose: outbound.ProxyUpstream, Record: opts.Outbound, Timeout: time.Duration(cfg.DialTimeout)}
+		if s.dialer, err = outbound.SOCKS5(addr, up); err != nil {
 			return nil, fmt.Errorf("proxy.upstream: %w", err)
 		}
-		cd, ok := d.(xproxy.ContextDialer)
-		if !ok {
-			return nil, errors.New("proxy.upstream: SOCKS dialer cannot take a context")
-		}
-		s.dialer = cd
 	}
+	tr := outbound.NewTransport(outbound.ProxyDirect, opts.Outbound, time.Duration(cfg.DialTimeout))
+	tr.DialContext = s.dial // the allowlist again, then s.dialer
+	tr.ForceAttemptHTTP2 = false
+	tr.MaxIdleConns = 64
+	tr.MaxIdleConnsPerHost = 8
+	tr.IdleConnTimeout = s.idle
+	tr.DisableCompression = true // pass Accept-Encoding and bodies through untouched
 	s.fwd = &httputil.ReverseProxy{
 		// Rewrite (rather than Director) makes ReverseProxy drop the
 		// client's Forwarded and X-Forwarded-* and add none of its own.
@@ -115,16 +119,9 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 			// RFC 9112 §3.2.2: with an absolute-form target, Host is
 			// the target's authority, whatever the client's Host said.
 			pr.Out.Host = ""
+			keepForwarded(pr.Out.Header)
 		},
-		Transport: &http.Transport{
-			Proxy:                 nil, // never the environment's HTTP_PROXY
-			DialContext:           s.dial,
-			MaxIdleConns:          64,
-			MaxIdleConnsPerHost:   8,
-			IdleConnTimeout:       s.idle,
-			ResponseHeaderTimeout: time.Duration(cfg.DialTimeout),
-			DisableCompression:    true, // pass Accept-Encoding and bodies through untouched
-		},
+		Transport:    tr,
 		ErrorHandler: s.upstreamError,
 		BufferPool:   &bufferPool{},
 		ErrorLog:     log.New(io.Discard, "", 0),
@@ -138,6 +135,10 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 		ReadHeaderTimeout: time.Duration(cfg.HeaderTimeout),
 		IdleTimeout:       s.idle,
 		MaxHeaderBytes:    int(cfg.MaxHeaderBytes),
+		ConnState:         s.connState,
+		// OPTIONS * reaches the handler, which refuses it (400) and
+		// closes, rather than net/http's 200 on a kept connection.
+		DisableGeneralOptionsHandler: true,
 		// net/http's messages name the client ("http: panic serving
 		// 10.137.0.12:..."): they go nowhere.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -155,7 +156,7 @@ func (s *Server) Listen() error {
 			if fi.Mode()&os.ModeSocket == 0 {
 				return fmt.Errorf("proxy.listen: %s exists and is not a socket", path)
 			}
-			if c, derr := net.Dial("unix", path); derr == nil {
+			if c, derr := outbound.DialSelf(context.Background(), "unix", path); derr == nil {
 				c.Close()
 				return fmt.Errorf("proxy.listen: %s is in use by another process", path)
 			}
@@ -168,9 +169,16 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("proxy.listen %s: %w", s.cfg.Listen, err)
 	}
-	// Connections beyond the cap wait in the kernel's backlog.
-	s.ln = netutil.LimitListener(ln, s.cfg.MaxConnections)
+	// Connections beyond the cap take an idle one's slot, or wait.
+	s.slots = newSlots(ln, s.cfg.MaxConnections)
+	s.ln = s.slots
 	return nil
+}
+
+func (s *Server) connState(c net.Conn, state http.ConnState) {
+	if s.slots != nil {
+		s.slots.connState(c, state)
+	}
 }
 
 // Close releases the listener bound by Listen when Serve will not run
@@ -231,6 +239,37 @@ func (s *Server) Serve(ctx context.Context) error {
 		os.Remove(path)
 	}
 	return err
+}
+
+// forwarded are the request headers a destination receives: what apt,
+// dnf (libcurl) and yum send and a repository needs, conditional and range
+// requests included. Everything else a client, or a proxy in front of
+// depot's, adds is dropped: Via, Forwarded, X-Forwarded-*, X-Real-IP,
+// Client-IP, CF-Connecting-IP and every other header that names a client,
+// a machine or a hop, and cookies, Referer, From, Accept-Language.
+var forwarded = map[string]bool{
+	"Accept":              true,
+	"Accept-Encoding":     true,
+	"Authorization":       true, // a private repository's credentials, meant for it
+	"Cache-Control":       true,
+	"If-Match":            true,
+	"If-Modified-Since":   true,
+	"If-None-Match":       true,
+	"If-Range":            true,
+	"If-Unmodified-Since": true,
+	"Pragma":              true,
+	"Range":               true,
+	"User-Agent":          true,
+}
+
+// keepForwarded deletes from h every header not in forwarded. Header keys
+// are canonical: net/http canonicalises what it reads.
+func keepForwarded(h http.Header) {
+	for k := range h {
+		if !forwarded[k] {
+			delete(h, k)
+		}
+	}
 }
 
 // bufferPool reuses ReverseProxy's 32 KiB copy buffers across requests.

@@ -19,6 +19,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
+	"depot/internal/outbound"
 )
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
@@ -125,7 +126,7 @@ func listen(l config.Listen) (net.Listener, error) {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("%s exists and is not a socket", path)
 		}
-		if c, err := net.Dial("unix", path); err == nil {
+		if c, err := outbound.DialSelf(context.Background(), "unix", path); err == nil {
 			c.Close()
 			return nil, fmt.Errorf("%s is in use by another process", path)
 		}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"depot/internal/outbound"
 	"depot/internal/torexit"
 )
 
@@ -47,8 +48,12 @@ type Options struct {
 	// Fetch downloads missing exit lists from CollecTor first. Without it
 	// Update never touches the network.
 	Fetch bool
-	// HTTPClient is used by Fetch; nil means http.DefaultClient.
+	// HTTPClient is used by Fetch; nil means outbound's client for
+	// "exit-lists" (no proxy from the environment, bounded waits), which
+	// records where it connects in Outbound.
 	HTTPClient *http.Client
+	// Outbound receives the destinations of Fetch; nil records nothing.
+	Outbound *outbound.Record
 	// CollecTorURL overrides torexit.CollecTorURL (tests, mirrors).
 	CollecTorURL string
 	// Now is the clock; nil means time.Now.
@@ -165,7 +170,7 @@ func run(ctx context.Context, opts Options, replace map[string]string, write boo
 		if opts.ExitListsDir == "" {
 			return nil, errors.New("stats: --fetch needs an exit-lists directory to store the lists in")
 		}
-		f := &torexit.Fetcher{Client: opts.HTTPClient, BaseURL: opts.CollecTorURL, Dir: opts.ExitListsDir}
+		f := &torexit.Fetcher{Client: opts.HTTPClient, Record: opts.Outbound, BaseURL: opts.CollecTorURL, Dir: opts.ExitListsDir}
 		if res.Fetched, err = f.Fetch(ctx, months, start); err != nil {
 			return nil, err
 		}

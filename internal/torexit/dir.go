@@ -26,6 +26,21 @@ var (
 
 const listNameLayout = "2006-01-02-15-04-05"
 
+// Bounds on what Load reads, far above anything CollecTor publishes (a
+// month's archive is a few hundred MB uncompressed, a document well under
+// 1 MiB, and a few months of lists name some tens of thousands of
+// addresses), so that a hostile or mistaken file ends with an error that
+// names it instead of taking the machine's memory or hours of CPU.
+const (
+	// MaxDocumentBytes bounds one exit-list document.
+	MaxDocumentBytes = 64 << 20
+	// MaxArchiveBytes bounds an archive's uncompressed content.
+	MaxArchiveBytes = 4 << 30
+	// MaxAddresses bounds the distinct exit addresses of all the lists
+	// one Load reads.
+	MaxAddresses = 200_000
+)
+
 // ArchiveName is CollecTor's name of a month's archive ("2026-11").
 func ArchiveName(month string) string { return "exit-list-" + month + ".tar.xz" }
 
@@ -109,8 +124,15 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 	b := builders[0]
 	for _, o := range builders[1:] {
 		b.Merge(o)
+		if b.addresses() > MaxAddresses {
+			return nil, errTooManyAddresses(dir)
+		}
 	}
 	return b.Set(), nil
+}
+
+func errTooManyAddresses(where string) error {
+	return fmt.Errorf("exit lists: %s: the lists read hold more than %d distinct exit addresses (Tor has a few thousand exits): remove what is not CollecTor's exit lists", where, MaxAddresses)
 }
 
 func loadPath(b *Builder, p string) error {
@@ -121,16 +143,44 @@ func loadPath(b *Builder, p string) error {
 	defer f.Close()
 	if strings.HasSuffix(p, ".tar.xz") {
 		if err := readArchive(b, f); err != nil {
+			if errors.Is(err, errAddresses) {
+				return errTooManyAddresses(p)
+			}
 			return fmt.Errorf("exit lists: %s: %w (delete it, or fetch it again with --fetch)", p, err)
 		}
 		return nil
 	}
-	doc, err := Parse(f)
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxDocumentBytes {
+		return fmt.Errorf("exit lists: %s: %d bytes, more than the %d an exit-list document may be: not a TorDNSEL list", p, fi.Size(), MaxDocumentBytes)
+	}
+	doc, err := Parse(io.LimitReader(f, MaxDocumentBytes))
 	if err != nil {
 		return fmt.Errorf("exit lists: %s: %w", p, err)
 	}
 	b.Add(doc, nameTime(filepath.Base(p)))
+	if b.addresses() > MaxAddresses {
+		return errTooManyAddresses(p)
+	}
 	return nil
+}
+
+// errAddresses is readArchive's signal that MaxAddresses was passed.
+var errAddresses = errors.New("too many addresses")
+
+// countingReader fails once more than max bytes were read through it.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.max {
+		return n, fmt.Errorf("more than %d bytes uncompressed: not a CollecTor exit-list archive", c.max)
+	}
+	return n, err
 }
 
 // readArchive reads a CollecTor archive: a tar of
@@ -140,7 +190,7 @@ func readArchive(b *Builder, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	tr := tar.NewReader(xr)
+	tr := tar.NewReader(&countingReader{r: xr, max: MaxArchiveBytes})
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -152,11 +202,17 @@ func readArchive(b *Builder, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
+		if h.Size > MaxDocumentBytes {
+			return fmt.Errorf("%s: %d bytes, more than the %d an exit-list document may be", h.Name, h.Size, MaxDocumentBytes)
+		}
 		doc, err := Parse(tr)
 		if err != nil {
 			return fmt.Errorf("%s: %w", h.Name, err)
 		}
 		b.Add(doc, nameTime(filepath.Base(h.Name)))
+		if b.addresses() > MaxAddresses {
+			return errAddresses
+		}
 	}
 }
 

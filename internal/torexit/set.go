@@ -95,6 +95,9 @@ func (b *Builder) Merge(other *Builder) {
 	}
 }
 
+// addresses is how many distinct addresses b holds.
+func (b *Builder) addresses() int { return len(b.s.v4) + len(b.s.v6) }
+
 // Set returns the built Set. The Builder must not be used afterwards.
 func (b *Builder) Set() *Set {
 	s := b.s

@@ -3,6 +3,7 @@ package torexit
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/netip"
 	"time"
@@ -31,15 +32,26 @@ type File struct {
 
 const timeLayout = "2006-01-02 15:04:05"
 
-// Parse reads a TorDNSEL document. It never fails on content: unknown
-// keywords are ignored and malformed entries are skipped and counted. The
-// error is only ever a read error of r.
+// Bounds on one TorDNSEL document. CollecTor's documents list a few
+// thousand exit relays with one or two addresses each; these are far
+// above that, and keep a hostile document (a small .tar.xz can hold
+// millions of entries) from taking the machine's memory.
+const (
+	MaxDocumentEntries   = 50_000
+	MaxDocumentAddresses = 100_000
+)
+
+// Parse reads a TorDNSEL document. Unknown keywords are ignored and
+// malformed entries are skipped and counted; the error is a read error of
+// r, a line longer than 1 MiB, or a document beyond MaxDocumentEntries
+// entries or MaxDocumentAddresses addresses, which is not an exit list.
 func Parse(r io.Reader) (*File, error) {
 	f := &File{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var cur *Entry
 	bad := false
+	addrs := 0
 	flush := func() {
 		if cur == nil {
 			return
@@ -67,6 +79,9 @@ func Parse(r io.Reader) (*File, error) {
 			}
 		case "ExitNode":
 			flush()
+			if len(f.Entries)+f.Malformed >= MaxDocumentEntries {
+				return nil, fmt.Errorf("more than %d entries (CollecTor's exit lists hold a few thousand): not a TorDNSEL exit list", MaxDocumentEntries)
+			}
 			cur = &Entry{Node: string(val)}
 		case "Published", "LastStatus":
 			if cur == nil {
@@ -85,6 +100,9 @@ func Parse(r io.Reader) (*File, error) {
 		case "ExitAddress":
 			if cur == nil {
 				continue
+			}
+			if addrs++; addrs > MaxDocumentAddresses {
+				return nil, fmt.Errorf("more than %d exit addresses (CollecTor's exit lists hold a few thousand): not a TorDNSEL exit list", MaxDocumentAddresses)
 			}
 			addrText, _, _ := bytes.Cut(val, []byte(" "))
 			a, err := netip.ParseAddr(string(addrText))
