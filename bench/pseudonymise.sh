@@ -56,6 +56,6 @@ printf "%-34s %9.2f %12.0f %9.2f %13.0f\n" "gzip -dc | gzip -6 (floor)" "$s" "$(
 	--data "$WORK/after.json" --month 2026-09 --month 2026-10 --month 2026-11 2>/dev/null >/dev/null
 "$WORK/depot" stats update --logs "$WORK/access.log.gz" --exit-lists "$EXITS" \
 	--data "$WORK/before.json" --month 2026-09 --month 2026-10 --month 2026-11 2>/dev/null >/dev/null
-"$WORK/depot" stats show --data "$WORK/before.json" >"$WORK/before.txt"
-"$WORK/depot" stats show --data "$WORK/after.json" >"$WORK/after.txt"
+"$WORK/depot" stats show --data "$WORK/before.json" | grep -v '^last updated' >"$WORK/before.txt"
+"$WORK/depot" stats show --data "$WORK/after.json" | grep -v '^last updated' >"$WORK/after.txt"
 if cmp -s "$WORK/before.txt" "$WORK/after.txt"; then echo "figures identical before and after"; else diff "$WORK/before.txt" "$WORK/after.txt"; exit 1; fi
