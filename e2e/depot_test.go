@@ -61,6 +61,9 @@ type Depot struct {
 	exited  chan struct{}
 	waitErr error
 	stopped bool
+	// ns, if set, is the network namespace depot runs in; the test's own
+	// connections to it must then be made with ns.DialContext.
+	ns *netns
 }
 
 // lockedBuffer collects the child's output while tests read it.
@@ -122,7 +125,16 @@ func (d *Depot) start(t testing.TB, workDir string, args ...string) {
 	}
 	d.cmd.Dir = workDir
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
+	startCmd, dial := d.cmd.Start, net.DialTimeout
+	if d.ns != nil {
+		startCmd = func() error { return d.ns.Start(d.cmd) }
+		dial = func(network, addr string, timeout time.Duration) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			return d.ns.DialContext(ctx, network, addr)
+		}
+	}
+	if err := startCmd(); err != nil {
 		t.Fatal(err)
 	}
 	d.exited = make(chan struct{})
@@ -139,7 +151,7 @@ func (d *Depot) start(t testing.TB, workDir string, args ...string) {
 			network, addr = "unix", l.SocketPath()
 		}
 		for {
-			conn, err := net.DialTimeout(network, addr, time.Second)
+			conn, err := dial(network, addr, time.Second)
 			if err == nil {
 				conn.Close()
 				break
@@ -154,6 +166,21 @@ func (d *Depot) start(t testing.TB, workDir string, args ...string) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+	// A listener accepts connections (into the kernel's queue) as soon as
+	// it is bound, a moment before depot says what it serves: wait for
+	// that line too, so that tests may read it.
+	ready := map[string]string{"serve": "depot: serving", "proxy": "depot: updates proxy on"}[args[0]]
+	for ready != "" && !strings.Contains(d.out.String(), ready) {
+		select {
+		case <-d.exited:
+			t.Fatalf("%s exited before saying %q: %v\noutput:\n%s", d.command(), ready, d.waitErr, d.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not say %q within 15s\noutput:\n%s", d.command(), ready, d.out)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, not an outcome
 	}
 }
 
@@ -268,6 +295,25 @@ func runErr(dir string, name string, args ...string) (string, error) {
 	cmd.Env = clientEnv()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// runStdout runs a client command in dir and returns what it wrote to
+// standard output alone: for tools whose stdout is a document (JSON) and
+// whose stderr carries progress. A failure prints both.
+func runStdout(t testing.TB, dir string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = clientEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s\n%v; stdout:\n%s\nstderr:\n%s", cmdline(dir, name, args), err, out, stderr.Bytes())
+	}
+	return string(out)
 }
 
 func cmdline(dir, name string, args []string) string {

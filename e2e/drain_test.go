@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -32,10 +34,21 @@ func TestSIGTERMDrainsRequestsInFlight(t *testing.T) {
 	if err := d.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // depot stops accepting
-	if c, err := (&http.Client{Timeout: time.Second, Transport: &http.Transport{}}).Get(d.URL("/")); err == nil {
-		c.Body.Close()
-		t.Error("a new connection was served after SIGTERM")
+	// depot stops accepting: within a deadline, a new connection is
+	// refused (the listener is closed) rather than served.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", d.Addr, time.Second)
+		if err != nil {
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("a new connection after SIGTERM: %v, want connection refused", err)
+			}
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("depot still accepted new connections 10s after SIGTERM")
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not an outcome
 	}
 	rest, err := io.Copy(io.Discard, resp.Body)
 	if err != nil || int64(got)+rest != size {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func TestCheck(t *testing.T) {
 	}
 	good := filepath.Join(dir, "good.toml")
 	bad := filepath.Join(dir, "bad.toml")
-	os.WriteFile(good, []byte("[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
+	os.WriteFile(good, []byte("log_dir = \"logs\"\ndata_dir = \"data\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
 	os.WriteFile(bad, []byte("retention_months = 9\n[[listen]]\naddress = \"0.0.0.0:81\"\nonion = true\n[[site]]\nhosts = [\"*\"]\nroot = \"nowhere\"\n"), 0o644)
 
 	out, _, err := runDepot(t, "check", "--config", good)
@@ -40,5 +41,80 @@ func TestCheck(t *testing.T) {
 	}
 	if code := run([]string{"check", "--no-such-flag"}); code != 2 {
 		t.Errorf("exit status %d for an unknown flag, want 2", code)
+	}
+}
+
+// TestExitStatusByErrorType: the status follows from the error's type,
+// never from its text: every wrong call exits 2, including an unknown or
+// missing subcommand (cobra reports success for those on its own), and a
+// failure whose message happens to read like cobra's ("invalid argument")
+// exits 1.
+func TestExitStatusByErrorType(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"logs", "bogus"}, 2},
+		{[]string{"logs"}, 2},
+		{[]string{"bogus"}, 2},
+		{[]string{}, 2},
+		{[]string{"site", "build", "only-one"}, 2},
+		{[]string{"mirrors", "import"}, 2},
+		{[]string{"check", "--no-such-flag"}, 2},
+		{[]string{"check", "extra-arg", "--config", "x"}, 2},
+		{[]string{"logs", "--help"}, 0},
+		{[]string{"check", "--config", filepath.Join(dir, "missing.toml")}, 1},
+	} {
+		if got := run(tt.args); got != tt.want {
+			t.Errorf("depot %s: exit %d, want %d", strings.Join(tt.args, " "), got, tt.want)
+		}
+	}
+	if got := exitCode(fmt.Errorf("listen[1] unix:/x: %w", errors.New("bind: invalid argument"))); got != 1 {
+		t.Errorf("a bind error that reads like a usage error: exit %d, want 1", got)
+	}
+}
+
+// TestCheckProxyOnlyFile: docs/proxy.md tells readers to validate its
+// [proxy] example, a file of its own, with depot check, which refused it
+// (no [[listen]], no [[site]]). check now reads such a file as depot proxy
+// does; the example itself is taken from the document.
+func TestCheckProxyOnlyFile(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "proxy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !strings.Contains(example, "[proxy]") {
+		t.Fatalf("docs/proxy.md has no ```toml block with [proxy]")
+	}
+	file := filepath.Join(t.TempDir(), "proxy.toml")
+	os.WriteFile(file, []byte(example), 0o644)
+	out, _, err := runDepot(t, "check", "--config", file)
+	if err != nil || !strings.Contains(out, "valid for depot proxy") {
+		t.Errorf("depot check of docs/proxy.md's example: %v, %q; want it valid for depot proxy", err, out)
+	}
+	// A proxy-only file with a mistake is refused with the key.
+	os.WriteFile(file, []byte("[proxy]\nlisten = \"127.0.0.1:8082\"\nallow = [\"*\"]\n"), 0o644)
+	if _, _, err := runDepot(t, "check", "--config", file); err == nil || !strings.Contains(err.Error(), "proxy.allow[0]") {
+		t.Errorf("an open proxy-only file: %v, want proxy.allow[0] refused", err)
+	}
+}
+
+// TestCheckPrintsPermissionWarnings: check prints config.PermissionWarnings
+// (here a configuration anyone may rewrite) and still exits 0.
+func TestCheckPrintsPermissionWarnings(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "www"), 0o755)
+	file := filepath.Join(dir, "depot.toml")
+	os.WriteFile(file, []byte("log_dir = \"logs\"\ndata_dir = \"data\"\n[[listen]]\naddress = \"127.0.0.1:8080\"\n[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n"), 0o644)
+	os.Chmod(file, 0o666)
+	out, errOut, err := runDepot(t, "check", "--config", file)
+	if err != nil || !strings.Contains(out, "configuration is valid") {
+		t.Fatalf("check: %v, %q", err, out)
+	}
+	if !strings.Contains(errOut, "warning: config: "+file+" is writable by every user") || !strings.Contains(errOut, "chmod o-w") {
+		t.Errorf("stderr %q; want the warning about the world-writable configuration and what to do", errOut)
 	}
 }

@@ -194,7 +194,8 @@ func newLogsSearchCmd() *cobra.Command {
 		Short: "Find log lines by client address, time, path and status",
 		Long: `search prints the access-log lines that match every filter given, in time
 order, across the active and rotated files, plain and .gz. With --errors the
-error logs are searched too. Files are read in parallel; files and blocks of
+error logs are searched too: their lines have no status, so --status selects
+access lines only, and error lines are selected by the other filters. Files are read in parallel; files and blocks of
 depot's indexed .gz files that cannot match are skipped without inflating them.
 
 T is RFC 3339 (2026-11-29T04:28:39Z) or a date (2026-11-29, UTC). --since is
@@ -269,7 +270,7 @@ expression matched against the request target as logged.`,
 	f.StringVar(&since, "since", "", "lines at or after `T`")
 	f.StringVar(&until, "until", "", "lines up to `T`")
 	f.StringVar(&pathRE, "path", "", "request target matches `REGEX`")
-	f.StringVar(&status, "status", "", "status `N` (404) or class (4xx)")
+	f.StringVar(&status, "status", "", "status `N` (404) or class (4xx) of access lines")
 	f.BoolVar(&errorsToo, "errors", false, "search the error logs too")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print how many files and blocks were read or skipped")

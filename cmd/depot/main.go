@@ -40,6 +40,7 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	defer typeUsageErrors(root)
 	root.AddCommand(
 		newServeCmd(),
 		newCheckCmd(),
@@ -52,6 +53,46 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newProxyCmd(),
 	)
 	return root
+}
+
+// typeUsageErrors makes every way of calling a command wrongly a
+// usageError, so that the exit status follows from the error's type and
+// never from its text: argument counts (cobra's Args checks return plain
+// errors), and unknown or missing subcommands (cobra prints the help of a
+// command that has only subcommands and reports success).
+func typeUsageErrors(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && sub.Name() != "help" && sub.Name() != "completion" {
+					names = append(names, sub.Name())
+				}
+			}
+			if len(args) == 0 {
+				return usagef("%s needs a command: %s", cmd.CommandPath(), strings.Join(names, ", "))
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			} else {
+				msg += "; the commands are " + strings.Join(names, ", ")
+			}
+			return usageError{errors.New(msg)}
+		}
+	}
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		typeUsageErrors(sub)
+	}
 }
 
 func main() {
@@ -72,22 +113,21 @@ func run(args []string) int {
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "depot: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	code := exitCode(err)
+	if code == 2 {
 		fmt.Fprintln(os.Stderr, "Run 'depot --help' for usage.")
+	}
+	return code
+}
+
+// exitCode is the README's contract: 0 success, 2 bad usage (a
+// usageError anywhere in the chain), 1 any other failure.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, new(usageError)):
 		return 2
 	}
 	return 1
-}
-
-// isCobraUsage recognises cobra's own errors for unknown commands and
-// wrong argument counts, which it does not type.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

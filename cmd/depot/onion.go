@@ -81,6 +81,13 @@ func writeTorrc(w io.Writer, source, hsDir string, listen []config.Listen) error
 			target = "unix:" + torQuote(l.SocketPath())
 		}
 		fmt.Fprintf(w, "# depot onion listener %s, from %s; nothing reaching it is logged.\n", l.Address, source)
+		if l.IsUnix() {
+			group := "depot's own group"
+			if l.SocketGroup != "" {
+				group = "group " + l.SocketGroup
+			}
+			fmt.Fprintf(w, "# The socket is mode 0660, %s: tor's user must be in it (see socket_group).\n", group)
+		}
 		fmt.Fprintf(w, "HiddenServiceDir %s\n", torQuote(dir))
 		fmt.Fprintf(w, "HiddenServicePort 80 %s\n", target)
 	}

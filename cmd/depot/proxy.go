@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
+	"depot/internal/atomicfile"
 	"depot/internal/config"
 	"depot/internal/logfiles"
 	"depot/internal/outbound"
@@ -69,8 +72,13 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 		return err
 	}
 	rec := newOutboundRecord(cfg.DataDir, stderr)
-	srv, logFile, err := bindProxy(cfg, rec.Record, stderr)
+	srv, pxLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
+		return err
+	}
+	logFile, err := pxLog.open(cfg, func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) })
+	if err != nil {
+		closeProxy(srv)
 		return err
 	}
 	if logFile != nil {
@@ -113,28 +121,64 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 }
 
 // bindProxy builds and binds the updates proxy of cfg's [proxy] table, or
-// returns nil, nil, nil when there is none (for `depot serve`). lf is
-// proxy.log, opened only with log = true; the caller closes it after
-// Serve returns and reopens it on SIGHUP.
-func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (px *proxy.Server, lf *logfiles.File, err error) {
+// returns nil, nil, nil when there is none (for depot serve). It creates
+// nothing: with log = true, the proxy writes to the returned proxyLog,
+// whose file the caller opens once every listener is bound.
+func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*proxy.Server, *proxyLog, error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
+	var pl *proxyLog
 	opts := proxy.Options{Errors: stderr, Outbound: rec}
 	if cfg.Proxy.Log {
-		if lf, err = logfiles.Open(cfg.ProxyLogPath()); err != nil {
-			return nil, nil, err
-		}
-		opts.Log = lf
+		pl = &proxyLog{}
+		opts.Log = pl
 	}
-	if px, err = proxy.New(cfg.Proxy, opts); err == nil {
+	px, err := proxy.New(cfg.Proxy, opts)
+	if err == nil {
 		err = px.Listen()
 	}
 	if err != nil {
-		if lf != nil {
-			lf.Close()
-		}
 		return nil, nil, err
 	}
-	return px, lf, nil
+	return px, pl, nil
+}
+
+// closeProxy closes a bound proxy (nil: nothing to do) after a failed start.
+func closeProxy(px *proxy.Server) {
+	if px != nil {
+		px.Close()
+	}
+}
+
+// proxyLog is proxy.log as the proxy writes to it. The file is opened by
+// open, after every listener is bound, so that a failed start creates
+// nothing; the proxy serves (and writes) only after that.
+type proxyLog struct {
+	f atomic.Pointer[logfiles.File]
+}
+
+func (l *proxyLog) Write(p []byte) (int, error) {
+	if f := l.f.Load(); f != nil {
+		return f.Write(p)
+	}
+	return 0, errors.New("proxy.log is not open yet")
+}
+
+// open creates log_dir (its last element only) and opens proxy.log; a nil
+// proxyLog (log = false) opens nothing and returns nil. Write failures (a
+// full disk) are reported on logf.
+func (l *proxyLog) open(cfg *config.Config, logf func(format string, args ...any)) (*logfiles.File, error) {
+	if l == nil {
+		return nil, nil
+	}
+	if err := atomicfile.MakeDir(cfg.LogDir, 0o750); err != nil {
+		return nil, fmt.Errorf("log_dir: %w", err)
+	}
+	f, err := logfiles.OpenWith(cfg.ProxyLogPath(), logfiles.FileOptions{Report: func(in logfiles.Incident) { logf("%v", in) }})
+	if err != nil {
+		return nil, err
+	}
+	l.f.Store(f)
+	return f, nil
 }

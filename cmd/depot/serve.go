@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -51,7 +52,7 @@ flushes the logs and exits 0.`,
 // loadServeConfig loads the file, or the embedded demo when file is "".
 func loadServeConfig(file string) (*config.Config, error) {
 	if file != "" {
-		return config.Load(file)
+		return config.LoadServe(file)
 	}
 	dir, err := filepath.Abs("depot-data")
 	if err != nil {
@@ -65,6 +66,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(stderr, cfg)
 	// Where depot connects (mirror checks, exit lists, the proxy), for
 	// depot audit; data_dir is read at start, a reload keeps it.
 	rec := newOutboundRecord(cfg.DataDir, stderr)
@@ -81,25 +83,33 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
 	}
 	defer svc.Close()
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc)})
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf})
 	if err != nil {
 		return err
 	}
-	// The proxy binds first, then the server's listeners: all or nothing.
-	px, proxyLog, err := bindProxy(cfg, rec.Record, stderr)
+	// Every listener is bound before anything is created: the proxy's,
+	// then the server's, which then creates log_dir and its logs; then
+	// proxy.log, and (rec.keep, below) the outbound record in data_dir.
+	// If one fails, the others are closed: all or nothing.
+	px, pxLog, err := bindProxy(cfg, rec.Record, stderr)
 	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		closeProxy(px)
+		return err
+	}
+	proxyLog, err := pxLog.open(cfg, logf)
+	if err != nil {
+		closeProxy(px)
+		srv.Close()
 		return err
 	}
 	if proxyLog != nil {
 		defer proxyLog.Close()
 	}
-	if err := srv.Listen(); err != nil {
-		if px != nil {
-			px.Close()
-		}
-		return err
-	}
-	describe(stdout, cfg)
+	describe(stdout, cfg, srv)
 	if px != nil {
 		describeProxy(stdout, cfg)
 	}
@@ -131,6 +141,13 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// printWarnings prints what config.PermissionWarnings finds, one line each.
+func printWarnings(w io.Writer, cfg *config.Config) {
+	for _, warn := range cfg.PermissionWarnings(os.Geteuid()) {
+		fmt.Fprintf(w, "depot: warning: %v\n", warn)
+	}
+}
+
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
 // that does not validate is reported and the running one kept.
 func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) {
@@ -150,14 +167,20 @@ func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Wri
 	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
 }
 
-// describe prints what is served where.
-func describe(w io.Writer, cfg *config.Config) {
+// describe prints what is served where: the addresses actually bound
+// (port 0 shows the port the kernel chose).
+func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 	src := cfg.Path
 	if src == "" {
 		src = "embedded demo"
 	}
 	fmt.Fprintf(w, "depot: serving (%s)\n", src)
-	for _, l := range cfg.Listen {
+	addrs := srv.Addrs()
+	for i, l := range cfg.Listen {
+		addr := l.Address
+		if i < len(addrs) && addrs[i].Network() == "tcp" {
+			addr = addrs[i].String()
+		}
 		scheme := "http"
 		if l.TLS() {
 			scheme = "https"
@@ -166,7 +189,7 @@ func describe(w io.Writer, cfg *config.Config) {
 		if l.Onion {
 			kind = "onion, never logged"
 		}
-		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, l.Address, kind)
+		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, addr, kind)
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,19 +35,19 @@ func TestSiteCommands(t *testing.T) {
 	os.MkdirAll(bad, 0o755)
 	os.WriteFile(filepath.Join(bad, "p.html"), []byte("<p>\n<img src=\"https://cdn.example.net/a.png\" onclick=\"x()\">"), 0o644)
 	out, _, err = runDepot(t, "site", "audit", bad)
-	if code := siteExitCode(err); code != 1 || !strings.Contains(out, "p.html:2") || !strings.Contains(out, "third-party") || !strings.Contains(out, "event-handler") {
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "p.html:2") || !strings.Contains(out, "third-party") || !strings.Contains(out, "event-handler") {
 		t.Fatalf("audit of a bad site: exit %d, err %v, output %q; want exit 1 and both findings at p.html:2", code, err, out)
 	}
 	out, _, err = runDepot(t, "site", "audit", bad, "--json")
 	var rep site.Report
-	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || len(rep.Findings) != 2 || siteExitCode(err) != 1 {
+	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil || len(rep.Findings) != 2 || exitCode(err) != 1 {
 		t.Fatalf("audit --json: %v, %+v, err %v", jerr, rep, err)
 	}
 
 	// Building a site that fails its audit leaves DST as it was.
 	os.WriteFile(filepath.Join(src, "guide.md"), []byte("# Guide\n\n<iframe src=\"https://video.example.net/embed\"></iframe>\n"), 0o644)
 	_, errOut, err := runDepot(t, "site", "build", src, dst)
-	if siteExitCode(err) != 1 || !strings.Contains(errOut, "guide.html") {
+	if exitCode(err) != 1 || !strings.Contains(errOut, "guide.html") {
 		t.Fatalf("build failing its audit: err %v, stderr %q", err, errOut)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "guide.html")); strings.Contains(string(b), "iframe") {
@@ -61,20 +60,8 @@ func TestSiteCommands(t *testing.T) {
 		{"site", "build", src},
 		{"site", "audit", dst, "--origin", "www.example.org"},
 	} {
-		if _, _, err := runDepot(t, args...); siteExitCode(err) != 2 {
-			t.Errorf("depot %v: exit %d (%v), want 2", args, siteExitCode(err), err)
+		if _, _, err := runDepot(t, args...); exitCode(err) != 2 {
+			t.Errorf("depot %v: exit %d (%v), want 2", args, exitCode(err), err)
 		}
 	}
-}
-
-// siteExitCode is the status run would exit with for err.
-func siteExitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		return 2
-	}
-	return 1
 }

@@ -2,26 +2,29 @@
 // moment, sees either the old content or the new, never a mix or a
 // truncated file.
 //
-// It never writes in place and never leaves its temporary file behind on
-// an error it can see.
+// It never writes in place, never leaves its temporary file behind on an
+// error it can see, and never creates more than the last element of a
+// directory path.
 package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
 // Write creates or replaces path with what fill writes. The content goes to
-// a temporary file in the same directory (created if needed), which is
-// synced, given perm and renamed over path; the directory is synced so the
-// rename survives a crash. If fill fails, path is untouched.
+// a temporary file in the same directory (created by MakeDir if needed),
+// which is synced, given perm and renamed over path; the directory is
+// synced so the rename survives a crash. If fill fails, path is untouched.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := MakeDir(dir, 0o755); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -54,6 +57,27 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 		return err
 	}
 	SyncDir(dir)
+	return nil
+}
+
+// MakeDir creates dir with mode perm if it does not exist, and only its
+// last element: a parent that does not exist is an error that says so, so
+// that a mistyped path never becomes a tree of new directories.
+func MakeDir(dir string, perm os.FileMode) error {
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	if err := os.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		parent := filepath.Dir(dir)
+		if st, perr := os.Stat(parent); perr != nil || !st.IsDir() {
+			return fmt.Errorf("cannot create %s: its parent %s is not an existing directory; create the parent first, or fix the path", dir, parent)
+		}
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
 	return nil
 }
 

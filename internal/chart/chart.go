@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -26,16 +27,19 @@ type Bar struct{ Plain, Tor int64 }
 type Input struct {
 	Title   string
 	Updated time.Time // the footer's "last updated"
-	// Current is the current month ("YYYY-MM"), drawn in lighter shades
-	// because it is incomplete. The chart ends with it.
+	// Current is the current month ("YYYY-MM"). When it has figures it is
+	// drawn in lighter shades, because it is incomplete.
 	Current string
 	// Months maps "YYYY-MM" to release to figures. The pseudo-release
 	// "any" is ignored: releases are stacked.
 	Months map[string]map[string]Bar
 }
 
-// Span is how many months the chart shows, ending with the current one.
-const Span = 36
+// MinSpan is the fewest months the chart is wide: it starts with the
+// first month with figures and ends with the last, or MinSpan-1 months
+// after the first, whichever is later, so that a few months of figures
+// are drawn as a few bars of a year rather than as wide blocks.
+const MinSpan = 12
 
 // Size of the picture.
 const (
@@ -44,13 +48,20 @@ const (
 	DPI    = 110
 )
 
-// SVG writes the chart as SVG.
+// SVG writes the chart as SVG. Each text element is given the width the
+// layout measured (textLength), so that a browser without the chart's
+// font draws the text with another one in the same space: nothing
+// overflows the picture or another element.
 func SVG(w io.Writer, in Input) error {
 	c := vgsvg.New(Width, Height)
 	if err := draw1(c, in); err != nil {
 		return err
 	}
-	_, err := c.WriteTo(w)
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return err
+	}
+	_, err := w.Write(fitText(buf.Bytes()))
 	return err
 }
 
@@ -64,15 +75,55 @@ func PNG(w io.Writer, in Input) error {
 	return err
 }
 
+// span returns the months to draw (see MinSpan) and the index of the
+// current month among them if it has figures, or -1. With no figures at
+// all it is the MinSpan months ending with the current one.
+func span(in Input, cur time.Time) (months []string, current int) {
+	var first, last string
+	for m, rels := range in.Months {
+		if hasFigures(rels) {
+			if first == "" || m < first {
+				first = m
+			}
+			last = max(last, m)
+		}
+	}
+	start, err := time.Parse("2006-01", first)
+	if first == "" || err != nil {
+		start = cur.AddDate(0, 1-MinSpan, 0)
+		last = cur.Format("2006-01")
+	}
+	for t := start; ; t = t.AddDate(0, 1, 0) {
+		m := t.Format("2006-01")
+		if len(months) >= MinSpan && m > last {
+			break
+		}
+		months = append(months, m)
+	}
+	current = -1
+	if hasFigures(in.Months[in.Current]) {
+		current = slices.Index(months, in.Current)
+	}
+	return months, current
+}
+
+// hasFigures reports whether a month has a non-zero figure for a release.
+func hasFigures(rels map[string]Bar) bool {
+	for rel, b := range rels {
+		if rel != "any" && b.Plain+b.Tor > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func draw1(c vg.CanvasSizer, in Input) error {
 	cur, err := time.Parse("2006-01", in.Current)
 	if err != nil {
 		return fmt.Errorf("chart: current month %q: %w", in.Current, err)
 	}
-	months := make([]string, Span)
-	for i := range months {
-		months[i] = cur.AddDate(0, i-Span+1, 0).Format("2006-01")
-	}
+	months, current := span(in, cur)
+	n := len(months)
 	releases := releasesIn(in.Months, months)
 
 	p := plot.New()
@@ -86,14 +137,25 @@ func draw1(c vg.CanvasSizer, in Input) error {
 	p.Y.Min = 0
 	p.Y.Tick.Marker = thousands{}
 	p.Add(plotter.NewGrid())
-	p.X.Tick.Marker = monthTicks(months)
-	p.X.Min, p.X.Max = -0.7, float64(Span)-0.3
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	p.X.Min, p.X.Max = -0.7, float64(n)-0.3
+
+	// The legend has a column of its own, right of the plot: inside it, it
+	// covered bars and gridlines.
+	legend := plot.NewLegend()
+	legend.TextStyle.Font.Size = vg.Points(10)
+	legend.Top, legend.Left = true, true
+	legend.Padding = vg.Points(4) // a line apart, in any font
 
 	w, _ := c.Size()
-	barWidth := (w - vg.Points(90)) / Span * 0.72
+	legendWidth := vg.Points(0)
+	for _, rel := range releases {
+		legendWidth = max(legendWidth, legend.ThumbnailWidth+legend.TextStyle.Rectangle("  "+rel+" via Tor").Max.X)
+	}
+	legendWidth += vg.Points(12)
+	plotWidth := w - legendWidth - vg.Points(76) // less the Y axis and its labels, and the margin
+	p.X.Tick.Marker = monthTicks(months, p.X.Tick.Label.Font.Size, plotWidth)
+	barWidth := plotWidth / vg.Length(n) * 0.72
+
 	// Two stacks: past months at full strength, the current month pale.
 	var below, belowCur *plotter.BarChart
 	hues := [...]float64{210, 25, 130, 280, 0, 175, 50, 320} // well apart for up to eight releases
@@ -107,15 +169,15 @@ func draw1(c vg.CanvasSizer, in Input) error {
 			tor   bool
 			light float64
 		}{{rel, false, 0.38}, {rel + " via Tor", true, 0.68}} {
-			vals := make(plotter.Values, Span)
-			curVals := make(plotter.Values, Span)
+			vals := make(plotter.Values, n)
+			curVals := make(plotter.Values, n)
 			for j, m := range months {
 				b := in.Months[m][rel]
 				v := float64(b.Plain)
 				if part.tor {
 					v = float64(b.Tor)
 				}
-				if j == Span-1 {
+				if j == current {
 					curVals[j] = v
 				} else {
 					vals[j] = v
@@ -135,10 +197,9 @@ func draw1(c vg.CanvasSizer, in Input) error {
 			}
 			below, belowCur = full, pale
 			p.Add(full, pale)
-			p.Legend.Add(part.label, full)
+			legend.Add(part.label, full)
 		}
 	}
-	// Headroom above the highest bar for the legend in the top-left corner.
 	top := 0.0
 	for _, m := range months {
 		sum := 0.0
@@ -147,15 +208,20 @@ func draw1(c vg.CanvasSizer, in Input) error {
 		}
 		top = max(top, sum)
 	}
-	p.Y.Max = top * (1.1 + 0.045*float64(2*len(releases)))
+	p.Y.Max = top * 1.05
 	if len(releases) == 0 {
 		p.Y.Max = 10
 		p.Title.Text += " (no data yet)"
 	}
 
+	// A margin all round: a browser without the chart's font draws text
+	// in one whose lines are taller, which the layout does not know.
+	const margin = 6
 	dc := draw.New(c)
 	footer := vg.Points(26)
-	p.Draw(draw.Crop(dc, 0, 0, footer, 0))
+	p.Draw(draw.Crop(dc, vg.Points(margin), -legendWidth, footer, -vg.Points(margin)))
+	// The legend's column starts below the title's line.
+	legend.Draw(draw.Crop(dc, w-legendWidth+vg.Points(4), 0, footer, -vg.Points(34)))
 	sty := draw.TextStyle{
 		Color:   color.Gray{Y: 0x40},
 		Font:    font.From(plot.DefaultFont, vg.Points(10)),
@@ -165,9 +231,11 @@ func draw1(c vg.CanvasSizer, in Input) error {
 	if !in.Updated.IsZero() {
 		updated = in.Updated.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	dc.FillText(sty, vg.Point{X: dc.Min.X + vg.Points(8), Y: dc.Min.Y + vg.Points(8)},
-		"Last updated "+updated+".  Lighter part of each colour: Tor users (estimated).  "+
-			in.Current+" is in progress (paler).")
+	note := "Last updated " + updated + ".  Lighter part of each colour: Tor users (estimated)."
+	if current >= 0 {
+		note += "  " + in.Current + " is in progress (paler)."
+	}
+	dc.FillText(sty, vg.Point{X: dc.Min.X + vg.Points(8), Y: dc.Min.Y + vg.Points(8)}, note)
 	return nil
 }
 
@@ -181,7 +249,7 @@ func bars(vals plotter.Values, width vg.Length, c color.Color) (*plotter.BarChar
 	return b, nil
 }
 
-// releasesIn lists the releases with a non-zero figure in the window,
+// releasesIn lists the releases with a non-zero figure in the months drawn,
 // sorted by version.
 func releasesIn(data map[string]map[string]Bar, months []string) []string {
 	seen := map[string]bool{}
@@ -232,15 +300,26 @@ func digitRun(s string) int {
 	return n
 }
 
-// monthTicks labels every third month and marks the others.
-func monthTicks(months []string) plot.ConstantTicks {
+// monthTicks marks every month and labels every k-th, counting back from
+// the last, with the smallest k of 1, 2, 3, 4, 6 and 12 whose labels fit
+// side by side in width.
+func monthTicks(months []string, size vg.Length, width vg.Length) plot.ConstantTicks {
+	face := font.DefaultCache.Lookup(plot.DefaultFont, size)
+	label := face.Width("2026-12") + vg.Points(12)
+	k := 12
+	for _, step := range []int{1, 2, 3, 4, 6, 12} {
+		if vg.Length((len(months)+step-1)/step)*label <= width {
+			k = step
+			break
+		}
+	}
 	var ticks plot.ConstantTicks
 	for i, m := range months {
-		label := ""
-		if (len(months)-1-i)%3 == 0 {
-			label = m
+		t := plot.Tick{Value: float64(i)}
+		if (len(months)-1-i)%k == 0 {
+			t.Label = m
 		}
-		ticks = append(ticks, plot.Tick{Value: float64(i), Label: label})
+		ticks = append(ticks, t)
 	}
 	return ticks
 }

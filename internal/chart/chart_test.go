@@ -92,3 +92,71 @@ func sign(n int) int {
 	}
 	return 0
 }
+
+// TestSpan: the chart starts with the first month with figures (it used
+// to span three years whatever the data, so three months filled a tenth of
+// it), is at least MinSpan months wide, and pales the current month only
+// when it has figures.
+func TestSpan(t *testing.T) {
+	fig := map[string]Bar{"r4.2": {Plain: 1}}
+	tests := []struct {
+		name        string
+		months      []string // with figures
+		current     string
+		first, last string
+		n           int
+		currentAt   int
+	}{
+		{"three months, the last in progress", []string{"2026-09", "2026-10", "2026-11"}, "2026-11", "2026-09", "2027-08", 12, 2},
+		{"three months, the current one without figures yet", []string{"2026-09", "2026-10", "2026-11"}, "2026-12", "2026-09", "2027-08", 12, -1},
+		{"three years", []string{"2024-01", "2025-06", "2026-12"}, "2026-12", "2024-01", "2026-12", 36, 35},
+		{"no figures", nil, "2026-11", "2025-12", "2026-11", 12, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Current: tt.current, Months: map[string]map[string]Bar{"2020-01": {"any": {Plain: 5}}}} // "any" alone is no figure
+			for _, m := range tt.months {
+				in.Months[m] = fig
+			}
+			cur, _ := time.Parse("2006-01", tt.current)
+			months, at := span(in, cur)
+			if len(months) != tt.n || months[0] != tt.first || months[len(months)-1] != tt.last || at != tt.currentAt {
+				t.Errorf("got %d months %s..%s, current at %d; want %d months %s..%s, current at %d",
+					len(months), months[0], months[len(months)-1], at, tt.n, tt.first, tt.last, tt.currentAt)
+			}
+		})
+	}
+}
+
+// TestFooterNamesOnlyADrawnMonth: the footer said "2026-12 is in
+// progress" of a month the chart did not draw.
+func TestFooterNamesOnlyADrawnMonth(t *testing.T) {
+	in := sample()
+	in.Current = "2026-12" // no figures yet
+	var s bytes.Buffer
+	if err := SVG(&s, in); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.String(), "in progress") {
+		t.Error("the footer mentions a month in progress that has no bar")
+	}
+	in.Current = "2026-11"
+	s.Reset()
+	SVG(&s, in)
+	if !strings.Contains(s.String(), "2026-11 is in progress") {
+		t.Error("the footer does not say that the current month, drawn pale, is in progress")
+	}
+}
+
+// TestEveryTextIsFitted: every text element of the SVG carries the width
+// the layout gave it, so that no browser font can push it out of place.
+func TestEveryTextIsFitted(t *testing.T) {
+	var s bytes.Buffer
+	if err := SVG(&s, sample()); err != nil {
+		t.Fatal(err)
+	}
+	texts, fitted := strings.Count(s.String(), "<text "), strings.Count(s.String(), `lengthAdjust="spacingAndGlyphs"`)
+	if texts == 0 || fitted != texts {
+		t.Errorf("%d of %d text elements have a textLength", fitted, texts)
+	}
+}

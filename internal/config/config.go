@@ -8,7 +8,6 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,31 +22,33 @@ import (
 type Config struct {
 	// LogDir holds access.log, error.log and their rotations.
 	// Empty means /var/log/depot.
-	LogDir string `toml:"log_dir"`
+	LogDir string `toml:"log_dir" example:"/var/log/depot"`
 	// DataDir holds state: the statistics data file, mirror state.
 	// Empty means /var/lib/depot.
-	DataDir string `toml:"data_dir"`
+	DataDir string `toml:"data_dir" example:"/var/lib/depot"`
 	// RetentionMonths is how many calendar months of logs are kept: the
-	// current month and the ones before it up to this count. 0 means 3.
-	RetentionMonths int `toml:"retention_months"`
+	// current month and the ones before it up to this count. Absent (0)
+	// means 3; written as 0 it is a problem (Validate), since no month
+	// would be kept at all.
+	RetentionMonths int `toml:"retention_months" example:"3"`
 	// LogRotation is "daily" (depot rotates access.log and error.log at
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
-	LogRotation string `toml:"log_rotation"`
+	LogRotation string `toml:"log_rotation" example:"daily"`
 	// Pseudonymise replaces the client address of every log line of a
 	// settled month (ended, its statistics computed after it ended, and
 	// PseudonymiseAfter passed) by a pseudonym that keeps the statistics
 	// exact (docs/pseudonyms.md). false keeps real addresses until
 	// retention deletes them.
-	Pseudonymise bool `toml:"pseudonymise"`
+	Pseudonymise bool `toml:"pseudonymise" example:"true"`
 	// PseudonymiseAfter is how long after a month ends its real addresses
 	// are kept, so that late exit lists still count. 0 means 168h (7 days);
 	// at least 24h.
-	PseudonymiseAfter Duration `toml:"pseudonymise_after"`
+	PseudonymiseAfter Duration `toml:"pseudonymise_after" example:"168h"`
 	// ErrorLogDetail is "full" (error lines name the request line and the
 	// Host, as nginx's do) or "minimal" (time, level, client and the
 	// reason only: the access log has the rest). Empty means "full".
-	ErrorLogDetail string `toml:"error_log_detail"`
+	ErrorLogDetail string `toml:"error_log_detail" example:"minimal"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -60,20 +61,26 @@ type Config struct {
 	// demo). Relative paths inside the file are resolved against its
 	// directory.
 	Path string `toml:"-"`
+
+	retentionZero bool // retention_months = 0 was written
 }
 
 // Listen is one listener.
 type Listen struct {
 	// Address is "host:port" or "unix:/absolute/path".
-	Address string `toml:"address"`
+	Address string `toml:"address" example:"0.0.0.0:443"`
 	// TLSCert and TLSKey are PEM files; set both for HTTPS (with HTTP/2) or
 	// neither for plain HTTP.
-	TLSCert string `toml:"tls_cert"`
-	TLSKey  string `toml:"tls_key"`
+	TLSCert string `toml:"tls_cert" example:"/etc/depot/cert.pem"`
+	TLSKey  string `toml:"tls_key" example:"/etc/depot/key.pem"`
 	// Onion marks a listener that Tor's onion service forwards to. Nothing
 	// about its requests is ever logged. It must be a unix socket or a
 	// loopback address.
-	Onion bool `toml:"onion"`
+	Onion bool `toml:"onion" example:"true"`
+	// SocketGroup is the group of a unix socket, whose mode is 0660: the
+	// group that lets the local tor connect (e.g. "debian-tor"; depot's
+	// user must be a member). Empty means depot's own group.
+	SocketGroup string `toml:"socket_group" example:"debian-tor"`
 }
 
 // IsUnix reports whether the listener is a unix socket.
@@ -88,34 +95,34 @@ func (l Listen) TLS() bool { return l.TLSCert != "" }
 // Site is one virtual host.
 type Site struct {
 	// Hosts are the Host header values this site answers; "*" matches any.
-	Hosts []string `toml:"hosts"`
+	Hosts []string `toml:"hosts" example:"www.example.org"`
 	// Root is the directory served. Nothing outside it is ever served.
-	Root string `toml:"root"`
+	Root string `toml:"root" example:"/srv/www"`
 	// OnionLocation is the site's onion address ("http://<56>.onion"); when
 	// set, clearnet HTML responses carry an Onion-Location header.
-	OnionLocation string `toml:"onion_location"`
+	OnionLocation string `toml:"onion_location" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"`
 	// Autoindex serves an HTML listing (no JavaScript) for directories
 	// without index.html.
-	Autoindex bool `toml:"autoindex"`
+	Autoindex bool `toml:"autoindex" example:"true"`
 	// BaseURL is the site's public address, the last resort of metalinks.
-	BaseURL string `toml:"base_url"`
+	BaseURL string `toml:"base_url" example:"https://yum.example.org/"`
 	// Metalinks serves repomd.xml.metalink next to every repodata/repomd.xml.
-	Metalinks bool `toml:"metalinks"`
+	Metalinks bool `toml:"metalinks" example:"true"`
 	// Redirect sends files of at least RedirectMinSize to a mirror verified
 	// to hold them.
-	Redirect        bool `toml:"redirect"`
-	RedirectMinSize Size `toml:"redirect_min_size"`
+	Redirect        bool `toml:"redirect" example:"true"`
+	RedirectMinSize Size `toml:"redirect_min_size" example:"1MiB"`
 	// StatsPath, when set, publishes the statistics page, data file and
 	// chart under this URL path of the site (e.g. "/statistics/").
-	StatsPath string `toml:"stats_path"`
+	StatsPath string `toml:"stats_path" example:"/statistics/"`
 	// MirrorStatusPath, when set, publishes the mirror status page and its
 	// JSON under this URL path of the site (e.g. "/mirrors/").
-	MirrorStatusPath string `toml:"mirror_status_path"`
+	MirrorStatusPath string `toml:"mirror_status_path" example:"/mirrors/"`
 	// LogNotFound writes an error-log line for each request answered 404,
 	// as nginx's log_not_found does. Unset means true; false leaves 404s
 	// to the access log. (Unlike depot's other booleans it defaults to
 	// true: the key is nginx's, named for what operators turn off.)
-	LogNotFound *bool `toml:"log_not_found"`
+	LogNotFound *bool `toml:"log_not_found" example:"false"`
 }
 
 // Defaults.
@@ -151,6 +158,23 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// LoadServe is Load with ValidateServe: for depot serve, which also needs
+// this machine to let it read the roots and create its directories.
+func LoadServe(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ValidateServe(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Parse decodes data strictly (unknown keys are errors), resolves relative
 // paths against path's directory and applies defaults. It does not validate.
 func Parse(path string, data []byte) (*Config, error) {
@@ -158,34 +182,24 @@ func Parse(path string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(path, data, err)
+		return nil, decodeError(path, err)
+	}
+	// The same document as maps, for what the struct cannot tell: a
+	// duration written as a number, a key set to its zero value.
+	var raw map[string]any
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		return nil, decodeError(path, err)
+	}
+	if err := checkDurations(path, raw); err != nil {
+		return nil, err
+	}
+	if v, ok := raw["retention_months"]; ok && v == int64(0) {
+		c.retentionZero = true
 	}
 	c.Path = path
 	c.resolvePaths(filepath.Dir(path))
 	c.applyDefaults()
 	return &c, nil
-}
-
-func decodeError(path string, data []byte, err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var b strings.Builder
-		for i, e := range strict.Errors {
-			if i > 0 {
-				b.WriteString("\n")
-			}
-			row, _ := e.Position()
-			fmt.Fprintf(&b, "%s:%d: unknown key %q; check its spelling against the documented keys", path, row, strings.Join(e.Key(), "."))
-		}
-		return errors.New(b.String())
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, col := de.Position()
-		return fmt.Errorf("%s:%d:%d: %s", path, row, col, de.Error())
-	}
-	_ = data
-	return fmt.Errorf("%s: %w", path, err)
 }
 
 func (c *Config) resolvePaths(dir string) {

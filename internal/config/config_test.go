@@ -20,7 +20,20 @@ func writeConfig(t *testing.T, body string) string {
 	return p
 }
 
+// minimal is a valid configuration; its log_dir and data_dir are created
+// beside it (so that any user can validate it).
 const minimal = `
+log_dir = "logs"
+data_dir = "data"
+[[listen]]
+address = "127.0.0.1:8080"
+[[site]]
+hosts = ["*"]
+root = "www"
+`
+
+// minimalNoDirs leaves log_dir and data_dir to their defaults.
+const minimalNoDirs = `
 [[listen]]
 address = "127.0.0.1:8080"
 [[site]]
@@ -29,8 +42,11 @@ root = "www"
 `
 
 func TestLoadMinimalAppliesDefaults(t *testing.T) {
-	p := writeConfig(t, minimal)
-	c, err := Load(p)
+	if _, err := Load(writeConfig(t, minimal)); err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, minimalNoDirs)
+	c, err := Parse(p, []byte(minimalNoDirs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +117,13 @@ func TestParseSize(t *testing.T) {
 // valid, otherwise the error must contain every string of want.
 func checkLoad(t *testing.T, body string, want []string) {
 	t.Helper()
-	_, err := Load(writeConfig(t, body))
+	checkLoadWith(t, Load, body, want)
+}
+
+// checkLoadWith is checkLoad with another loader (LoadServe).
+func checkLoadWith(t *testing.T, load func(string) (*Config, error), body string, want []string) {
+	t.Helper()
+	_, err := load(writeConfig(t, body))
 	if len(want) == 0 {
 		if err != nil {
 			t.Fatalf("got %v, want valid", err)

@@ -1,16 +1,26 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzParse feeds arbitrary files to the decoder and validator: neither may
-// panic, and an accepted configuration must have its defaults applied.
+// panic, an accepted configuration must have its defaults applied, and a
+// refused one is explained in the operator's terms, never Go's.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("retention_months = 0\n[[listen]]\naddress = \"unix:/run/x\"\nonion = true\n"))
 	f.Add([]byte("[[site]]\nhosts = [\"\"]\nredirect_min_size = \"1MiB\"\n[stats]\nlogs = [\"a*\"]\n"))
+	f.Add([]byte("retention_months = \"3\"\n[[site]]\nhosts = \"a\"\n"))
+	f.Add([]byte("[mirrors]\ntimeout = 30\n[[stats.rule]]\npath = 1\n"))
+	f.Add([]byte("listen = 5\nmirrors = []\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("/fuzz/depot.toml", data)
 		if err != nil {
+			if msg := err.Error(); strings.Contains(msg, "struct field") || strings.Contains(msg, "config.") {
+				t.Fatalf("the error shows Go's internals: %v", err)
+			}
 			return
 		}
 		if c.LogDir == "" || c.DataDir == "" || c.RetentionMonths == 0 {

@@ -15,12 +15,12 @@ import (
 // values mean the mirrors package's defaults (15m, 30s, 48h).
 type MirrorChecks struct {
 	// CheckInterval is the time between check rounds inside serve.
-	CheckInterval Duration `toml:"check_interval"`
+	CheckInterval Duration `toml:"check_interval" example:"15m"`
 	// Timeout bounds one mirror's whole check.
-	Timeout Duration `toml:"timeout"`
+	Timeout Duration `toml:"timeout" example:"30s"`
 	// AlternatesWindow is how long a superseded repomd.xml stays an
 	// alternate in metalinks (a mirror holding it is "behind", not stale).
-	AlternatesWindow Duration `toml:"alternates_window"`
+	AlternatesWindow Duration `toml:"alternates_window" example:"48h"`
 }
 
 // Mirror is one volunteer mirror. A mirror holds the origin's tree (the
@@ -28,24 +28,24 @@ type MirrorChecks struct {
 // file "r4.2/x/repodata/repomd.xml" is at URL + "r4.2/x/repodata/repomd.xml".
 type Mirror struct {
 	// Name identifies the mirror in state, status pages and logs; unique.
-	Name string `toml:"name"`
+	Name string `toml:"name" example:"mirror.example.net"`
 	// URL is the http(s) base URL of the mirror's copy of the tree; it
 	// ends with "/" (Load adds it when missing).
-	URL string `toml:"url"`
+	URL string `toml:"url" example:"https://mirror.example.net/project/"`
 	// Subdir, for a partial mirror, is the only part of the tree it holds
 	// ("r4.2/" or "iso/"), relative to the tree's top and at the same place
 	// below URL. Empty means the whole tree.
-	Subdir string `toml:"subdir"`
+	Subdir string `toml:"subdir" example:"r4.2/"`
 	// Country is an ISO 3166-1 alpha-2 code ("DE"); empty if unknown.
-	Country string `toml:"country"`
+	Country string `toml:"country" example:"DE"`
 	// Continent is a two-letter continent code (AF AN AS EU NA OC SA).
-	Continent string `toml:"continent"`
+	Continent string `toml:"continent" example:"EU"`
 	// Content lists what the mirror carries: "yum" (repodata/repomd.xml),
 	// "deb" (dists/*/InRelease), "iso" (*.iso). Empty means all three.
-	Content []string `toml:"content"`
+	Content []string `toml:"content" example:"yum"`
 	// Onion is the mirror's onion base URL, if any; requests that arrive
 	// over an onion address are only ever sent there.
-	Onion string `toml:"onion"`
+	Onion string `toml:"onion" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/project/"`
 }
 
 // MirrorContents are the values Mirror.Content accepts.

@@ -21,39 +21,39 @@ type Proxy struct {
 	// Listen is "host:port" or "unix:/absolute/path". Empty means no proxy.
 	// It must be a loopback address or a unix socket unless RemoteClients
 	// is set.
-	Listen string `toml:"listen"`
+	Listen string `toml:"listen" example:"127.0.0.1:8082"`
 	// RemoteClients lets Listen be a non-loopback address, e.g. the
 	// address that Qubes' updates VMs or a LAN's machines reach. false
 	// (the default) keeps the proxy to local clients.
-	RemoteClients bool `toml:"remote_clients"`
+	RemoteClients bool `toml:"remote_clients" example:"true"`
 	// Allow lists the destinations clients may reach: "yum.qubes-os.org",
 	// "*.debian.org" (every name below debian.org, not debian.org itself),
 	// "deb.debian.org:8080", "127.0.0.1". A pattern without a port allows
 	// ports 80 and 443. Empty (the default) allows nothing: a closed proxy.
-	Allow []string `toml:"allow"`
+	Allow []string `toml:"allow" example:"deb.debian.org"`
 	// Upstream is "" (connect directly, resolving names locally) or
 	// "socks5://127.0.0.1:9050", tor's SocksPort: host names are then
 	// handed to tor unresolved, so no DNS query leaves this machine.
-	Upstream string `toml:"upstream"`
+	Upstream string `toml:"upstream" example:"socks5://127.0.0.1:9050"`
 	// Log writes one combined-format line per request, without the
 	// client's address, to <log_dir>/proxy.log. false (the default) means
 	// the proxy writes nothing about any request anywhere.
-	Log bool `toml:"log"`
+	Log bool `toml:"log" example:"true"`
 	// HeaderTimeout bounds reading a request's header. 0 means 10s.
-	HeaderTimeout Duration `toml:"header_timeout"`
+	HeaderTimeout Duration `toml:"header_timeout" example:"10s"`
 	// IdleTimeout closes keep-alive connections and CONNECT tunnels with
 	// no traffic in either direction for this long. 0 means 2m.
-	IdleTimeout Duration `toml:"idle_timeout"`
+	IdleTimeout Duration `toml:"idle_timeout" example:"2m"`
 	// DialTimeout bounds connecting to a destination (through tor,
 	// building a circuit included). 0 means 60s.
-	DialTimeout Duration `toml:"dial_timeout"`
+	DialTimeout Duration `toml:"dial_timeout" example:"60s"`
 	// MaxConnections caps client connections served at once. When all are
 	// taken, a new connection takes the slot of the longest-idle one (it
 	// sent nothing since it connected or since its last answer); with
 	// none idle, new connections wait to be accepted. 0 means 256.
-	MaxConnections int `toml:"max_connections"`
+	MaxConnections int `toml:"max_connections" example:"256"`
 	// MaxHeaderBytes caps a request's header. 0 means 16KiB.
-	MaxHeaderBytes Size `toml:"max_header_bytes"`
+	MaxHeaderBytes Size `toml:"max_header_bytes" example:"16KiB"`
 }
 
 // Proxy defaults.
@@ -98,6 +98,10 @@ func (c *Config) ValidateProxy() error {
 		p.add("proxy.listen", "missing; add a [proxy] table with listen = \"127.0.0.1:8082\" and the allow list")
 	}
 	c.Proxy.validate(p)
+	if c.Proxy.Enabled() && c.Proxy.Log {
+		checkWritableDir(p, "log_dir", c.LogDir)
+	}
+
 	if len(p.List) > 0 {
 		return p
 	}

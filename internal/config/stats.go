@@ -12,22 +12,22 @@ import (
 // computes no statistics.
 type Stats struct {
 	// Title and Comment go to the data file's meta and the page.
-	Title   string `toml:"title"`
-	Comment string `toml:"comment"`
+	Title   string `toml:"title" example:"Estimated userbase"`
+	Comment string `toml:"comment" example:"Estimated from the update checks of the last months"`
 	// Logs are access-log paths or globs, plain or .gz.
-	Logs []string `toml:"logs"`
+	Logs []string `toml:"logs" example:"/var/log/depot/access*.log*"`
 	// ExitLists is a directory of CollecTor exit-list archives and TorDNSEL
 	// files. Empty means no exit lists: Tor users are not estimated and
 	// every month is reported as uncovered.
-	ExitLists string `toml:"exit_lists"`
+	ExitLists string `toml:"exit_lists" example:"/var/lib/depot/exit-lists"`
 	// Data is the JSON data file. Empty means <data_dir>/stats.json.
-	Data string `toml:"data"`
+	Data string `toml:"data" example:"/var/lib/depot/stats.json"`
 	// Fetch lets the daily job download missing exit lists from CollecTor.
 	// false (the default) means depot never contacts CollecTor by itself.
-	Fetch bool `toml:"fetch"`
+	Fetch bool `toml:"fetch" example:"true"`
 	// CountIPv6 also counts distinct IPv6 /64 prefixes, reported separately
 	// in the data file's meta and never added to the IPv4 figures.
-	CountIPv6 bool `toml:"count_ipv6"`
+	CountIPv6 bool `toml:"count_ipv6" example:"true"`
 	// MinCount keeps cells that could single out a user out of what is
 	// published: a release's figures in a month with fewer distinct
 	// addresses than this are shown as "< N" and left out of the data
@@ -35,12 +35,12 @@ type Stats struct {
 	// the month in progress is published as its totals only. 0 (the
 	// default) publishes every cell, as the reference counter does; 10 is
 	// recommended.
-	MinCount int `toml:"min_count"`
+	MinCount int `toml:"min_count" example:"10"`
 	// PublishCurrent publishes the month in progress. Unset means true;
 	// false leaves it out until it has ended. (Unlike depot's other
 	// booleans it defaults to true: the key is named for what operators
 	// turn off.)
-	PublishCurrent *bool `toml:"publish_current"`
+	PublishCurrent *bool `toml:"publish_current" example:"false"`
 	// Rules decide which requests are update checks. Empty means the
 	// default rule of stats-method.md (yum/DNF repomd.xml and
 	// repomd.xml.metalink). With rules, a request counts for the first
@@ -56,11 +56,11 @@ type Stats struct {
 //	path = '^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$'
 //	exclude_release = ['-backports$']
 type StatsRule struct {
-	Path string `toml:"path"`
+	Path string `toml:"path" example:"^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$"`
 	// Exclude vetoes a match when one of these matches the path.
-	Exclude []string `toml:"exclude"`
+	Exclude []string `toml:"exclude" example:"/testing/"`
 	// ExcludeRelease vetoes a match when one of these matches the release.
-	ExcludeRelease []string `toml:"exclude_release"`
+	ExcludeRelease []string `toml:"exclude_release" example:"-backports$"`
 }
 
 func (s *Stats) resolvePaths(abs func(*string)) {

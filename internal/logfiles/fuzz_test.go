@@ -3,9 +3,15 @@ package logfiles
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"depot/internal/logfiles/logfilestest"
 )
 
 // FuzzSearchFile feeds arbitrary bytes to search as a depot-named .gz, a
@@ -88,4 +94,91 @@ func FuzzPseudonymiseLine(f *testing.F) {
 		}
 		checkParsesAlike(t, r, in)
 	})
+}
+
+// FuzzFileLines drives the line sink as a server does, with rotations and
+// external logrotate renames between writes, and checks its promise: every
+// line written comes out exactly once, in order, in the file that was
+// active when it was written: each rotated (compressed) or renamed file
+// holds exactly the lines written since the previous one, the active file
+// the rest. Each input byte is one step:
+// write a line (of a length from the byte, so that lines straddle the
+// buffer's size), flush, rotate at midnight, or rename and reopen.
+func FuzzFileLines(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Add(bytes.Repeat([]byte{0xf8, 0xf0, 0xe8}, 40))         // long lines: more than the buffer
+	f.Add(append(bytes.Repeat([]byte{0xf8}, 30), 2, 0xf8, 3)) // rotate, then reopen after a rename
+	f.Add([]byte{2, 2, 3, 3, 1, 1})                           // rotations and reopens of empty files
+	f.Fuzz(func(t *testing.T, steps []byte) {
+		if len(steps) > 300 {
+			steps = steps[:300]
+		}
+		dir := t.TempDir()
+		day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		lf, err := Open(filepath.Join(dir, "access.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rot := NewRotator(dir, []*File{lf}, func() time.Time { return day }, RotatorOptions{})
+		var want [][]string   // the lines of each segment, the active one last
+		var segments []string // rotated and renamed files, oldest first
+		var cur []string
+		renames := 0
+		for i, b := range steps {
+			switch b % 8 {
+			case 0, 4, 5, 6, 7: // write
+				line := fmt.Sprintf("%05d %s", i, strings.Repeat("x", int(b)*int(b)/8))
+				if _, err := lf.Write([]byte(line + "\n")); err != nil {
+					t.Fatal(err)
+				}
+				cur = append(cur, line)
+			case 1:
+				if err := lf.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			case 2: // midnight: the file is named for the day (unless empty)
+				if err := rot.RotateNow(); err != nil {
+					t.Fatal(err)
+				}
+				segments = append(segments, filepath.Join(dir, "access.log-"+day.Format("20060102")))
+				want, cur = append(want, cur), nil
+				day = day.AddDate(0, 0, 1)
+			case 3: // logrotate: rename, then reopen (SIGHUP)
+				renames++
+				moved := filepath.Join(dir, fmt.Sprintf("moved-%03d", renames))
+				if err := os.Rename(lf.Path(), moved); err != nil {
+					t.Fatal(err)
+				}
+				if err := lf.Reopen(); err != nil {
+					t.Fatal(err)
+				}
+				segments = append(segments, moved)
+				want, cur = append(want, cur), nil
+			}
+		}
+		want = append(want, cur)
+		if err := lf.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rot.Wait()
+		for i, p := range append(segments, lf.Path()) {
+			got := readSegment(t, p)
+			if !slices.Equal(got, want[i]) {
+				t.Fatalf("%s holds %d lines, want the %d written while it was active, once each and in order (first difference at %d)",
+					filepath.Base(p), len(got), len(want[i]), firstDiff(got, want[i]))
+			}
+		}
+	})
+}
+
+// readSegment reads the lines of path, or of its .gz when compression
+// replaced it; with neither (an empty file is not rotated) it has none.
+func readSegment(t *testing.T, path string) []string {
+	t.Helper()
+	for _, name := range []string{path + ".gz", path} {
+		if _, err := os.Stat(name); err == nil {
+			return logfilestest.ReadLines(t, name)
+		}
+	}
+	return nil
 }

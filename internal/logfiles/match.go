@@ -21,10 +21,12 @@ type Query struct {
 	Since time.Time      // lines at or after
 	Until time.Time      // lines before (exclusive)
 	Path  *regexp.Regexp // matched against the request target as logged (escaped)
-	// Status is an exact status (404), or a class 1..5 for "4xx".
+	// Status is an exact status (404), or a class 1..5 for "4xx". It
+	// selects access lines only: error lines carry no status.
 	Status int
-	// Errors adds the error logs to the search. Their lines never match a
-	// Status; Path matches their request's target.
+	// Errors adds the error logs to the search. Their lines are selected
+	// by IPs, time and Path (against their request's target), whatever
+	// Status says.
 	Errors bool
 }
 
@@ -163,9 +165,6 @@ func (m *matcher) match(kind Kind, line []byte, s *scratch) (int64, bool) {
 }
 
 func (m *matcher) matchError(line []byte, s *scratch) (int64, bool) {
-	if m.q.Status != 0 {
-		return 0, false
-	}
 	l := &s.el
 	if errorlog.Parse(line, l) != nil || l.Unix < m.since || l.Unix >= m.until {
 		return 0, false

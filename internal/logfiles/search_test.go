@@ -90,6 +90,12 @@ func TestSearch(t *testing.T) {
 			}},
 		{name: "errors too", q: Query{IPs: pfx(t, "2001:db8::1"), Errors: true}, count: 5 * 24, errs: errs[1:],
 			want: func(l string) bool { return hasPrefix(l, "2001:db8::1 ") }},
+		// --status selects access lines; error lines have no status and
+		// used to vanish from the results silently.
+		{name: "errors too, with a status", q: Query{IPs: pfx(t, "2001:db8::1"), Status: 4, Errors: true}, count: -1, errs: errs[1:],
+			want: func(l string) bool {
+				return hasPrefix(l, "2001:db8::1 ") && regexp.MustCompile(`" 4\d\d `).MatchString(l)
+			}},
 		{name: "no match", q: Query{IPs: pfx(t, "203.0.113.9")}, count: 0, want: func(string) bool { return false }},
 	}
 	for _, tt := range tests {

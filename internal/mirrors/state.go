@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -163,6 +164,10 @@ func (st *State) save(file string) error {
 	data, err := json.MarshalIndent(st, "", " ")
 	if err != nil {
 		return err
+	}
+	// data_dir itself, then its mirrors/ (each only as the last element).
+	if err := atomicfile.MakeDir(filepath.Dir(filepath.Dir(file)), 0o755); err != nil {
+		return fmt.Errorf("saving mirror state: %w", err)
 	}
 	if err := atomicfile.WriteBytes(file, 0o640, data); err != nil {
 		return fmt.Errorf("saving mirror state: %w", err)

@@ -340,7 +340,7 @@ var errReplaced = errors.New("replaced")
 // merge adds pending to the file at path under the directory's lock.
 func merge(path string, pending map[key]*Destination, now time.Time) (err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := atomicfile.MakeDir(dir, 0o755); err != nil { // data_dir: its last element only
 		return fmt.Errorf("outbound record: %w", err)
 	}
 	unlock, err := lockDir(dir)

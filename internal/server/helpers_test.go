@@ -63,10 +63,19 @@ var defaultTree = map[string]string{
 // a site at a fresh root. extra is appended to the [[site]] table.
 func startServer(t testing.TB, siteExtra string, opts Options) *testServer {
 	t.Helper()
+	return startServerLogs(t, siteExtra, opts, "")
+}
+
+// startServerLogs is startServer with the logs in logDir ("" for a fresh
+// directory).
+func startServerLogs(t testing.TB, siteExtra string, opts Options, logDir string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	writeTree(t, root, defaultTree)
-	logDir := filepath.Join(dir, "logs")
+	if logDir == "" {
+		logDir = filepath.Join(dir, "logs")
+	}
 	toml := `log_dir = "` + logDir + `"
 data_dir = "` + filepath.Join(dir, "data") + `"
 [[listen]]

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"depot/internal/atomicfile"
 	"depot/internal/config"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
@@ -29,8 +30,12 @@ const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second
 	IdleTimeout       = 75 * time.Second // nginx's keepalive_timeout
-	MaxHeaderBytes    = 16 << 10         // nginx: 4 buffers of 8k; Go counts the request line too
-	ShutdownTimeout   = 30 * time.Second
+	// MaxHeaderBytes bounds the request line and headers together to
+	// 16 KiB (nginx: large_client_header_buffers 4 8k). net/http reads
+	// up to MaxHeaderBytes plus 4096 bytes of slack, so the value set is
+	// 4 KiB less; TestHeaderLimitIs16KiB holds the sum to 16 KiB.
+	MaxHeaderBytes  = 16<<10 - 4096
+	ShutdownTimeout = 30 * time.Second
 )
 
 // Options are what the caller adds to a configuration.
@@ -43,6 +48,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
 	// defaults when non-zero (tests use short ones).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// Logf receives what the operator must hear about the server's own
+	// files at once (standard error in depot serve): a log file that
+	// cannot be written, and when it can be again. nil discards it.
+	Logf func(format string, args ...any)
 }
 
 // Server runs every listener of one configuration.
@@ -59,7 +68,7 @@ type Server struct {
 }
 
 // New builds the server for a validated configuration: it opens every
-// site's root and the log files, but binds nothing yet.
+// site's root, but binds and creates nothing yet (see Listen).
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -80,39 +89,88 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	s := &Server{opts: opts, cfg: cfg}
 	s.sites.Store(st)
-	if slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
-		if s.access, err = logfiles.Open(filepath.Join(cfg.LogDir, "access.log")); err == nil {
-			s.errors, err = logfiles.Open(filepath.Join(cfg.LogDir, "error.log"))
-		}
-		if err != nil {
-			s.closeLogs()
-			st.close()
-			return nil, err
-		}
-	}
 	return s, nil
 }
 
 // AccessLog and ErrorLog are the clearnet log files (nil without a
-// clearnet listener), for rotation.
+// clearnet listener, and before Listen), for rotation.
 func (s *Server) AccessLog() *logfiles.File { return s.access }
 func (s *Server) ErrorLog() *logfiles.File  { return s.errors }
 
 // Listen binds every listener, or none: if one fails, those already bound
-// are closed and the error names the listener.
+// are closed and the error names the listener. Only once all are bound
+// does it create anything: log_dir (its last element only) and the log
+// files, for clearnet listeners. A failed Listen leaves nothing behind.
 func (s *Server) Listen() error {
 	for i, l := range s.cfg.Listen {
 		ln, err := listen(l)
 		if err != nil {
-			for _, done := range s.listeners {
-				done.Close()
-			}
-			s.listeners = nil
+			s.closeListeners()
 			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
 		}
 		s.listeners = append(s.listeners, ln)
 	}
+	if err := s.openLogs(); err != nil {
+		s.closeListeners()
+		return err
+	}
 	return nil
+}
+
+// Close undoes New and Listen for a start that fails before Serve: it
+// closes the listeners, the log files and the sites' roots.
+func (s *Server) Close() error {
+	s.closeListeners()
+	s.sites.Load().close()
+	return s.closeLogs()
+}
+
+// closeListeners closes what Listen bound, removing the unix sockets it
+// created.
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close() // a *net.UnixListener removes its socket file
+	}
+	s.listeners = nil
+}
+
+// openLogs opens access.log and error.log when a clearnet listener
+// exists. A write failure (a full disk) is reported on Options.Logf when
+// it starts, and there and in error.log when it ends, with the lines lost.
+func (s *Server) openLogs() error {
+	if !slices.ContainsFunc(s.cfg.Listen, func(l config.Listen) bool { return !l.Onion }) {
+		return nil
+	}
+	if err := atomicfile.MakeDir(s.cfg.LogDir, 0o750); err != nil {
+		return fmt.Errorf("log_dir: %w", err)
+	}
+	opts := logfiles.FileOptions{Report: s.reportIncident, Now: s.opts.Now}
+	var err error
+	if s.access, err = logfiles.OpenWith(filepath.Join(s.cfg.LogDir, "access.log"), opts); err == nil {
+		s.errors, err = logfiles.OpenWith(filepath.Join(s.cfg.LogDir, "error.log"), opts)
+	}
+	if err != nil {
+		s.closeLogs()
+		s.access, s.errors = nil, nil
+		return err
+	}
+	return nil
+}
+
+// reportIncident tells the operator that a log file cannot be written, and
+// when it can again with how many lines were lost: on Logf at once, and as
+// an error-log line once writing works again (the error log may be on the
+// same full disk, so it is not written to before).
+func (s *Server) reportIncident(in logfiles.Incident) {
+	if s.opts.Logf != nil {
+		s.opts.Logf("%v", in)
+	}
+	if in.End.IsZero() {
+		return
+	}
+	_, _ = s.errors.Write(errorlog.Append(nil, &errorlog.Entry{
+		Time: in.End, Level: errorlog.Alert, PID: os.Getpid(), Message: in.String(),
+	}))
 }
 
 func listen(l config.Listen) (net.Listener, error) {
@@ -136,11 +194,22 @@ func listen(l config.Listen) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The local tor must be able to connect; anyone who can reach the
-	// socket could equally reach a loopback port.
-	if err := os.Chmod(path, 0o666); err != nil {
+	// Read and write for depot's user and the socket's group only: the
+	// local tor reaches an onion socket through its group (socket_group),
+	// and nobody else can reach it at all.
+	if err := os.Chmod(path, 0o660); err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if l.SocketGroup != "" {
+		gid, err := config.LookupGroup(l.SocketGroup)
+		if err == nil {
+			err = os.Lchown(path, -1, gid)
+		}
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("socket_group %q: %w", l.SocketGroup, err)
+		}
 	}
 	return ln, nil
 }

@@ -257,9 +257,10 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(tenth, 10) + string("KMGTP"[exp]) + "iB"
 }
 
-// Mount answers every request whose path starts with prefix (or equals it
-// without its trailing slash) with h. The handler must not log: it sits
-// below the onion chain too.
+// Mount answers every request whose path starts with prefix with h, and
+// redirects the prefix without its trailing slash to the prefix (same
+// origin: the Location is a path). The handler must not log: it sits below
+// the onion chain too.
 func Mount(prefix string, h http.Handler) Responder {
 	return mount{prefix: prefix, h: h}
 }
@@ -271,7 +272,15 @@ type mount struct {
 
 func (m mount) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
 	p := r.URL.Path
-	if !strings.HasPrefix(p, m.prefix) && p+"/" != m.prefix {
+	if p+"/" == m.prefix {
+		// As for a directory: "/statistics" → "/statistics/" (RFC 9110
+		// §15.4.2). prefix is a path starting with a single "/" (config
+		// validates it), so the target stays on this origin.
+		target := (&url.URL{Path: m.prefix, RawQuery: r.URL.RawQuery}).String()
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		return true, nil
+	}
+	if !strings.HasPrefix(p, m.prefix) {
 		return false, nil
 	}
 	m.h.ServeHTTP(w, r)

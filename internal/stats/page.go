@@ -213,6 +213,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <link rel="stylesheet" href="style.css">
 </head>
 <body>
+<nav><a href="/">Back to the site</a></nav>
 <main>
 <h1>{{.Title}}</h1>
 {{with .Comment}}<p>{{.}}</p>{{end}}
@@ -231,7 +232,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </html>
 `))
 
-const styleCSS = `body { font-family: sans-serif; margin: 1em auto; max-width: 72em; padding: 0 1em; color: #222; background: #fff; }
+const styleCSS = `nav { margin: 0 0 1em; }
+body { font-family: sans-serif; margin: 1em auto; max-width: 72em; padding: 0 1em; color: #222; background: #fff; }
 img { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }

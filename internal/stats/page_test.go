@@ -39,6 +39,7 @@ func TestPage(t *testing.T) {
 		contains    string
 	}{
 		{"/statistics/", "text/html; charset=utf-8", 200, "<td>1 + 0</td>"},
+		{"/statistics/", "text/html; charset=utf-8", 200, `<a href="/">Back to the site</a>`}, // the page led nowhere
 		{"/statistics/style.css", "text/css; charset=utf-8", 200, "table"},
 		{"/statistics/stats.json", "application/json", 200, `"2026-11"`},
 		{"/statistics/stats.svg", "image/svg+xml", 200, "Unique IP addresses"},

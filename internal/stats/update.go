@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"depot/internal/month"
 	"depot/internal/outbound"
 	"depot/internal/torexit"
 )
@@ -86,6 +89,8 @@ type MonthResult struct {
 	Month    string
 	Releases map[string]Figures // includes "any" unless nothing counted
 	Meta     MonthMeta
+
+	gaps []torexit.Gap // parts of the month no exit list covers
 }
 
 // Any is the pseudo-release of all releases together.
@@ -202,7 +207,7 @@ func run(ctx context.Context, opts Options, replace map[string]string, write boo
 		mr := result(&t.months[i], exits, computed)
 		res.Months = append(res.Months, mr)
 		if mr.Meta.ExitListCoverage < 1000 {
-			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir))
+			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir, computed))
 		}
 	}
 	if !write {
@@ -328,20 +333,66 @@ func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 		}
 	}
 	mr.Meta = meta
+	mr.gaps = cov.Gaps
 	return mr
 }
 
-func coverageWarning(mr MonthResult, dir string) string {
-	where := "no exit-list directory is configured (set [stats] exit_lists or --exit-lists)"
-	if dir != "" {
-		where = fmt.Sprintf("put CollecTor's %s (and the neighbouring months') in %s, or run with --fetch", torexit.ArchiveName(mr.Month), dir)
-	}
+func coverageWarning(mr MonthResult, dir string, now time.Time) string {
 	gap := ""
 	if len(mr.Meta.ExitListGaps) > 0 {
 		gap = " (first gap " + mr.Meta.ExitListGaps[0] + ")"
 	}
 	return fmt.Sprintf("%s: exit lists cover only %d.%d%% of the month%s, so its Tor figures are lower bounds; %s",
-		mr.Month, mr.Meta.ExitListCoverage/10, mr.Meta.ExitListCoverage%10, gap, where)
+		mr.Month, mr.Meta.ExitListCoverage/10, mr.Meta.ExitListCoverage%10, gap, exitListAdvice(mr.gaps, dir, now))
+}
+
+// exitListAdvice says what would fill the gaps. A list published at D
+// covers the 24 hours before D, so a gap [From, To) is filled by lists
+// published from From to To+24h: those of the months from From's to
+// To+24h's. For each such month: a CollecTor archive (exit-list-YYYY-MM.tar.xz)
+// exists only once the month is over, so for a month in progress the
+// advice is CollecTor's recent lists (--fetch downloads them); an archive
+// already in dir is not asked for again (it lacks those days); any other
+// is.
+func exitListAdvice(gaps []torexit.Gap, dir string, now time.Time) string {
+	if dir == "" {
+		return "no exit-list directory is configured (set [stats] exit_lists or --exit-lists)"
+	}
+	current := month.Of(now)
+	seen := map[month.Month]bool{}
+	var missing, present []string
+	inProgress := false
+	for _, g := range gaps {
+		for _, m := range month.Range(month.Of(g.From), month.Of(g.To.Add(24*time.Hour))) {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			name := torexit.ArchiveName(m.String())
+			switch _, err := os.Stat(filepath.Join(dir, name)); {
+			case !m.Before(current):
+				inProgress = true
+			case err == nil:
+				present = append(present, name)
+			default:
+				missing = append(missing, name)
+			}
+		}
+	}
+	var advice []string
+	if len(missing) > 0 {
+		advice = append(advice, fmt.Sprintf("put CollecTor's %s in %s, or run with --fetch", strings.Join(missing, " and "), dir))
+	}
+	if inProgress {
+		advice = append(advice, fmt.Sprintf("the month in progress (%s) has no archive until it ends: its lists are CollecTor's recent/exit-lists/ files, which --fetch copies to %s", current, filepath.Join(dir, "recent")))
+	}
+	if len(present) > 0 {
+		advice = append(advice, fmt.Sprintf("%s in %s has no list for those days (CollecTor published none then, or the file is incomplete: download it again to be sure)", strings.Join(present, " and "), dir))
+	}
+	if len(advice) == 0 {
+		return "add exit lists for those days to " + dir
+	}
+	return strings.Join(advice, "; ")
 }
 
 // expandLogs resolves globs. A pattern that matches nothing is a warning

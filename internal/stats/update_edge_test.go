@@ -391,11 +391,7 @@ func TestAtomicWriteLeavesOldFileOnFailure(t *testing.T) {
 	data := filepath.Join(dir, "sub", "stats.json")
 	os.MkdirAll(filepath.Dir(data), 0o755)
 	os.WriteFile(data, []byte(`{"meta":{}}`), 0o644)
-	os.Chmod(filepath.Dir(data), 0o555) // no temp file can be created
-	defer os.Chmod(filepath.Dir(data), 0o755)
-	if os.Geteuid() == 0 {
-		t.Skip("root ignores directory permissions")
-	}
+	readOnlyDir(t, filepath.Dir(data)) // no temp file can be created
 	if _, err := Update(context.Background(), Options{DataFile: data, Months: []string{"2026-11"}, Now: fixedNow("2026-11-29T04:00:00Z")}); err == nil {
 		t.Error("write into a read-only directory succeeded")
 	}

@@ -1,19 +1,23 @@
 // Package logfilestest has helpers for tests of log files: reading every
-// line of a log directory, plain and gzip, writing fixtures, and finding
-// client addresses in any spelling.
+// line of a log directory, plain and gzip, writing fixtures, finding
+// client addresses in any spelling, and a small disk that fills up.
 package logfilestest
 
 import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReadLines returns every line of the file at path, inflating .gz files
@@ -183,4 +187,73 @@ func indexWord(b, sub []byte, word bool) int {
 
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
+}
+
+// Disk is a directory whose space can run out and come back.
+type Disk struct {
+	Dir  string
+	Fill func() // from now on, writes of files in Dir fail for lack of space
+	Free func() // space is back
+}
+
+// SmallDisk returns a real file system that fills: a 1 MiB tmpfs where the
+// test may mount one (root, as CI runs), filled by a file that takes all
+// its space; elsewhere a directory under a file size limit
+// (RLIMIT_FSIZE), lowered to the log's size to fill it. Both make write(2)
+// fail on the log file itself, after a short write, as a full disk does.
+func SmallDisk(t *testing.T) *Disk {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700"); err == nil {
+		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+		filler := filepath.Join(dir, "filler")
+		return &Disk{
+			Dir: dir,
+			Fill: func() {
+				f, err := os.Create(filler)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				block := make([]byte, 4096)
+				for {
+					if _, err := f.Write(block); err != nil {
+						if !errors.Is(err, syscall.ENOSPC) {
+							t.Fatalf("filling the tmpfs: %v", err)
+						}
+						return
+					}
+				}
+			},
+			Free: func() {
+				if err := os.Remove(filler); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+	}
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_FSIZE, &old) })
+	return &Disk{
+		Dir: dir,
+		Fill: func() {
+			var size int64
+			if st, err := os.Stat(filepath.Join(dir, "access.log")); err == nil {
+				size = st.Size()
+			}
+			// A little room left, so that the first write is a short one.
+			lim := unix.Rlimit{Cur: uint64(size) + 100, Max: old.Max}
+			if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Free: func() {
+			if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
 }
