@@ -117,10 +117,15 @@ func (d *Data) Releases() []string {
 // ChartInput is the chart of d as of now.
 func (d *Data) ChartInput(now time.Time) chart.Input {
 	in := chart.Input{
-		Title:   d.Title,
-		Updated: d.LastUpdated,
-		Current: now.UTC().Format(monthLayout),
-		Months:  map[string]map[string]chart.Bar{},
+		Title:    d.Title,
+		Updated:  d.LastUpdated,
+		Current:  now.UTC().Format(monthLayout),
+		Months:   map[string]map[string]chart.Bar{},
+		MinCount: d.MinCount,
+		Below:    map[string][]string{},
+	}
+	for m, detail := range d.Detail {
+		in.Below[m] = detail.BelowMinCount
 	}
 	for m, rels := range d.Months {
 		bars := map[string]chart.Bar{}

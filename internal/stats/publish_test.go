@@ -111,9 +111,17 @@ func TestPageMinCount(t *testing.T) {
 	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: []string{"2026-09", "2026-10", "2026-11"}, Now: now, MinCount: 10}); err != nil {
 		t.Fatal(err)
 	}
+	page := NewPage(PageOptions{DataFile: data, Prefix: "/s/", Now: now})
 	rec := httptest.NewRecorder()
-	NewPage(PageOptions{DataFile: data, Prefix: "/s/", Now: now}).ServeHTTP(rec, httptest.NewRequest("GET", "/s/", nil))
+	page.ServeHTTP(rec, httptest.NewRequest("GET", "/s/", nil))
 	html := rec.Body.String()
+	svg := httptest.NewRecorder()
+	page.ServeHTTP(svg, httptest.NewRequest("GET", "/s/stats.svg", nil))
+	for _, want := range []string{"r4.0 (&lt; 10 in some months)", "all releases (in progress)"} {
+		if !strings.Contains(svg.Body.String(), want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
 	// Releases: r4.0, r4.2, other, any.
 	for _, want := range []string{
 		"<tr><th scope=\"row\">2026-10</th><td>&lt; 10</td><td>12 + 0</td><td>13 + 0</td><td>27 + 0</td>",
