@@ -244,3 +244,19 @@ func (r *lineRewriter) rewrite(dst, line []byte, s *lineScan, m *pseudonym.Mappe
 	}
 	return append(dst, line[prev:]...), nil
 }
+
+// HasRealAddress reports whether a log line still holds an address that
+// Pseudonymise replaces and that is no pseudonym: an access line's
+// $remote_addr, any address after an error line's time. It does not
+// allocate for access lines with an IPv4 address or a pseudonym.
+func HasRealAddress(line []byte) bool {
+	if isErrorLine(line) {
+		return len(appendAddrTokens(nil, line, 19)) > 0
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return false
+	}
+	_, ok := parseClientAddr(line[:sp])
+	return ok
+}
