@@ -89,6 +89,7 @@ stats_path = "/statistics/"
 title = "Estimated userbase"
 logs = [%q]
 exit_lists = %q
+min_count = 10
 `, s.logDir, s.dataDir, s.root, filepath.Join(s.logDir, "access.log*"), s.exits))
 	return s
 }
@@ -164,6 +165,19 @@ func TestPseudonymisedMonthsHoldNoAddress(t *testing.T) {
 	for _, f := range []string{"stats.svg", "stats.png"} {
 		if _, err := os.Stat(filepath.Join(s.root, "statistics", f)); err != nil {
 			t.Errorf("the chart was not published: %v", err)
+		}
+	}
+
+	// depot audit agrees: no real address in a settled month, no published
+	// cell below min_count.
+	out, _ = runErr(".", depotBin, "audit", "--config", s.config, "--offline", "--json")
+	var results []struct{ ID, Status, Detail string }
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "["):strings.LastIndex(out, "]")+1]), &results); err != nil {
+		t.Fatalf("depot audit --json: %v\n%s", err, out)
+	}
+	for _, r := range results {
+		if (r.ID == "logs-pseudonymised" || r.ID == "published-min-count") && r.Status != "pass" {
+			t.Errorf("depot audit: %s %s: %s", r.ID, r.Status, r.Detail)
 		}
 	}
 
