@@ -104,6 +104,11 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	}
 	defer unlock()
 	if !opts.DryRun {
+		// A pseudonymisation's journal names temporary files that must
+		// replace their logs, not be removed as leftovers.
+		if err := finishPseudonymise(opts.Dir); err != nil {
+			return nil, err
+		}
 		res.Problems = append(res.Problems, removeRewriteTemps(opts.Dir)...)
 	}
 	names, err := listLogs(opts.Dir, false)

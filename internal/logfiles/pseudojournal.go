@@ -65,21 +65,34 @@ func commitJournal(dir string, j *pseudoJournal, step func(name, path string, fn
 	return nil
 }
 
-// recoverPseudonymise finishes a run that a crash interrupted after its
-// journal was written, and removes the temporary files of a run
-// interrupted before: in the log directory and beside the other files.
-func recoverPseudonymise(dir string, files []pseudoFile) error {
+// finishPseudonymise finishes a run that a crash interrupted after its
+// journal was written: its temporary files are complete and must replace
+// their logs. Everything that removes leftover temporary files from a log
+// directory (Prune, Pseudonymise) calls it first, so that none of these
+// is taken for a leftover.
+func finishPseudonymise(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, pseudoJournalName))
 	switch {
-	case err == nil:
-		var j pseudoJournal
-		if err := json.Unmarshal(b, &j); err != nil {
-			return fmt.Errorf("%s: %w; a pseudonymisation was interrupted and its journal is unreadable: check the files it names by hand, then remove it", filepath.Join(dir, pseudoJournalName), err)
-		}
-		if err := commitJournal(dir, &j, func(_, _ string, fn func() error) error { return fn() }); err != nil {
-			return fmt.Errorf("finishing an interrupted pseudonymisation: %w", err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	var j pseudoJournal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("%s: %w; a pseudonymisation was interrupted and its journal is unreadable: check the files it names by hand, then remove it", filepath.Join(dir, pseudoJournalName), err)
+	}
+	if err := commitJournal(dir, &j, func(_, _ string, fn func() error) error { return fn() }); err != nil {
+		return fmt.Errorf("finishing an interrupted pseudonymisation: %w", err)
+	}
+	return nil
+}
+
+// recoverPseudonymise finishes a run interrupted after its journal was
+// written, and removes the temporary files of a run interrupted before:
+// in the log directory and beside the other files.
+func recoverPseudonymise(dir string, files []pseudoFile) error {
+	if err := finishPseudonymise(dir); err != nil {
 		return err
 	}
 	dirs := []string{dir}

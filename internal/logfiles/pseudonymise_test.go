@@ -515,3 +515,34 @@ func holdsRealAddress(t *testing.T, path string, now time.Time) bool {
 	}
 	return false
 }
+
+// A prune after a crash past the journal finishes the pseudonymisation
+// rather than taking its temporary files for leftovers.
+func TestPruneFinishesPseudonymisation(t *testing.T) {
+	c := edgeCase(t)
+	before := c.figures(t)
+	opts := c.options()
+	opts.hook = func(step, _ string) error {
+		if step == "rename" {
+			return errors.New("crash")
+		}
+		return nil
+	}
+	if _, err := Pseudonymise(context.Background(), opts); err == nil {
+		t.Fatal("no error from the injected crash")
+	}
+	if _, err := Prune(context.Background(), PruneOptions{Dir: c.dir, Now: func() time.Time { return c.now }}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"access.log-20260930.gz", "access.log-20261015.gz", "error.log-20261015"} {
+		if holdsRealAddress(t, filepath.Join(c.dir, n), c.now) {
+			t.Errorf("%s still holds real addresses: the prune dropped the journal's files", n)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, pseudoJournalName)); err == nil {
+		t.Error("the journal is still there")
+	}
+	if after := c.figures(t); !reflect.DeepEqual(before, after) {
+		t.Fatalf("figures changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
