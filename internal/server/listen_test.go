@@ -62,9 +62,18 @@ func TestFullDiskIsReportedAndSurvived(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no report that access logging resumed; Logf got %q", said)
 	}
-	log := ts.readLog(t, "access.log")
+	// The access line of a request is written after its response is
+	// sent, so the client can see the answer before the line exists:
+	// wait for it, with a deadline.
+	var log string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		log = ts.readLog(t, "access.log")
+		if strings.Contains(log, "?after") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if !strings.Contains(log, "?before") || !strings.Contains(log, "?after") {
-		t.Errorf("access.log lacks the lines before and after the outage")
+		t.Errorf("access.log lacks the lines before and after the outage:\n%s", log)
 	}
 	mu.Lock()
 	defer mu.Unlock()
