@@ -100,19 +100,23 @@ after the prune when pseudonymise = true.`,
 }
 
 // pseudonymiseOptions are what depot serve and depot logs pseudonymise
-// --config do: the log directory and the files [stats] reads, the
-// configured grace, [stats]'s exit lists, and the statistics computed
+// --config do: the log files retention reads (log_dir and [stats] logs),
+// the configured grace, [stats]'s exit lists, and the statistics computed
 // first and recounted from the rewritten files. Without [stats] logs the
-// access logs of log_dir are recounted under the default rule.
+// files of log_dir are recounted under the default rule, without a data
+// file.
 func pseudonymiseOptions(cfg *config.Config) (logfiles.PseudonymiseOptions, error) {
-	opts := logfiles.PseudonymiseOptions{Dir: cfg.LogDir, After: time.Duration(cfg.PseudonymiseAfter)}
-	if len(cfg.Stats.Logs) == 0 {
-		dopts, err := dirPseudonymiseOptions(cfg.LogDir, cfg.Stats.ExitLists)
-		dopts.After = opts.After
-		return dopts, err
-	}
-	so, err := stats.OptionsFromConfig(cfg)
+	files, err := pruneOptions(cfg, true)
 	if err != nil {
+		return logfiles.PseudonymiseOptions{}, err
+	}
+	opts := logfiles.PseudonymiseOptions{Dir: files.Dir, Paths: files.Paths, Skip: files.Skip, After: time.Duration(cfg.PseudonymiseAfter)}
+	so := stats.Options{ExitListsDir: cfg.Stats.ExitLists}
+	if len(cfg.Stats.Logs) > 0 {
+		if so, err = stats.OptionsFromConfig(cfg); err != nil {
+			return opts, err
+		}
+	} else if so.Logs, err = dirLogs(cfg.LogDir, files.Skip); err != nil {
 		return opts, err
 	}
 	opts.Stats = stats.Recount{Options: so}
@@ -120,18 +124,25 @@ func pseudonymiseOptions(cfg *config.Config) (logfiles.PseudonymiseOptions, erro
 	return opts, nil
 }
 
-// dirPseudonymiseOptions recount the access logs of dir under the default
-// rule, without a data file.
+// dirPseudonymiseOptions recount the files of dir under the default rule,
+// without a data file.
 func dirPseudonymiseOptions(dir, exitLists string) (logfiles.PseudonymiseOptions, error) {
-	paths, err := logfiles.AccessLogs(dir)
+	logs, err := dirLogs(dir, nil)
 	if err != nil {
 		return logfiles.PseudonymiseOptions{}, err
 	}
+	so := stats.Options{Logs: logs, ExitListsDir: exitLists}
+	return logfiles.PseudonymiseOptions{Dir: dir, Stats: stats.Recount{Options: so}, ExitLists: exitListLoader(exitLists)}, nil
+}
+
+// dirLogs is every log file under dir as [stats] logs patterns that match
+// each exactly once.
+func dirLogs(dir string, skip []string) ([]string, error) {
+	paths, err := logfiles.LogFiles(dir, skip)
 	for i, p := range paths {
 		paths[i] = globEscape(p)
 	}
-	so := stats.Options{Logs: paths, ExitListsDir: exitLists}
-	return logfiles.PseudonymiseOptions{Dir: dir, Stats: stats.Recount{Options: so}, ExitLists: exitListLoader(exitLists)}, nil
+	return paths, err
 }
 
 func exitListLoader(dir string) func(context.Context, time.Time, time.Time) (*torexit.Set, error) {
@@ -187,7 +198,9 @@ func withPseudonymise(cfg *config.Config, daily func(context.Context), stderr io
 		return daily
 	}
 	return func(ctx context.Context) {
-		daily(ctx)
+		if daily != nil { // nil: retention is off (it said why)
+			daily(ctx)
+		}
 		res, err := logfiles.Pseudonymise(ctx, opts)
 		if res != nil && (len(res.Months) > 0 || len(res.Notes) > 0 || len(res.Problems) > 0) {
 			printPseudonymise(stderr, stderr, res, false)

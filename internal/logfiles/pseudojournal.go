@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"depot/internal/atomicfile"
@@ -86,37 +85,6 @@ func finishPseudonymise(dir string) error {
 		return fmt.Errorf("finishing an interrupted pseudonymisation: %w", err)
 	}
 	return nil
-}
-
-// recoverPseudonymise finishes a run interrupted after its journal was
-// written, and removes the temporary files of a run interrupted before:
-// in the log directory and beside the other files.
-func recoverPseudonymise(dir string, files []pseudoFile) error {
-	if err := finishPseudonymise(dir); err != nil {
-		return err
-	}
-	dirs := []string{dir}
-	for _, f := range files {
-		if d := filepath.Dir(f.path); !slices.Contains(dirs, d) {
-			dirs = append(dirs, d)
-		}
-	}
-	var errs []error
-	for _, d := range dirs {
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), pseudoTmpSuffix) {
-				if err := os.Remove(filepath.Join(d, e.Name())); err != nil {
-					errs = append(errs, err)
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // PseudonymState is what the state file says of one month.

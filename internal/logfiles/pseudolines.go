@@ -6,6 +6,8 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/logaddr"
+	"depot/internal/month"
 	"depot/internal/pseudonym"
 	"depot/internal/torexit"
 )
@@ -41,12 +43,6 @@ type lineScanner struct {
 	al accesslog.Line
 }
 
-// isErrorLine tells an error-log line ("2026/11/29 04:28:39 [error] ...")
-// from an access-log line, whose first field cannot hold a '/'.
-func isErrorLine(line []byte) bool {
-	return len(line) >= 19 && line[4] == '/' && line[10] == ' '
-}
-
 // scan fills s with line's time and its real addresses.
 func (sc *lineScanner) scan(line []byte, s *lineScan) {
 	s.unix, s.spans = 0, s.spans[:0]
@@ -76,54 +72,20 @@ func (sc *lineScanner) scan(line []byte, s *lineScan) {
 }
 
 // parseClientAddr reads an access line's $remote_addr as the statistics
-// do: a dotted IPv4 address or an IPv6 address. A pseudonym, a host name
-// or junk is no client address.
+// do (logaddr: a dotted IPv4 address or an IPv6 address, its zone
+// dropped). A pseudonym, a host name or junk is no client address.
 func parseClientAddr(b []byte) (netip.Addr, bool) {
-	if a, ok := parseDottedV4(b); ok {
-		return a, true
-	}
-	if bytes.IndexByte(b, ':') < 0 {
-		return netip.Addr{}, false
+	if v, ok := logaddr.ParseIPv4(b); ok {
+		return logaddr.V4(v), true
 	}
 	if _, _, ok := pseudonym.ParseText(b); ok {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(string(b))
-	if err != nil || pseudonym.Is(a) {
+	a, ok := logaddr.Parse(b)
+	if !ok || pseudonym.Is(a) {
 		return netip.Addr{}, false
 	}
 	return a, true
-}
-
-// parseDottedV4 reads a dotted-quad IPv4 address without allocating.
-// Leading zeros are refused, as netip and the statistics refuse them.
-func parseDottedV4(b []byte) (netip.Addr, bool) {
-	if len(b) < 7 || len(b) > 15 {
-		return netip.Addr{}, false
-	}
-	var out [4]byte
-	part, digits, n := 0, 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			if digits == 0 || part > 255 || n == 4 {
-				return netip.Addr{}, false
-			}
-			out[n] = byte(part)
-			n++
-			part, digits = 0, 0
-			continue
-		}
-		c := b[i]
-		if c < '0' || c > '9' || (digits == 1 && part == 0) || digits == 3 {
-			return netip.Addr{}, false
-		}
-		part = part*10 + int(c-'0')
-		digits++
-	}
-	if n != 4 {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom4(out), true
 }
 
 // appendAddrTokens appends the real addresses found in line[from:]: each
@@ -194,7 +156,7 @@ func allDigits(b []byte) bool {
 // pseudoMonth is one month being pseudonymised: lines dated in [from, to)
 // get m's pseudonyms.
 type pseudoMonth struct {
-	name     string // "2026-10"
+	month    month.Month
 	from, to int64
 	m        *pseudonym.Mapper
 }

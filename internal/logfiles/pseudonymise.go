@@ -8,18 +8,15 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
-
+	"depot/internal/atomicfile"
 	"depot/internal/logread"
+	"depot/internal/month"
 	"depot/internal/pseudonym"
 	"depot/internal/torexit"
 )
@@ -27,19 +24,20 @@ import (
 // PseudonymStats is what Pseudonymise asks of the statistics
 // (stats.Recount satisfies it).
 type PseudonymStats interface {
-	// Logs lists the files the statistics read: they are rewritten with
-	// the logs of the log directory, under the same keys.
-	Logs() ([]string, error)
-	// Figures computes months ("YYYY-MM") from those files, reading
+	// Figures computes months from the logs the statistics read, reading
 	// replace[p] instead of each p it names, and returns each month's
 	// figures as comparable text. With record (and no replace) it also
 	// records them in the statistics data file.
-	Figures(ctx context.Context, months []string, replace map[string]string, record bool) (map[string]string, error)
+	Figures(ctx context.Context, months []month.Month, replace map[string]string, record bool) (map[month.Month]string, error)
 }
 
 // PseudonymiseOptions say what Pseudonymise rewrites.
 type PseudonymiseOptions struct {
-	Dir string // the log directory
+	// Dir, Paths and Skip are the log files, as for Prune: every file
+	// under Dir, and the [stats] logs wherever they are.
+	Dir   string
+	Paths []string
+	Skip  []string
 	// After is how long after a month ends its lines keep their
 	// addresses. 0 means 7 days.
 	After time.Duration
@@ -48,10 +46,9 @@ type PseudonymiseOptions struct {
 	// flag for lines in [from, to), as the statistics load them. nil means
 	// none: no line is from Tor, as the statistics would say without lists.
 	ExitLists func(ctx context.Context, from, to time.Time) (*torexit.Set, error)
-	// Stats, when set, names more files to rewrite, computes the months
-	// (recording them) before anything changes, and recounts them from the
-	// rewritten files: the rewrite replaces the logs only when every
-	// figure is the same.
+	// Stats, when set, computes the months (recording them) before
+	// anything changes, and recounts them from the rewritten files: the
+	// rewrite replaces the logs only when every figure is the same.
 	Stats  PseudonymStats
 	DryRun bool // report what would change, change nothing
 	// Random is the source of the keys; nil means crypto/rand.
@@ -65,9 +62,9 @@ type PseudonymiseOptions struct {
 
 // PseudonymisedMonth is one month rewritten (or that would be).
 type PseudonymisedMonth struct {
-	Month string // "2026-10"
-	Lines int64  // lines whose addresses were replaced
-	Files int    // files that held them
+	Month month.Month
+	Lines int64 // lines whose addresses were replaced
+	Files int   // files that held them
 }
 
 // PseudonymisedFile is one file rewritten.
@@ -95,7 +92,6 @@ type PseudonymiseResult struct {
 // Names of Pseudonymise's own files in the log directory.
 const (
 	pseudoJournalName = ".depot-pseudonymise.journal"
-	pseudoTmpSuffix   = ".tmp-pseudonymise" // ".NAME" + this replaces NAME
 	// PseudonymStateName records which months were pseudonymised, and when.
 	PseudonymStateName = "pseudonymised.json"
 )
@@ -109,25 +105,26 @@ func SettledBefore(now time.Time, after time.Duration) time.Time {
 	if after <= 0 {
 		after = DefaultPseudonymiseAfter
 	}
-	y, m, _ := now.Add(-after).UTC().Date()
-	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	return month.Of(now.Add(-after)).Start()
 }
 
 // Pseudonymise replaces the client addresses of every line of every
-// settled month — a month that ended more than opts.After ago — in the
-// access and error logs of opts.Dir and the files the statistics read, by
+// settled month — a month that ended more than opts.After ago — in every
+// log file (those Prune reads: under opts.Dir and opts.Paths), by
 // pseudonyms under one fresh random key per month, which is never written
 // anywhere (docs/pseudonyms.md).
 //
 // A month is rewritten whole or not at all: if one of its files cannot be
-// rewritten (it is being written, or cannot be read), the month is left
-// as it is and a note says why. Lines of other months stay byte for byte.
+// rewritten (it is being written, cannot be read to its end, is bzip2,
+// which depot cannot write, or has lines too long to rewrite), the month
+// is left as it is and a note says why. Lines of other months stay byte
+// for byte.
 //
 // Crash safety: every file is first written to a synced temporary file;
 // a journal naming them is then written, the files are renamed into
-// place, and the journal is removed. After a crash the next run finishes
-// the renames of a journal it finds, or removes temporary files without
-// one: each month's files are all old or all new.
+// place, and the journal is removed. After a crash the next run (or
+// prune) finishes the renames of a journal it finds, or removes temporary
+// files without one: each month's files are all old or all new.
 func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseResult, error) {
 	now := opts.Now
 	if now == nil {
@@ -135,23 +132,37 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	}
 	settled := SettledBefore(now(), opts.After)
 	res := &PseudonymiseResult{Settled: settled}
-	unlock, err := lockDir(opts.Dir)
+	lock := lockDir
+	if opts.DryRun {
+		lock = lockDirShared
+	}
+	unlock, err := lock(opts.Dir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	files, err := pseudoFiles(opts)
-	if err != nil {
-		return nil, err
-	}
 	if !opts.DryRun {
-		if err := recoverPseudonymise(opts.Dir, files); err != nil {
+		if err := finishPseudonymise(opts.Dir); err != nil {
 			return nil, err
 		}
 	}
+	// The files retention reads, as it reads them.
+	collected := &PruneResult{}
+	paths, dirs, err := (&PruneOptions{Dir: opts.Dir, Paths: opts.Paths, Skip: opts.Skip}).collect(collected)
+	if err != nil {
+		return nil, err
+	}
+	res.Notes = append(res.Notes, collected.Notes...)
+	res.Problems = append(res.Problems, collected.Problems...)
+	if !opts.DryRun {
+		for _, dir := range dirs {
+			_, errs := removeTemps(dir)
+			res.Problems = append(res.Problems, errs...)
+		}
+	}
 
-	surveys := surveyAll(ctx, files, settled.Unix())
+	surveys := surveyAll(ctx, paths, settled.Unix())
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -159,7 +170,7 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	if len(todo) == 0 || opts.DryRun {
 		if opts.DryRun {
 			for _, m := range todo {
-				res.Months = append(res.Months, PseudonymisedMonth{Month: m.name, Lines: m.lines, Files: m.files})
+				res.Months = append(res.Months, PseudonymisedMonth{Month: m.month, Lines: m.lines, Files: m.files})
 			}
 			for _, s := range rewrite {
 				res.Files = append(res.Files, PseudonymisedFile{Path: s.path, Lines: s.total()})
@@ -167,24 +178,23 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 		}
 		return res, nil
 	}
-	months := make([]string, len(todo))
+	months := make([]month.Month, len(todo))
 	for i, m := range todo {
-		months[i] = m.name
+		months[i] = m.month
 	}
+	names := month.Join(months)
 
 	// The figures first, with the exit lists as they are now: what the
 	// pseudonyms will carry, and what the rewritten logs must give again.
-	var before map[string]string
+	var before map[month.Month]string
 	if opts.Stats != nil {
 		if before, err = opts.Stats.Figures(ctx, months, nil, true); err != nil {
-			return res, fmt.Errorf("refusing to pseudonymise %s: computing their statistics first failed: %w", strings.Join(months, ", "), err)
+			return res, fmt.Errorf("refusing to pseudonymise %s: computing their statistics first failed: %w", names, err)
 		}
 	}
 	rw := &lineRewriter{}
-	first, _ := time.Parse("2006-01", months[0])
-	last, _ := time.Parse("2006-01", months[len(months)-1])
 	if opts.ExitLists != nil {
-		if rw.exits, err = opts.ExitLists(ctx, first, last.AddDate(0, 1, 0)); err != nil {
+		if rw.exits, err = opts.ExitLists(ctx, months[0].Start(), months[len(months)-1].End()); err != nil {
 			return res, fmt.Errorf("loading exit lists: %w", err)
 		}
 	}
@@ -196,8 +206,7 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 		if err != nil {
 			return res, err
 		}
-		from, _ := time.Parse("2006-01", m)
-		rw.months = append(rw.months, pseudoMonth{name: m, from: from.Unix(), to: from.AddDate(0, 1, 0).Unix(), m: mapper})
+		rw.months = append(rw.months, pseudoMonth{month: m, from: m.Start().Unix(), to: m.End().Unix(), m: mapper})
 	}
 	defer func() {
 		// Once this returns no one can map a pseudonym back, depot included.
@@ -219,13 +228,13 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	}
 	if err != nil {
 		abort()
-		return res, fmt.Errorf("pseudonymising %s: %w; nothing was changed", strings.Join(months, ", "), err)
+		return res, fmt.Errorf("pseudonymising %s: %w; nothing was changed", names, err)
 	}
 	if opts.Stats != nil {
 		after, err := opts.Stats.Figures(ctx, months, temps, false)
 		if err != nil {
 			abort()
-			return res, fmt.Errorf("recounting %s from the rewritten logs: %w; nothing was changed", strings.Join(months, ", "), err)
+			return res, fmt.Errorf("recounting %s from the rewritten logs: %w; nothing was changed", names, err)
 		}
 		for _, m := range months {
 			if after[m] != before[m] {
@@ -246,18 +255,18 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 		j.Renames = append(j.Renames, pseudoRename{Tmp: d.tmp, Dst: d.path})
 	}
 	for _, m := range todo {
-		j.Lines[m.name] = m.lines
+		j.Lines[m.month.String()] = m.lines
 	}
 	if err := opts.step("journal", opts.Dir, func() error { return writeJournal(opts.Dir, j) }); err != nil {
 		abort()
 		return res, fmt.Errorf("writing the pseudonymisation journal: %w; nothing was changed", err)
 	}
 	if err := commitJournal(opts.Dir, j, opts.step); err != nil {
-		return res, fmt.Errorf("pseudonymising %s: %w; the next run finishes it", strings.Join(months, ", "), err)
+		return res, fmt.Errorf("pseudonymising %s: %w; the next run finishes it", names, err)
 	}
 
 	for _, m := range todo {
-		res.Months = append(res.Months, PseudonymisedMonth{Month: m.name, Lines: m.lines, Files: m.files})
+		res.Months = append(res.Months, PseudonymisedMonth{Month: m.month, Lines: m.lines, Files: m.files})
 	}
 	for _, d := range done {
 		res.Files = append(res.Files, PseudonymisedFile{Path: d.path, Lines: d.lines})
@@ -275,56 +284,14 @@ func (o *PseudonymiseOptions) step(name, path string, fn func() error) error {
 	return fn()
 }
 
-// pseudoFile is one file that may hold lines to rewrite.
-type pseudoFile struct {
-	path   string
-	active bool // being written: never rewritten
-	known  bool // its name says what it is (a log name)
-}
-
-// pseudoFiles lists the logs of opts.Dir and the files the statistics
-// read, once each.
-func pseudoFiles(opts PseudonymiseOptions) ([]pseudoFile, error) {
-	names, err := listLogs(opts.Dir, false)
-	if err != nil {
-		return nil, fmt.Errorf("listing log directory: %w", err)
-	}
-	seen := map[string]bool{}
-	var files []pseudoFile
-	add := func(f pseudoFile) {
-		abs, err := filepath.Abs(f.path)
-		if err != nil {
-			abs = filepath.Clean(f.path)
-		}
-		if !seen[abs] {
-			seen[abs] = true
-			files = append(files, f)
-		}
-	}
-	for _, n := range names {
-		add(pseudoFile{path: n.path, active: n.active, known: true})
-	}
-	if opts.Stats != nil {
-		paths, err := opts.Stats.Logs()
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range paths {
-			if strings.HasPrefix(filepath.Base(p), ".") {
-				continue // temporary files, ours included
-			}
-			n, ok := parseName(filepath.Dir(p), filepath.Base(p))
-			add(pseudoFile{path: p, active: ok && n.active, known: ok})
-		}
-	}
-	return files, nil
-}
-
 // fileSurvey is what one read of a file found.
 type fileSurvey struct {
-	pseudoFile
-	real    map[string]int64 // settled month -> lines with a real address
-	undated int64            // undated lines with a real address
+	path    string
+	active  bool                  // being written: never rewritten
+	real    map[month.Month]int64 // settled month -> lines with a real address
+	undated int64                 // undated lines with a real address
+	format  logread.Format
+	cut     int64 // lines too long to be rewritten whole
 	err     error
 	st      os.FileInfo
 }
@@ -339,11 +306,11 @@ func (s *fileSurvey) total() int64 {
 
 // surveyAll reads every file (one worker per core) and counts, per settled
 // month, the lines that still hold a real address.
-func surveyAll(ctx context.Context, files []pseudoFile, settled int64) []*fileSurvey {
-	out := make([]*fileSurvey, len(files))
+func surveyAll(ctx context.Context, paths []string, settled int64) []*fileSurvey {
+	out := make([]*fileSurvey, len(paths))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(files))) {
+	for range min(runtime.GOMAXPROCS(0), max(1, len(paths))) {
 		wg.Go(func() {
 			var sc lineScanner
 			var s lineScan
@@ -351,11 +318,11 @@ func surveyAll(ctx context.Context, files []pseudoFile, settled int64) []*fileSu
 				if ctx.Err() != nil {
 					continue
 				}
-				out[i] = surveyFile(files[i], settled, &sc, &s)
+				out[i] = surveyFile(paths[i], settled, &sc, &s)
 			}
 		})
 	}
-	for i := range files {
+	for i := range paths {
 		jobs <- i
 	}
 	close(jobs)
@@ -368,20 +335,24 @@ func surveyAll(ctx context.Context, files []pseudoFile, settled int64) []*fileSu
 // in time order).
 const quickSkipSlack = 24 * time.Hour
 
-func surveyFile(f pseudoFile, settled int64, sc *lineScanner, s *lineScan) *fileSurvey {
-	fs := &fileSurvey{pseudoFile: f, real: map[string]int64{}}
-	if t, ok := firstTime(f.path); ok && t >= settled+int64(quickSkipSlack/time.Second) {
+func surveyFile(path string, settled int64, sc *lineScanner, s *lineScan) *fileSurvey {
+	fs := &fileSurvey{path: path, active: beingWritten(path), real: map[month.Month]int64{}}
+	if t, ok := firstTime(path); ok && t >= settled+int64(quickSkipSlack/time.Second) {
 		return fs
 	}
-	r, st, err := openLog(f.path)
+	r, err := openLog(path)
 	if err != nil {
 		fs.err = err
 		return fs
 	}
 	defer r.Close()
-	fs.st = st
+	fs.format = r.Format()
+	if fs.st, err = r.Stat(); err != nil {
+		fs.err = err
+		return fs
+	}
 	var last int64 = -1
-	var lastName string
+	var lastMonth month.Month
 	for {
 		line, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -399,43 +370,32 @@ func surveyFile(f pseudoFile, settled int64, sc *lineScanner, s *lineScan) *file
 		case s.unix == 0:
 			fs.undated++
 		case s.unix < settled:
-			// Lines come in time order: the month name is computed once
+			// Lines come about in time order: the month is computed once
 			// per run of one month.
-			if mstart := monthStart(s.unix); mstart != last {
-				last, lastName = mstart, time.Unix(mstart, 0).UTC().Format("2006-01")
+			if s.unix < last || s.unix >= lastMonth.End().Unix() {
+				lastMonth = month.Of(time.Unix(s.unix, 0))
+				last = lastMonth.Start().Unix()
 			}
-			fs.real[lastName]++
+			fs.real[lastMonth]++
 		}
 	}
+	fs.cut = r.Cut()
 	return fs
 }
 
-// openLog opens a log for reading, with what it is now.
-func openLog(path string) (*logread.Reader, os.FileInfo, error) {
-	f, err := os.Open(path)
+// openLog opens a log for reading, never through a symbolic link (the
+// file is to be replaced).
+func openLog(path string) (*logread.Reader, error) {
+	f, err := atomicfile.OpenNoFollow(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	r, err := logread.NewReader(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, st, nil
-}
-
-func monthStart(unix int64) int64 {
-	y, m, _ := time.Unix(unix, 0).UTC().Date()
-	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+	return logread.NewReader(f)
 }
 
 // monthWork is one month to rewrite.
 type monthWork struct {
-	name  string
+	month month.Month
 	lines int64
 	files int
 }
@@ -443,27 +403,31 @@ type monthWork struct {
 // planPseudonymise decides the months to rewrite and the files that hold
 // them. A month with lines in a file that cannot be rewritten waits, whole.
 func planPseudonymise(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWork, []*fileSurvey) {
-	blocked := map[string]bool{}
-	work := map[string]*monthWork{}
+	blocked := map[month.Month]bool{}
+	work := map[month.Month]*monthWork{}
 	for _, s := range surveys {
-		months := slices.Sorted(maps.Keys(s.real))
 		if s.err != nil {
 			res.Problems = append(res.Problems, fmt.Errorf("%s: %w; its lines keep their addresses", s.path, s.err))
 		}
-		for _, m := range months {
+		for _, m := range slices.SortedFunc(maps.Keys(s.real), month.Month.Compare) {
+			why := ""
 			switch {
 			case s.err != nil:
 				blocked[m] = true
 			case s.active:
+				why = "the file is being written; it keeps them until it is rotated (depot serve rotates daily)"
+			case s.format == logread.Bzip2:
+				why = fmt.Sprintf("depot cannot write bzip2; recompress it as gzip (bunzip2 -c %s | gzip > %s.gz, then remove it)", s.path, strings.TrimSuffix(s.path, ".bz2"))
+			case s.cut > 0:
+				why = fmt.Sprintf("%d of its lines are longer than %d bytes, which a rewrite would cut; split it by hand", s.cut, logread.MaxLine)
+			}
+			if why != "" {
 				blocked[m] = true
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %d lines of %s hold client addresses, but the file is being written; %s keeps its addresses until the file is rotated (depot serve rotates daily)", s.path, s.real[m], m, m))
-			case !s.known:
-				blocked[m] = true
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %d lines of %s hold client addresses, but its name does not say whether it is still being written; %s keeps its addresses until it is renamed as a rotated log (NAME.log-YYYYMMDD or NAME.log.N)", s.path, s.real[m], m, m))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %d lines of %s hold client addresses, but %s; %s keeps its addresses meanwhile", s.path, s.real[m], m, why, m))
 			}
 			w := work[m]
 			if w == nil {
-				w = &monthWork{name: m}
+				w = &monthWork{month: m}
 				work[m] = w
 			}
 			w.lines += s.real[m]
@@ -471,14 +435,14 @@ func planPseudonymise(res *PseudonymiseResult, surveys []*fileSurvey) ([]monthWo
 		}
 	}
 	var todo []monthWork
-	for _, m := range slices.Sorted(maps.Keys(work)) {
+	for _, m := range slices.SortedFunc(maps.Keys(work), month.Month.Compare) {
 		if !blocked[m] {
 			todo = append(todo, *work[m])
 		}
 	}
 	var rewrite []*fileSurvey
 	for _, s := range surveys {
-		if s.err != nil || s.active || !s.known {
+		if s.err != nil || s.active || s.format == logread.Bzip2 || s.cut > 0 {
 			continue
 		}
 		n := s.undated
@@ -538,31 +502,29 @@ func rewriteAll(ctx context.Context, files []*fileSurvey, rw *lineRewriter, opts
 }
 
 // rewriteFile writes the pseudonymised copy of one file to a synced
-// temporary file beside it, in the same format (a .gz stays gzip, depot's
-// indexed gzip).
+// temporary file beside it (atomicfile's, not yet renamed), in the same
+// format (a .gz stays gzip, depot's indexed gzip).
 func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r rewritten, err error) {
 	r = rewritten{fileSurvey: s}
-	in, _, err := openLog(s.path)
+	in, err := openLog(s.path)
 	if err != nil {
 		return r, err
 	}
 	defer in.Close()
-	tmp := pseudoTemp(s.path)
-	if err := opts.step("temp", tmp, func() error { return nil }); err != nil {
+	if err := opts.step("temp", s.path, func() error { return nil }); err != nil {
 		return r, err
 	}
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, s.st.Mode().Perm())
+	out, err := atomicfile.Create(s.path, s.st.Mode().Perm())
 	if err != nil {
 		return r, err
 	}
 	defer func() {
 		if err != nil {
-			out.Close()
-			os.Remove(tmp)
+			out.Abort()
 		}
 	}()
 	bw := bufio.NewWriterSize(out, 256<<10)
-	w, err := newFormatWriter(bw, in.Format())
+	w, err := compressor(in.Format(), bw)
 	if err != nil {
 		return r, err
 	}
@@ -601,48 +563,23 @@ func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r r
 	if err = bw.Flush(); err != nil {
 		return r, err
 	}
+	if err = out.SetModTime(s.st.ModTime()); err != nil {
+		return r, err
+	}
+	// Synced and closed, but not renamed: the journal commits every file
+	// of the run together.
 	if err = out.Sync(); err != nil {
 		return r, err
 	}
 	if err = out.Close(); err != nil {
 		return r, err
 	}
-	_ = os.Chtimes(tmp, s.st.ModTime(), s.st.ModTime())
-	r.tmp = tmp
+	r.tmp = out.Name()
 	return r, nil
 }
 
-// pseudoTemp is the temporary file that replaces path: a hidden name that
-// atomicfile.IsTemp (and so every reader of logs) knows to skip.
-func pseudoTemp(path string) string {
-	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+pseudoTmpSuffix)
-}
-
-// newFormatWriter compresses what is written to w as format, so that a
-// rewritten file stays in its format. gzip is written as depot's indexed
-// gzip, which every gzip reader reads.
-func newFormatWriter(w io.Writer, format logread.Format) (io.WriteCloser, error) {
-	switch format {
-	case logread.Plain:
-		return nopCloser{w}, nil
-	case logread.Gzip:
-		return newIndexedWriter(w), nil
-	case logread.Xz:
-		return xz.NewWriter(w)
-	case logread.Zstd:
-		return zstd.NewWriter(w)
-	}
-	return nil, fmt.Errorf("depot cannot write %s files; recompress it as gzip or xz", format)
-}
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
-
-var newline = []byte{'\n'}
-
 // changed reports whether a file is no longer what its survey read.
 func changed(s *fileSurvey) bool {
-	st, err := os.Stat(s.path)
+	st, err := os.Lstat(s.path)
 	return err != nil || !os.SameFile(st, s.st) || st.Size() != s.st.Size() || !st.ModTime().Equal(s.st.ModTime())
 }

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"depot/internal/atomicfile"
 	"depot/internal/logfiles/logfilestest"
+	"depot/internal/month"
 	"depot/internal/pseudonym"
 	"depot/internal/stats"
 	"depot/internal/torexit"
@@ -28,7 +30,7 @@ const sharedCase = "../../testdata/qubes-method"
 type pseudoCase struct {
 	dir, exits, data string
 	now              time.Time
-	months           []string
+	months           []month.Month
 	countIPv6        bool
 }
 
@@ -74,7 +76,8 @@ func (c *pseudoCase) figures(t *testing.T) map[string]string {
 	}
 	json.Unmarshal(top["meta"], &meta)
 	out := map[string]string{}
-	for _, m := range c.months {
+	for _, mo := range c.months {
+		m := mo.String()
 		detail := meta.Months[m]
 		delete(detail, "computed_at")
 		d, _ := json.Marshal(detail)
@@ -89,7 +92,7 @@ func qubesCase(t *testing.T) *pseudoCase {
 	t.Helper()
 	c := &pseudoCase{
 		dir: t.TempDir(), exits: filepath.Join(sharedCase, "exit-lists"), data: filepath.Join(t.TempDir(), "stats.json"),
-		now: day(2026, 12, 15, 0, 0, 0), months: []string{"2026-09", "2026-10", "2026-11"},
+		now: day(2026, 12, 15, 0, 0, 0), months: []month.Month{month.MustParse("2026-09"), month.MustParse("2026-10"), month.MustParse("2026-11")},
 	}
 	for src, dst := range map[string]string{"access.log.2": "access.log-20260930", "access.log.1": "access.log-20261031", "access.log": "access.log-20261130"} {
 		b, err := os.ReadFile(filepath.Join(sharedCase, "logs", src))
@@ -163,8 +166,8 @@ func TestPseudonymiseQubesCase(t *testing.T) {
 	}
 	after := c.figures(t)
 	if !reflect.DeepEqual(before, after) {
-		for _, m := range c.months {
-			if before[m] != after[m] {
+		for _, mo := range c.months {
+			if m := mo.String(); before[m] != after[m] {
 				t.Errorf("%s before: %s\n%s after:  %s", m, before[m], m, after[m])
 			}
 		}
@@ -189,12 +192,12 @@ func TestPseudonymiseQubesCase(t *testing.T) {
 	}
 
 	// A second run finds nothing to do and changes nothing.
-	snap := snapshot(t, c.dir)
+	snap := snapshotFiles(t, c.dir)
 	res, err = Pseudonymise(context.Background(), c.options())
 	if err != nil || len(res.Months) != 0 {
 		t.Fatalf("second run: %+v, %v; want nothing to do", res, err)
 	}
-	if !reflect.DeepEqual(snap, snapshot(t, c.dir)) {
+	if !reflect.DeepEqual(snap, snapshotFiles(t, c.dir)) {
 		t.Fatal("a second run changed files")
 	}
 }
@@ -217,8 +220,8 @@ func checkExpected(t *testing.T, data string) {
 	}
 }
 
-// snapshot is every file of dir and its bytes.
-func snapshot(t *testing.T, dir string) map[string]string {
+// snapshotFiles is every file of dir and its bytes.
+func snapshotFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, n := range logfilestest.Names(t, dir) {
@@ -239,7 +242,7 @@ func edgeCase(t *testing.T) *pseudoCase {
 	c := &pseudoCase{
 		dir: t.TempDir(), exits: t.TempDir(), data: filepath.Join(t.TempDir(), "stats.json"),
 		// 2026-11-08: October is settled (7 days after its end), November not.
-		now: day(2026, 11, 8, 0, 0, 0), months: []string{"2026-09", "2026-10", "2026-11"}, countIPv6: true,
+		now: day(2026, 11, 8, 0, 0, 0), months: []month.Month{month.MustParse("2026-09"), month.MustParse("2026-10"), month.MustParse("2026-11")}, countIPv6: true,
 	}
 	os.WriteFile(filepath.Join(c.exits, "2026-10-06-00-00-00"), []byte("@type tordnsel 1.0\nDownloaded 2026-10-06 00:00:00\nExitNode AAAA\nPublished 2026-10-05 00:00:00\nLastStatus 2026-10-05 23:00:00\nExitAddress "+testExit+" 2026-10-05 00:00:00\n"), 0o644)
 	repomd := "/r4.2/current/vm/fc37/repodata/repomd.xml"
@@ -292,7 +295,7 @@ func TestPseudonymiseEdges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Months) != 2 || res.Months[0].Month != "2026-09" || res.Months[1].Month != "2026-10" || res.Months[1].Lines != 15 || res.Undated != 1 {
+	if len(res.Months) != 2 || res.Months[0].Month.String() != "2026-09" || res.Months[1].Month.String() != "2026-10" || res.Months[1].Lines != 15 || res.Undated != 1 {
 		t.Fatalf("got %+v; want September and October (15 lines: 10 access, 1 in the next file, 4 error), one undated line", res)
 	}
 	if after := c.figures(t); !reflect.DeepEqual(before, after) {
@@ -388,7 +391,7 @@ func TestPseudonymiseActiveFileHoldsMonth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Months) != 1 || res.Months[0].Month != "2026-09" {
+	if len(res.Months) != 1 || res.Months[0].Month.String() != "2026-09" {
 		t.Fatalf("months %+v, want September only", res.Months)
 	}
 	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "being written") || !strings.Contains(res.Notes[0], "2026-10") {
@@ -404,7 +407,7 @@ func TestPseudonymiseActiveFileHoldsMonth(t *testing.T) {
 
 func TestPseudonymiseDryRun(t *testing.T) {
 	c := edgeCase(t)
-	snap := snapshot(t, c.dir)
+	snap := snapshotFiles(t, c.dir)
 	opts := c.options()
 	opts.DryRun = true
 	res, err := Pseudonymise(context.Background(), opts)
@@ -414,7 +417,7 @@ func TestPseudonymiseDryRun(t *testing.T) {
 	if len(res.Months) != 2 || len(res.Files) != 4 {
 		t.Fatalf("dry run: %+v; want two months in four files", res)
 	}
-	if !reflect.DeepEqual(snap, snapshot(t, c.dir)) {
+	if !reflect.DeepEqual(snap, snapshotFiles(t, c.dir)) {
 		t.Fatal("a dry run changed files")
 	}
 	if _, err := os.Stat(c.data); err == nil {
@@ -430,7 +433,7 @@ func TestPseudonymiseCrashAtEachStep(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			c := edgeCase(t)
 			before := c.figures(t)
-			old := snapshot(t, c.dir)
+			old := snapshotFiles(t, c.dir)
 			name, nth, _ := strings.Cut(step, "#")
 			seen := 0
 			var mu sync.Mutex // the temp step runs on several workers
@@ -450,9 +453,9 @@ func TestPseudonymiseCrashAtEachStep(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error from the injected crash")
 			}
-			mid := snapshot(t, c.dir)
+			mid := snapshotFiles(t, c.dir)
 			for n, b := range mid {
-				if (strings.HasSuffix(n, pseudoTmpSuffix) || n == pseudoJournalName) || n == PseudonymStateName || n == lockName {
+				if (atomicfile.IsTemp(n) || n == pseudoJournalName) || n == PseudonymStateName {
 					continue
 				}
 				if b != old[n] && holdsRealAddress(t, filepath.Join(c.dir, n), c.now) {
@@ -475,11 +478,11 @@ func TestPseudonymiseCrashAtEachStep(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(c.dir)
 			for _, e := range entries {
-				if n := e.Name(); strings.HasSuffix(n, pseudoTmpSuffix) || n == pseudoJournalName {
+				if n := e.Name(); atomicfile.IsTemp(n) || n == pseudoJournalName {
 					t.Errorf("%s left behind", n)
 				}
 			}
-			for n := range snapshot(t, c.dir) {
+			for n := range snapshotFiles(t, c.dir) {
 				if _, ok := parseName(c.dir, n); ok && n != "access.log" && n != "access.log.1" && holdsRealAddress(t, filepath.Join(c.dir, n), c.now) {
 					t.Errorf("%s still holds real addresses of a settled month", n)
 				}

@@ -31,7 +31,7 @@ func newPublication(opts Options, d *dataFile, results []MonthResult, t *tally) 
 	small := map[string]bool{}
 	recomputed := map[string]bool{}
 	for _, mr := range results {
-		recomputed[mr.Month] = true
+		recomputed[mr.Month.String()] = true
 		for r, f := range mr.Releases {
 			if r == Any || r == Other {
 				continue
@@ -69,7 +69,7 @@ func newPublication(opts Options, d *dataFile, results []MonthResult, t *tally) 
 // meta, or ok false when the month is left out.
 func (p *publication) month(i int, mr MonthResult, computed time.Time) (rels map[string]Figures, meta MonthMeta, ok bool) {
 	meta = mr.Meta
-	inProgress := computed.Before(mustMonth(mr.Month).AddDate(0, 1, 0))
+	inProgress := computed.Before(mr.Month.End())
 	if inProgress && p.opts.HideCurrent {
 		return nil, meta, false
 	}
@@ -104,9 +104,4 @@ func (p *publication) month(i int, mr MonthResult, computed time.Time) (rels map
 	}
 	slices.Sort(meta.BelowMinCount)
 	return rels, meta, true
-}
-
-func mustMonth(m string) time.Time {
-	t, _ := ParseMonth(m)
-	return t
 }

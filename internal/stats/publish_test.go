@@ -39,8 +39,7 @@ func minCountLogs() map[string]string {
 }
 
 func TestMinCount(t *testing.T) {
-	months := []string{"2026-09", "2026-10", "2026-11"}
-	figs, meta, raw := scenario{logs: minCountLogs(), months: months, now: "2026-11-20T04:00:00Z", minCount: 10}.run(t)
+	figs, meta, raw := scenario{logs: minCountLogs(), months: months("2026-09", "2026-10", "2026-11"), now: "2026-11-20T04:00:00Z", minCount: 10}.run(t)
 	want := map[string]map[string]Figures{
 		"2026-09": {"r4.0": {15, 0}, "any": {15, 0}},
 		// r4.0 (2) is below; r4.1, r9.9 and r8.8 are below in every
@@ -71,7 +70,7 @@ func TestMinCount(t *testing.T) {
 // An "other" below the minimum is left out too; "any" below it as well.
 func TestMinCountOtherAndAnyBelow(t *testing.T) {
 	logs := map[string]string{"a.log": lines(append(checks("r9.9", 0, 2, "Oct", 5), checks("r8.8", 2, 3, "Oct", 5)...)...)}
-	figs, meta, _ := scenario{logs: logs, months: []string{"2026-10"}, now: "2026-11-20T04:00:00Z", minCount: 10}.run(t)
+	figs, meta, _ := scenario{logs: logs, months: months("2026-10"), now: "2026-11-20T04:00:00Z", minCount: 10}.run(t)
 	if len(figs["2026-10"]) != 0 || !reflect.DeepEqual(meta["2026-10"].BelowMinCount, []string{"any", "other"}) {
 		t.Fatalf("published %v, below %v; want nothing, [any other]", figs["2026-10"], meta["2026-10"].BelowMinCount)
 	}
@@ -80,16 +79,16 @@ func TestMinCountOtherAndAnyBelow(t *testing.T) {
 // publish_current = false leaves the month in progress out, also when it
 // was written before; min_count 0 writes every cell as the reference does.
 func TestPublishCurrentAndMinCountZero(t *testing.T) {
-	months := []string{"2026-10", "2026-11"}
+	ms := months("2026-10", "2026-11")
 	old := `{"2026-11": {"any": {"plain": 1, "tor": 0}}, "meta": {"months": {"2026-11": {"computed_at": "2026-11-19T04:00:00Z"}}}}`
-	figs, meta, _ := scenario{logs: minCountLogs(), months: months, now: "2026-11-20T04:00:00Z", hide: true, data: old}.run(t)
+	figs, meta, _ := scenario{logs: minCountLogs(), months: ms, now: "2026-11-20T04:00:00Z", hide: true, data: old}.run(t)
 	if _, ok := figs["2026-11"]; ok {
 		t.Errorf("the month in progress is published: %v", figs["2026-11"])
 	}
 	if _, ok := meta["2026-11"]; ok {
 		t.Errorf("the month in progress has meta: %+v", meta["2026-11"])
 	}
-	figs, _, raw := scenario{logs: minCountLogs(), months: months, now: "2026-11-20T04:00:00Z"}.run(t)
+	figs, _, raw := scenario{logs: minCountLogs(), months: ms, now: "2026-11-20T04:00:00Z"}.run(t)
 	if len(figs["2026-10"]) != 6 || len(figs["2026-11"]) != 3 || strings.Contains(raw, "min_count") || strings.Contains(raw, "below_min_count") {
 		t.Errorf("min_count 0 changed the output: %v\n%s", figs, raw)
 	}
@@ -108,7 +107,7 @@ func TestPageMinCount(t *testing.T) {
 	log := filepath.Join(dir, "access.log")
 	os.WriteFile(log, []byte(minCountLogs()["a.log"]), 0o644)
 	now := fixedNow("2026-11-20T04:00:00Z")
-	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: []string{"2026-09", "2026-10", "2026-11"}, Now: now, MinCount: 10}); err != nil {
+	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: months("2026-09", "2026-10", "2026-11"), Now: now, MinCount: 10}); err != nil {
 		t.Fatal(err)
 	}
 	page := NewPage(PageOptions{DataFile: data, Prefix: "/s/", Now: now})

@@ -3,20 +3,16 @@ package stats
 import (
 	"context"
 	"encoding/json"
+
+	"depot/internal/month"
 )
 
 // Recount is what log pseudonymisation asks of the statistics (it
-// satisfies logfiles.PseudonymStats): which logs they read, and the
-// figures of some months computed from them, so that a rewrite of the logs
-// replaces them only when every figure stays as it was.
+// satisfies logfiles.PseudonymStats): the figures of some months computed
+// from the logs, so that a rewrite of the logs replaces them only when
+// every figure stays as it was.
 type Recount struct {
 	Options Options // as for Update; Months is replaced
-}
-
-// Logs returns the files the statistics read.
-func (r Recount) Logs() ([]string, error) {
-	paths, _, err := expandLogs(r.Options.Logs)
-	return paths, err
 }
 
 // Figures computes months, reading replace[p] instead of each log p it
@@ -25,7 +21,7 @@ func (r Recount) Logs() ([]string, error) {
 // them to the data file, as depot stats update --month would; it never
 // records figures read through replace, and never fetches exit lists for
 // them. Without a data file nothing is recorded.
-func (r Recount) Figures(ctx context.Context, months []string, replace map[string]string, record bool) (map[string]string, error) {
+func (r Recount) Figures(ctx context.Context, months []month.Month, replace map[string]string, record bool) (map[month.Month]string, error) {
 	opts := r.Options
 	opts.Months = months
 	opts.Progress = nil
@@ -36,7 +32,7 @@ func (r Recount) Figures(ctx context.Context, months []string, replace map[strin
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := map[month.Month]string{}
 	for _, m := range res.Months {
 		m.Meta.ComputedAt = ""
 		b, err := json.Marshal(struct {
