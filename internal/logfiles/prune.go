@@ -54,7 +54,7 @@ type PruneOptions struct {
 
 	// hook, in tests, runs before each step of a change ("delete",
 	// "rename"); an error stops Prune there, as a crash would.
-	hook func(step, path string) error
+	hook testHook
 }
 
 // Action kinds.
@@ -200,7 +200,7 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	for _, act := range todo {
 		var err error
 		if act.Kind == Delete {
-			err = opts.step("delete", act.Path, func() error { return atomicfile.Remove(act.Path) })
+			err = opts.hook.step("delete", act.Path, func() error { return atomicfile.Remove(act.Path) })
 		} else {
 			err = rewrite(act.Path, res.Cutoff.Unix(), opts)
 		}
@@ -213,9 +213,14 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	return res, nil
 }
 
-func (o *PruneOptions) step(name, path string, fn func() error) error {
-	if o.hook != nil {
-		if err := o.hook(name, path); err != nil {
+// testHook, in tests, runs before each step of a change; an error stops
+// the change there, as a crash would.
+type testHook func(step, path string) error
+
+// step runs fn after the hook, if any.
+func (h testHook) step(name, path string, fn func() error) error {
+	if h != nil {
+		if err := h(name, path); err != nil {
 			return err
 		}
 	}
@@ -470,7 +475,7 @@ func rewrite(path string, cutoff int64, opts PruneOptions) error {
 	if err := out.SetModTime(st.ModTime()); err != nil {
 		return err
 	}
-	return opts.step("rename", path, out.Commit)
+	return opts.hook.step("rename", path, out.Commit)
 }
 
 // compressor writes format f to w: a rewritten file keeps its format

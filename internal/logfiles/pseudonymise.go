@@ -57,7 +57,7 @@ type PseudonymiseOptions struct {
 	// hook, in tests, runs before each step of a change ("temp", "journal",
 	// "rename", "state"); an error stops Pseudonymise there, as a crash
 	// would. "temp" steps run on several goroutines at once.
-	hook func(step, path string) error
+	hook testHook
 }
 
 // PseudonymisedMonth is one month rewritten (or that would be).
@@ -257,11 +257,11 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	for _, m := range todo {
 		j.Lines[m.month.String()] = m.lines
 	}
-	if err := opts.step("journal", opts.Dir, func() error { return writeJournal(opts.Dir, j) }); err != nil {
+	if err := opts.hook.step("journal", opts.Dir, func() error { return writeJournal(opts.Dir, j) }); err != nil {
 		abort()
 		return res, fmt.Errorf("writing the pseudonymisation journal: %w; nothing was changed", err)
 	}
-	if err := commitJournal(opts.Dir, j, opts.step); err != nil {
+	if err := commitJournal(opts.Dir, j, opts.hook.step); err != nil {
 		return res, fmt.Errorf("pseudonymising %s: %w; the next run finishes it", names, err)
 	}
 
@@ -273,15 +273,6 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 		res.Undated += d.undated
 	}
 	return res, nil
-}
-
-func (o *PseudonymiseOptions) step(name, path string, fn func() error) error {
-	if o.hook != nil {
-		if err := o.hook(name, path); err != nil {
-			return err
-		}
-	}
-	return fn()
 }
 
 // fileSurvey is what one read of a file found.
@@ -511,7 +502,7 @@ func rewriteFile(s *fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) (r r
 		return r, err
 	}
 	defer in.Close()
-	if err := opts.step("temp", s.path, func() error { return nil }); err != nil {
+	if err := opts.hook.step("temp", s.path, func() error { return nil }); err != nil {
 		return r, err
 	}
 	out, err := atomicfile.Create(s.path, s.st.Mode().Perm())
