@@ -14,16 +14,20 @@ func TestLogNotFoundOff(t *testing.T) {
 	body(t, get(t, ts.clearnet, "/r9.9/missing"))
 	body(t, get(t, ts.clearnet, "/.git/config")) // 404 too: hidden
 	body(t, get(t, ts.clearnet, "/"))
-	if access := ts.readLog(t, "access.log"); strings.Count(access, "\n") != 3 || !strings.Contains(access, `"GET /r9.9/missing HTTP/1.1" 404 `) {
+	// Lines are written after the response: stop the server (it finishes
+	// its requests and flushes) before reading them.
+	ts.stop(t)
+	if access := ts.readLogAfterStop(t, "access.log"); strings.Count(access, "\n") != 3 || !strings.Contains(access, `"GET /r9.9/missing HTTP/1.1" 404 `) {
 		t.Errorf("access.log should hold all three requests:\n%s", access)
 	}
-	if errs := ts.readLog(t, "error.log"); errs != "" {
+	if errs := ts.readLogAfterStop(t, "error.log"); errs != "" {
 		t.Errorf("error.log should be empty with log_not_found = false:\n%s", errs)
 	}
 	// The default logs them, as nginx does.
 	ts = startServer(t, "", Options{})
 	body(t, get(t, ts.clearnet, "/r9.9/missing"))
-	if errs := ts.readLog(t, "error.log"); !strings.Contains(errs, `/r9.9/missing" failed (2: No such file or directory)`) {
+	ts.stop(t)
+	if errs := ts.readLogAfterStop(t, "error.log"); !strings.Contains(errs, `/r9.9/missing" failed (2: No such file or directory)`) {
 		t.Errorf("by default a 404 has an error line:\n%s", errs)
 	}
 }
