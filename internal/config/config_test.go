@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -65,6 +66,19 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 	if c.Stats.Data != filepath.Join(DefaultDataDir, "stats.json") {
 		t.Errorf("stats data default %q", c.Stats.Data)
 	}
+	if c.SendTimeout != Duration(60*time.Second) || c.MaxResponses != 1024 {
+		t.Errorf("send_timeout %v, max_responses %d; want 60s and 1024", time.Duration(c.SendTimeout), c.MaxResponses)
+	}
+}
+
+func TestLoadSendTimeoutAndMaxResponses(t *testing.T) {
+	c, err := Load(writeConfig(t, "send_timeout = \"2m\"\nmax_responses = 4096\n"+minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendTimeout != Duration(2*time.Minute) || c.MaxResponses != 4096 {
+		t.Errorf("send_timeout %v, max_responses %d; want 2m and 4096", time.Duration(c.SendTimeout), c.MaxResponses)
+	}
 }
 
 func TestLoadRejects(t *testing.T) {
@@ -91,6 +105,12 @@ func TestLoadRejects(t *testing.T) {
 		{"pseudonymise not a bool", "pseudonymise = \"yes\"\n" + minimal, []string{"depot.toml:"}},
 		{"bad error_log_detail", "error_log_detail = \"none\"\n" + minimal, []string{`error_log_detail: "none" is neither "full" nor "minimal"`}},
 		{"negative min_count", minimal + "[stats]\nmin_count = -1\n", []string{"stats.min_count: -1 is negative"}},
+		{"send timeout too short", "send_timeout = \"100ms\"\n" + minimal, []string{"send_timeout: 100ms is less than a second"}},
+		{"send timeout negative", "send_timeout = \"-5s\"\n" + minimal, []string{"send_timeout: -5s is less than a second"}},
+		{"send timeout not a duration", "send_timeout = 60\n" + minimal, []string{"depot.toml:"}},
+		{"max responses negative", "max_responses = -1\n" + minimal, []string{"max_responses: must be at least 1, got -1"}},
+		{"max responses written as 0", "max_responses = 0\n" + minimal, []string{"max_responses: must be at least 1, got 0", "leave it out"}},
+		{"send timeout written as 0", "send_timeout = \"0s\"\n" + minimal, []string{"send_timeout: 0s is less than a second", "leave it out"}},
 		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
 	}
 	for _, tt := range tests {
