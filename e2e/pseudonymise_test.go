@@ -293,7 +293,8 @@ func TestPseudonymiseKilled(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "stats.json")
 			figures := func() string {
 				runOK(t, ".", depotBin, "stats", "update", "--logs", filepath.Join(dir, "access.log*"), "--exit-lists", exits, "--data", data, "--month", "2026-10")
-				return runOK(t, ".", depotBin, "stats", "show", "--data", data)
+				out := runOK(t, ".", depotBin, "stats", "show", "--data", data)
+				return out[:strings.Index(out, "last updated")]
 			}
 			before := figures()
 
@@ -350,8 +351,8 @@ func TestPseudonymiseKilled(t *testing.T) {
 	}
 }
 
-// hasFile reports whether dir holds a temporary file of a rewrite (temp)
-// or the journal of one (journal).
+// hasFile reports whether dir holds a temporary file of a rewrite (temp:
+// atomicfile's ".NAME.tmp-RANDOM") or the journal of one (journal).
 func hasFile(t *testing.T, dir, what string) bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -359,7 +360,7 @@ func hasFile(t *testing.T, dir, what string) bool {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if (what == "temp" && strings.HasSuffix(n, ".tmp-pseudonymise")) || (what == "journal" && n == ".depot-pseudonymise.journal") {
+		if (what == "temp" && strings.HasPrefix(n, ".access.log-") && strings.Contains(n, ".tmp-")) || (what == "journal" && n == ".depot-pseudonymise.journal") {
 			return true
 		}
 	}
