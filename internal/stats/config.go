@@ -19,6 +19,7 @@ func OptionsFromConfig(c *config.Config) (Options, error) {
 		CountIPv6:    s.CountIPv6,
 		MinCount:     s.MinCount,
 		HideCurrent:  s.PublishCurrent != nil && !*s.PublishCurrent,
+		Nodes:        s.Nodes,
 		Fetch:        s.Fetch,
 	}
 	for i, r := range s.Rules {

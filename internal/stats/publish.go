@@ -17,14 +17,15 @@ type publication struct {
 	opts   Options
 	folded []string // releases below MinCount in every month, sorted
 	t      *tally
+	sums   []monthSum
 }
 
 // newPublication decides which releases are folded into "other": those
 // whose plain count is below MinCount in every month they appear in, the
 // recomputed ones and those the data file keeps (where a cell left out as
 // below the minimum counts as below).
-func newPublication(opts Options, d *dataFile, results []MonthResult, t *tally) *publication {
-	p := &publication{opts: opts, t: t}
+func newPublication(opts Options, d *dataFile, results []MonthResult, t *tally, sums []monthSum) *publication {
+	p := &publication{opts: opts, t: t, sums: sums}
 	if opts.MinCount <= 0 {
 		return p
 	}
@@ -85,15 +86,21 @@ func (p *publication) month(i int, mr MonthResult, computed time.Time) (rels map
 		}
 	} else {
 		var other relAcc
+		var q reqs
 		for name, f := range mr.Releases {
-			if slices.Contains(p.folded, name) {
-				other.merge(p.t.months[i].releases[name])
+			if !slices.Contains(p.folded, name) {
+				rels[name] = f
 				continue
 			}
-			rels[name] = f
+			id := p.t.relIDs[name]
+			other.merge(p.t.months[i].rel(id))
+			if id < len(p.sums[i].reqs) {
+				q.plain += p.sums[i].reqs[id].plain
+				q.tor += p.sums[i].reqs[id].tor
+			}
 		}
-		if other.plainReq+other.torReq > 0 {
-			rels[Other] = figuresOf(&other)
+		if q.plain+q.tor > 0 {
+			rels[Other] = figuresOf(&other, q)
 		}
 	}
 	for name, f := range rels {
