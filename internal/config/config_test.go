@@ -103,6 +103,7 @@ func TestLoadRejects(t *testing.T) {
 		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
 		{"short pseudonymisation grace", "pseudonymise = true\npseudonymise_after = \"12h\"\n" + minimal, []string{"pseudonymise_after: 12h0m0s is less than 24h"}},
 		{"pseudonymise not a bool", "pseudonymise = \"yes\"\n" + minimal, []string{"depot.toml:"}},
+		{"pseudonymise with nodes", "pseudonymise = true\n" + minimal + "[stats]\nlogs = [\"/srv/logs/*/access.log*\"]\nnodes = { eu1 = \"/srv/logs/eu1\" }\n", []string{"pseudonymise: not with [stats] nodes yet"}},
 		{"bad error_log_detail", "error_log_detail = \"none\"\n" + minimal, []string{`error_log_detail: "none" is neither "full" nor "minimal"`}},
 		{"negative min_count", minimal + "[stats]\nmin_count = -1\n", []string{"stats.min_count: -1 is negative"}},
 		{"send timeout too short", "send_timeout = \"100ms\"\n" + minimal, []string{"send_timeout: 100ms is less than a second"}},
