@@ -11,6 +11,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/stats"
 	"depot/internal/torexit"
 )
@@ -191,7 +192,7 @@ func printPseudonymise(out, errOut io.Writer, res *logfiles.PseudonymiseResult, 
 
 // withPseudonymise runs the daily pseudonymisation after daily (the
 // retention), reporting to stderr.
-func withPseudonymise(cfg *config.Config, daily func(context.Context), stderr io.Writer, logf func(string, ...any)) func(context.Context) {
+func withPseudonymise(cfg *config.Config, daily func(context.Context), stderr io.Writer, logf func(string, ...any), m *metrics.Metrics) func(context.Context) {
 	opts, err := pseudonymiseOptions(cfg)
 	if err != nil {
 		logf("pseudonymisation: %v; it is off until this is fixed", err)
@@ -202,6 +203,7 @@ func withPseudonymise(cfg *config.Config, daily func(context.Context), stderr io
 			daily(ctx)
 		}
 		res, err := logfiles.Pseudonymise(ctx, opts)
+		m.JobDone(metrics.JobPseudonymise, time.Now(), err)
 		if res != nil && (len(res.Months) > 0 || len(res.Notes) > 0 || len(res.Problems) > 0) {
 			printPseudonymise(stderr, stderr, res, false)
 		}
