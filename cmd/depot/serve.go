@@ -341,8 +341,8 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 }
 
 // startJobs starts the periodic work of a running server: log rotation
-// (access, error and, when enabled, proxy log) and retention, and the
-// statistics. Jobs report to stderr only, with lines
+// (access, error and, when enabled, proxy log), retention and
+// pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
 func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
@@ -357,9 +357,13 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 			}
 		}
 	}
+	daily := dailyPrune(cfg, stderr, logf, m)
+	if cfg.Pseudonymise {
+		daily = withPseudonymise(cfg, daily, stderr, logf, m)
+	}
 	rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
 		Report:  func(err error) { logf("log rotation: %v", err) },
-		Daily:   dailyPrune(cfg, stderr, logf, m),
+		Daily:   daily,
 		Rotated: func(err error) { m.JobDone(metrics.JobRotation, time.Now(), err) },
 	})
 	jobs.Go(func() {

@@ -36,6 +36,20 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation" example:"daily"`
+	// Pseudonymise replaces the client address of every log line of a
+	// settled month (ended, its statistics computed after it ended, and
+	// PseudonymiseAfter passed) by a pseudonym that keeps the statistics
+	// exact (docs/pseudonyms.md). false keeps real addresses until
+	// retention deletes them.
+	Pseudonymise bool `toml:"pseudonymise" example:"true"`
+	// PseudonymiseAfter is how long after a month ends its real addresses
+	// are kept, so that late exit lists still count. 0 means 168h (7 days);
+	// at least 24h.
+	PseudonymiseAfter Duration `toml:"pseudonymise_after" example:"168h"`
+	// ErrorLogDetail is "full" (error lines name the request line and the
+	// Host, as nginx's do) or "minimal" (time, level, client and the
+	// reason only: the access log has the rest). Empty means "full".
+	ErrorLogDetail string `toml:"error_log_detail" example:"minimal"`
 	// SendTimeout is the most time a client may accept no byte of a
 	// response (nginx's send_timeout): the HTTP/1 connection, or the
 	// HTTP/2 stream, is then closed. A client that accepts bytes, however
@@ -180,6 +194,11 @@ type Site struct {
 	// keep serving their file to other names. false (the default) never
 	// contacts a CA for this site.
 	ACME bool `toml:"acme" example:"true"`
+	// LogNotFound writes an error-log line for each request answered 404,
+	// as nginx's log_not_found does. Unset means true; false leaves 404s
+	// to the access log. (Unlike depot's other booleans it defaults to
+	// true: the key is nginx's, named for what operators turn off.)
+	LogNotFound *bool `toml:"log_not_found" example:"false"`
 }
 
 // Defaults.
@@ -191,9 +210,14 @@ const (
 	DefaultHSTSMaxAge      = int64(63072000) // two years, as Mozilla's profiles set it
 	DefaultSendTimeout     = Duration(60 * time.Second)
 	DefaultMaxResponses    = 1024
+	// DefaultPseudonymiseAfter is 7 days.
+	DefaultPseudonymiseAfter = Duration(7 * 24 * time.Hour)
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
+
+	ErrorLogFull    = "full"
+	ErrorLogMinimal = "minimal"
 )
 
 // Load reads, decodes strictly and validates the file at path. The error
@@ -303,6 +327,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxResponses == 0 {
 		c.MaxResponses = DefaultMaxResponses
+	}
+	if c.ErrorLogDetail == "" {
+		c.ErrorLogDetail = ErrorLogFull
+	}
+	if c.PseudonymiseAfter == 0 {
+		c.PseudonymiseAfter = DefaultPseudonymiseAfter
 	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {

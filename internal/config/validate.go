@@ -82,6 +82,15 @@ func (c *Config) problems(serve bool) *Problems {
 		}
 		p.add("retention_months", "must be at least 1 (the current month alone), got %d; leave it out for the default, 3 (the current month and the two before)", got)
 	}
+	if c.Pseudonymise && len(c.Stats.Nodes) > 0 {
+		p.add("pseudonymise", "not with [stats] nodes yet: a month's pseudonyms must come from one key over every node's logs, and the pull of the nodes' logs (docs/nodes.md) would put their real addresses back; see docs/pseudonyms.md, \"Several nodes\"")
+	}
+	if c.PseudonymiseAfter != 0 && c.PseudonymiseAfter < Duration(24*time.Hour) {
+		p.add("pseudonymise_after", "%s is less than 24h; the exit lists of a month's last day are published up to a day after it ends", time.Duration(c.PseudonymiseAfter))
+	}
+	if c.ErrorLogDetail != "" && c.ErrorLogDetail != ErrorLogFull && c.ErrorLogDetail != ErrorLogMinimal {
+		p.add("error_log_detail", "%q is neither \"full\" nor \"minimal\"", c.ErrorLogDetail)
+	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
 	}

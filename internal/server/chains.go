@@ -66,7 +66,8 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("Strict-Transport-Security", h.edge.hsts)
 	}
 	var err error
-	s := h.t.Load().lookup(r.Host)
+	st := h.t.Load()
+	s := st.lookup(r.Host)
 	switch {
 	case h.edge.acme != nil && h.edge.acme.IsChallenge(r):
 		h.edge.acme.ServeChallenge(rec, r) // before the redirect: RFC 8555, section 8.3 wants plain HTTP
@@ -108,16 +109,21 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// nginx's words and level for its send_timeout.
 		err, level = errClientTimedOut, errorlog.Info
 	}
-	if err != nil {
+	// log_not_found = false: a 404 is in the access log only.
+	if err != nil && !(s != nil && rec.status == http.StatusNotFound && s.cfg.LogNotFound != nil && !*s.cfg.LogNotFound) {
 		server := ""
 		if s != nil && len(s.cfg.Hosts) > 0 {
 			server = s.cfg.Hosts[0]
 		}
-		line = errorlog.Append(line[:0], &errorlog.Entry{
+		entry := errorlog.Entry{
 			Time: now, Level: level, PID: h.pid, ConnID: connID(r.Context()),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
 			Request: reqLine, Host: r.Host,
-		})
+		}
+		if st.minimalErrors {
+			entry.Request, entry.Host = "", ""
+		}
+		line = errorlog.Append(line[:0], &entry)
 		_, _ = h.errors.Write(line)
 	}
 	*bp = line

@@ -13,6 +13,9 @@ type sites struct {
 	byHost map[string]*site // lower-case host without port
 	any    *site            // the site with host "*", if any
 	all    []*site
+	// minimalErrors: error_log_detail = "minimal", error lines without
+	// the request line and Host.
+	minimalErrors bool
 }
 
 func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate) (*sites, error) {

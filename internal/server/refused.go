@@ -255,7 +255,7 @@ func (h *clearnetHandler) logConn(remote net.Addr, id uint64, line []byte, statu
 		}
 	}
 	ee := errorlog.Entry{Time: now, Level: errorlog.Info, PID: h.pid, ConnID: id, Message: msg, Client: addr}
-	if line != nil {
+	if line != nil && !h.t.Load().minimalErrors {
 		ee.Request = reqLine
 	}
 	_, _ = h.errors.Write(errorlog.Append(buf[:0], &ee))

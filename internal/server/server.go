@@ -121,6 +121,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	s := &Server{opts: opts, cfg: cfg, gate: g, tls: make([]*listenerTLS, len(cfg.Listen))}
 	s.sites.Store(st)
 	for i, l := range cfg.Listen {
@@ -411,6 +412,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	old := s.sites.Swap(st)
 	// Requests in flight may still hold the old roots; give them time.
 	time.AfterFunc(ShutdownTimeout, func() { old.close() })
