@@ -42,6 +42,8 @@ type Config struct {
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
 
+	FileCache FileCache `toml:"file_cache"`
+
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
 	// directory.
@@ -217,4 +219,5 @@ func (c *Config) applyDefaults() {
 	c.normalizeMirrors()
 	c.Stats.applyDefaults(c)
 	c.Proxy.applyDefaults()
+	c.FileCache.applyDefaults()
 }

@@ -115,6 +115,7 @@ func (c *Config) problems(serve bool) *Problems {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
+	c.FileCache.validate(p)
 	if serve {
 		c.preflight(p)
 	}
