@@ -18,22 +18,29 @@ func main() {
 	n := flag.Int("n", 5_000_000, "number of lines")
 	addrs := flag.Int("addrs", 1_000_000, "size of the address pool")
 	out := flag.String("o", "access.log", "output file")
+	from := flag.String("from", "2026-09-01", "first day of the lines (UTC)")
+	to := flag.String("to", "2026-12-01", "day after the last line (UTC)")
 	flag.Parse()
-	if err := write(*out, *n, *addrs); err != nil {
+	start, err1 := time.Parse(time.DateOnly, *from)
+	end, err2 := time.Parse(time.DateOnly, *to)
+	if err1 != nil || err2 != nil || !end.After(start) {
+		fmt.Fprintln(os.Stderr, "genlog: -from and -to are YYYY-MM-DD, -to after -from")
+		os.Exit(2)
+	}
+	if err := write(*out, *n, *addrs, start, end); err != nil {
 		fmt.Fprintln(os.Stderr, "genlog:", err)
 		os.Exit(1)
 	}
 }
 
-func write(path string, n, pool int) error {
+func write(path string, n, pool int, start, end time.Time) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	rng := rand.New(rand.NewPCG(2026, 11))
-	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-	span := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Sub(start)
+	span := end.Sub(start)
 	releases := []string{"r4.1", "r4.2", "r4.2", "r4.3", "r4.3", "r4.3"}
 	repos := []string{"current", "current-testing", "templates-itl", "templates-community"}
 	agents := []string{

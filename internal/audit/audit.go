@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"time"
 
 	"depot/internal/config"
@@ -37,15 +38,26 @@ type Result struct {
 // Options say what to audit.
 type Options struct {
 	Config *config.Config
-	// Live sends requests to the running server's listeners.
+	// Live sends requests to the running server's listeners. When no
+	// listener accepts a connection, Run says once that depot serve is not
+	// running and runs the offline checks.
 	Live bool
-	// FlushWait is how long to wait for log lines to reach the files;
-	// 0 means 1.5 s (depot flushes at least once a second).
+	// Torrc is tor's configuration file to check; "" means Config.Torrc,
+	// and no torrc check when that is empty too.
+	Torrc string
+	// FlushWait bounds the wait for the audit's own requests to reach the
+	// log files; 0 means 5 s (depot flushes at least once a second).
 	FlushWait time.Duration
-	// SiteAudit, if set, lists third-party resources, scripts and inline
-	// styles under a site's root ("file:line: problem"); origin is the
-	// site's own scheme and host from base_url, or "".
+	// SiteAudit lists third-party resources, scripts and inline styles
+	// under a site's root ("file:line: problem"); origin is the site's own
+	// scheme and host from base_url, or "". nil means depot site audit's
+	// rules (site.Audit).
 	SiteAudit func(root, origin string) ([]string, error)
+	// Warnings returns weaknesses of the configuration's files
+	// (permissions, ownership, symlinks), each reported as a warning. nil
+	// means what depot check and serve warn about
+	// (config.PermissionWarnings for the user the audit runs as).
+	Warnings func(*config.Config) []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -60,28 +72,61 @@ func Failed(rs []Result) bool {
 	return false
 }
 
-// Run runs every check, in a fixed order.
+// Run runs every check, in a fixed order. It changes nothing on disk and
+// contacts nothing but the configuration's own listeners.
 func Run(ctx context.Context, o Options) []Result {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.FlushWait == 0 {
-		o.FlushWait = 1500 * time.Millisecond
+		o.FlushWait = 5 * time.Second
 	}
+	if o.SiteAudit == nil {
+		o.SiteAudit = siteFindings
+	}
+	if o.Warnings == nil {
+		o.Warnings = permissionWarnings
+	}
+	cfg := o.Config
 	var rs []Result
-	rs = append(rs, checkOnionService(o.Config))
-	if o.Live {
-		rs = append(rs, checkLogging(ctx, o)...)
-	} else {
-		rs = append(rs,
-			Result{ID: "clearnet-logged", Policy: policyLogs, Status: Skip, Detail: "--offline: no request sent"},
-			Result{ID: "onion-not-logged", Policy: policyOnion, Status: Skip, Detail: "--offline: no request sent"})
+	live, why := o.Live, "--offline: no request sent"
+	if live {
+		if down := notRunning(ctx, cfg); down != "" {
+			rs = append(rs, Result{ID: "server", Status: Warn, Detail: down})
+			live, why = false, "no request sent (see server)"
+		}
 	}
-	rs = append(rs, checkRetention(o.Config), checkRetentionEnforced(ctx, o))
-	rs = append(rs, checkStats(o)...)
-	rs = append(rs, checkSites(ctx, o)...)
-	rs = append(rs, checkOutbound(o.Config), checkTLS(o.Config))
+	for _, w := range o.Warnings(cfg) {
+		rs = append(rs, Result{ID: "files", Policy: policyShare, Status: Warn, Detail: w})
+	}
+	rs = append(rs, checkOnionService(cfg), checkTorrc(cfg, o.Torrc))
+	if live {
+		rs = append(rs, checkLogging(ctx, o)...)
+		rs = append(rs, checkOnionReachable(ctx, cfg), checkOnionOnly(ctx, cfg))
+	} else {
+		for _, c := range []struct{ id, policy string }{
+			{"clearnet-logged", policyLogs}, {"onion-not-logged", policyOnion},
+			{"onion-reachable", policyOnion}, {"onion-answers-onion-only", policyOnion},
+		} {
+			rs = append(rs, Result{ID: c.id, Policy: c.policy, Status: Skip, Detail: why})
+		}
+	}
+	scan := scanLogs(ctx, cfg, o.Now())
+	rs = append(rs, checkRetention(cfg), checkRetentionEnforced(scan), checkStats(cfg, scan, o.Now()))
+	rs = append(rs, checkExposed(cfg), checkPublished(ctx, cfg, live, scan.clients))
+	rs = append(rs, checkSites(ctx, o, live)...)
+	rs = append(rs, checkOutbound(cfg), checkTLS(cfg))
 	return rs
+}
+
+// permissionWarnings are depot check's warnings about who can change or
+// read depot's files, for the user the audit runs as.
+func permissionWarnings(cfg *config.Config) []string {
+	var out []string
+	for _, w := range cfg.PermissionWarnings(os.Geteuid()) {
+		out = append(out, w.String())
+	}
+	return out
 }
 
 // The policy's sentences, as the checks quote them.

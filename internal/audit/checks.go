@@ -3,16 +3,16 @@ package audit
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"depot/internal/config"
-	"depot/internal/logfiles"
+	"depot/internal/month"
+	"depot/internal/site"
 	"depot/internal/stats"
 )
 
@@ -55,32 +55,31 @@ func checkRetention(cfg *config.Config) Result {
 	return r
 }
 
-func checkRetentionEnforced(ctx context.Context, o Options) Result {
-	r := Result{ID: "retention-enforced", Policy: policyRetention}
-	res, err := logfiles.Prune(ctx, logfiles.PruneOptions{Dir: o.Config.LogDir, RetentionMonths: o.Config.RetentionMonths, Now: o.Now, DryRun: true})
-	if err != nil {
-		r.Status, r.Detail = Fail, fmt.Sprintf("cannot read %s: %v", o.Config.LogDir, err)
-		return r
-	}
-	if len(res.Actions) > 0 {
-		var files []string
-		for _, a := range res.Actions {
-			files = append(files, fmt.Sprintf("%s (%d lines of %s)", a.Path, a.Removed, strings.Join(a.Months, ", ")))
-		}
-		r.Status = Fail
-		r.Detail = fmt.Sprintf("%d file(s) hold lines from before %s: %s; run 'depot logs prune'", len(files), res.Cutoff.Format("2006-01-02"), strings.Join(files, "; "))
-		return r
-	}
-	r.Status, r.Detail = Pass, "no log line in "+o.Config.LogDir+" is older than "+res.Cutoff.Format("2006-01-02")
-	return r
-}
-
-func checkStats(o Options) []Result {
-	cfg := o.Config
-	used := Result{ID: "statistics", Policy: policyStats}
+// checkStats fails when a month that the logs hold lines of, and that
+// retention will delete, has not had its statistics computed after it
+// ended. The month just ended has until the 2nd, 00:00 UTC (depot serve
+// computes it at 04:00 on the 1st).
+func checkStats(cfg *config.Config, ls *logScan, now time.Time) Result {
+	r := Result{ID: "statistics", Policy: policyStats}
 	if len(cfg.Stats.Logs) == 0 {
-		used.Status, used.Detail = Warn, "no [stats] logs: the logs serve incident response only"
-		return []Result{used}
+		r.Status, r.Detail = Warn, "no [stats] logs: the logs serve incident response only"
+		return r
+	}
+	current := month.Of(now)
+	var missing, done []string
+	for _, m := range ls.months {
+		if !m.Before(current) || m == current.Prev() && now.Before(current.Start().AddDate(0, 0, 1)) {
+			continue // the current month, or the last one on its first day
+		}
+		at, _, err := stats.MonthComputed(cfg.Stats.Data, m.String())
+		switch {
+		case err != nil:
+			missing = append(missing, fmt.Sprintf("%s (%v)", m, err))
+		case at.Before(m.End()):
+			missing = append(missing, m.String())
+		default:
+			done = append(done, m.String())
+		}
 	}
 	access := filepath.Join(cfg.LogDir, "access.log")
 	covered := false
@@ -89,62 +88,25 @@ func checkStats(o Options) []Result {
 			covered = true
 		}
 	}
-	now := o.Now().UTC()
-	var stale []string
-	for _, m := range stats.DefaultMonths(now)[:2] { // the two months before the current one
-		start, _ := time.Parse("2006-01", m)
-		at, _, err := stats.MonthComputed(cfg.Stats.Data, m)
-		if err != nil || at.Before(start.AddDate(0, 1, 0)) {
-			stale = append(stale, m)
-		}
-	}
 	switch {
+	case len(missing) > 0:
+		r.Status = Fail
+		r.Detail = fmt.Sprintf("the logs hold lines of %s, whose statistics were not computed after the month ended (%s); run 'depot stats update --config FILE' (depot serve does it daily)", strings.Join(missing, ", "), cfg.Stats.Data)
 	case !covered:
-		used.Status, used.Detail = Warn, fmt.Sprintf("[stats] logs %q do not include %s", cfg.Stats.Logs, access)
-	case len(stale) > 0:
-		used.Status, used.Detail = Warn, fmt.Sprintf("%s not yet computed after the month ended; run 'depot stats update' (depot serve does daily)", strings.Join(stale, " and "))
+		r.Status, r.Detail = Warn, fmt.Sprintf("[stats] logs %q do not include %s", cfg.Stats.Logs, access)
+	case len(done) == 0:
+		r.Status, r.Detail = Pass, "no ended month in the logs yet"
 	default:
-		used.Status, used.Detail = Pass, "the previous two months are computed from "+access
+		r.Status, r.Detail = Pass, strings.Join(done, ", ")+" computed after the month ended, in "+cfg.Stats.Data
 	}
-
-	published := Result{ID: "published-no-address", Policy: policyShare}
-	b, err := os.ReadFile(cfg.Stats.Data)
-	switch {
-	case os.IsNotExist(err):
-		published.Status, published.Detail = Skip, cfg.Stats.Data+" does not exist yet"
-	case err != nil:
-		published.Status, published.Detail = Fail, err.Error()
-	default:
-		if addrs := findAddresses(b); len(addrs) > 0 {
-			published.Status, published.Detail = Fail, fmt.Sprintf("%s holds addresses: %s", cfg.Stats.Data, strings.Join(addrs, ", "))
-		} else {
-			published.Status, published.Detail = Pass, cfg.Stats.Data+" holds aggregates only"
-		}
-	}
-	return []Result{used, published}
+	return r
 }
 
-var addrShaped = regexp.MustCompile(`[0-9a-fA-F:.]{7,}`)
-
-// findAddresses returns the IP addresses written anywhere in b.
-func findAddresses(b []byte) []string {
-	var found []string
-	for _, m := range addrShaped.FindAll(b, 20) {
-		s := strings.TrimLeft(strings.TrimRight(string(m), ".:"), ".") // "::1" starts with colons
-		if a, err := netip.ParseAddr(s); err == nil && (strings.Count(s, ".") == 3 || strings.Count(s, ":") >= 2) {
-			found = append(found, a.String())
-		}
-	}
-	return found
-}
-
-func checkSites(ctx context.Context, o Options) []Result {
+func checkSites(ctx context.Context, o Options, live bool) []Result {
 	var rs []Result
 	for i, s := range o.Config.Site {
 		r := Result{ID: fmt.Sprintf("site[%d]-local-resources", i), Policy: policyLocal}
-		if o.SiteAudit == nil {
-			r.Status, r.Detail = Skip, "no site auditor"
-		} else if problems, err := o.SiteAudit(s.Root, origin(s.BaseURL)); err != nil {
+		if problems, err := o.SiteAudit(s.Root, origin(s.BaseURL)); err != nil {
 			r.Status, r.Detail = Fail, err.Error()
 		} else if len(problems) > 0 {
 			r.Status = Fail
@@ -154,10 +116,24 @@ func checkSites(ctx context.Context, o Options) []Result {
 		}
 		rs = append(rs, r)
 	}
-	if o.Live {
+	if live {
 		rs = append(rs, checkCSP(ctx, o.Config))
 	}
 	return rs
+}
+
+// siteFindings applies depot site audit's rules to a site root, one line
+// per finding.
+func siteFindings(root, origin string) ([]string, error) {
+	rep, err := site.Audit(root, site.AuditOptions{Origin: origin})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range rep.Findings {
+		out = append(out, f.String())
+	}
+	return out, nil
 }
 
 // origin is the scheme and host of a base URL, or "".
@@ -176,50 +152,47 @@ func first(s []string, n int) []string {
 	return s
 }
 
-func checkOutbound(cfg *config.Config) Result {
-	r := Result{ID: "outbound", Policy: policyShare, Status: Pass}
-	var hosts []string
-	for _, m := range cfg.Mirror {
-		if u, err := url.Parse(m.URL); err == nil {
-			hosts = append(hosts, u.Host+" (mirror checks)")
-		}
-	}
-	if cfg.Stats.Fetch {
-		hosts = append(hosts, "collector.torproject.org (exit lists, [stats] fetch = true)")
-	}
-	if cfg.Proxy.Enabled() {
-		via := "directly"
-		if cfg.Proxy.Upstream != "" {
-			via = "through " + cfg.Proxy.Upstream
-		}
-		hosts = append(hosts, fmt.Sprintf("%s (the updates proxy, for its clients, %s)", strings.Join(cfg.Proxy.Allow, ", "), via))
-	}
-	if len(hosts) == 0 {
-		r.Detail = "depot contacts nothing on its own"
-	} else {
-		r.Detail = "depot contacts only: " + strings.Join(hosts, ", ")
-	}
-	return r
-}
-
+// checkTLS fails when the only clearnet listeners on public addresses
+// speak plain HTTP, and warns when plain HTTP is beside TLS.
 func checkTLS(cfg *config.Config) Result {
 	r := Result{ID: "tls", Policy: policyMITM, Status: Pass, Detail: "every public clearnet listener has TLS"}
-	var plain []string
+	var plain, secure []string
 	for _, l := range cfg.Listen {
-		if l.Onion || l.IsUnix() || l.TLS() {
+		if l.Onion || l.IsUnix() {
 			continue
 		}
-		host, _, _ := strings.Cut(l.Address, ":")
-		if strings.HasPrefix(l.Address, "[") {
-			host = strings.Trim(l.Address[:strings.LastIndex(l.Address, ":")], "[]")
+		if l.TLS() {
+			secure = append(secure, l.Address)
+			continue
+		}
+		host, _, err := net.SplitHostPort(l.Address)
+		if err != nil {
+			host = l.Address
 		}
 		if a, err := netip.ParseAddr(host); err == nil && a.IsLoopback() || host == "localhost" {
 			continue
 		}
 		plain = append(plain, l.Address)
 	}
-	if len(plain) > 0 {
-		r.Status, r.Detail = Warn, "plain HTTP on "+strings.Join(plain, ", ")+": fine for repositories with signed metadata, not for the website; add tls_cert and tls_key"
+	switch {
+	case len(plain) > 0 && len(secure) == 0:
+		r.Status, r.Detail = Fail, "the sites are public over plain HTTP only ("+strings.Join(plain, ", ")+"): anyone on the path can read and change every page; add a listener with tls_cert and tls_key"
+	case len(plain) > 0:
+		r.Status, r.Detail = Warn, "plain HTTP on "+strings.Join(plain, ", ")+" beside TLS on "+strings.Join(secure, ", ")+": fine for repositories with signed metadata, not for the website"
+	case len(secure) == 0:
+		r.Detail = "no public clearnet listener"
 	}
+	return r
+}
+
+// checkExposed fails when a site root holds the logs, the data directory
+// or a [stats] logs path: they would be served to anyone.
+func checkExposed(cfg *config.Config) Result {
+	r := Result{ID: "logs-not-published", Policy: policyShare}
+	if ex := cfg.Exposed(); len(ex) > 0 {
+		r.Status, r.Detail = Fail, strings.Join(ex, "; ")
+		return r
+	}
+	r.Status, r.Detail = Pass, "log_dir, data_dir and every [stats] logs path lie outside every site root (symlinks followed)"
 	return r
 }

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,24 +22,28 @@ import (
 	"depot/internal/outbound"
 )
 
-// client returns an HTTP client that reaches listener l wherever the
-// request URL points, and the scheme to use.
-func client(l config.Listen) (*http.Client, string) {
-	network, addr := "tcp", l.Address
+// target is the network and address of listener l.
+func target(l config.Listen) (network, addr string) {
 	if l.IsUnix() {
-		network, addr = "unix", l.SocketPath()
-	} else if host, port, err := net.SplitHostPort(addr); err == nil {
-		switch host {
-		case "", "0.0.0.0":
-			addr = net.JoinHostPort("127.0.0.1", port)
-		case "::":
-			addr = net.JoinHostPort("::1", port)
-		}
+		return "unix", l.SocketPath()
 	}
+	return "tcp", l.Address
+}
+
+// dial connects to listener l (through outbound.DialSelf, which reaches
+// this machine only and records nothing).
+func dial(ctx context.Context, l config.Listen) (net.Conn, error) {
+	network, addr := target(l)
+	return outbound.DialSelf(ctx, network, addr)
+}
+
+// client returns an HTTP client that reaches listener l wherever the
+// request URL points, and the scheme to use. It uses no proxy, whatever
+// the environment says, follows no redirect and never reaches another
+// machine.
+func client(l config.Listen) (*http.Client, string) {
 	scheme := "http"
-	// Straight to depot, whatever the environment says; never to another
-	// machine.
-	tr := outbound.SelfTransport(network, addr)
+	tr := outbound.SelfTransport(target(l))
 	if l.TLS() {
 		scheme = "https"
 		// depot talking to itself: the certificate is the operator's
@@ -46,33 +54,70 @@ func client(l config.Listen) (*http.Client, string) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, scheme
 }
 
-// host is the Host header for audit requests: a configured host name.
-func host(cfg *config.Config) string {
-	for _, s := range cfg.Site {
-		for _, h := range s.Hosts {
-			if h != "*" {
-				return h
-			}
-		}
-	}
-	return "localhost"
+// answer is one response, body read whole.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
 }
 
-// get sends GET path to listener l.
-func get(ctx context.Context, cfg *config.Config, l config.Listen, path string) (*http.Response, error) {
+// fetch sends method path with Host host to listener l and reads the
+// whole answer.
+func fetch(ctx context.Context, l config.Listen, method, host, path string) (*answer, error) {
 	c, scheme := client(l)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+host(cfg)+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+host+path, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("User-Agent", "depot-audit")
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (is depot serve running with this configuration?)", l.Address, err)
+		return nil, fmt.Errorf("%s: %w", l.Address, unwrapURL(err))
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp, nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the answer to %s: %w", l.Address, path, err)
+	}
+	return &answer{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// unwrapURL drops net/http's "Get \"URL\":" prefix, which names the
+// audit's made-up URL rather than the listener.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// siteHost is a Host header that reaches site i: its first named host, or
+// a name no site claims when it is the "*" site.
+func siteHost(cfg *config.Config, i int) string {
+	for _, h := range cfg.Site[i].Hosts {
+		if h != "*" {
+			return h
+		}
+	}
+	return "depot-audit.invalid"
+}
+
+// notRunning returns why the live checks cannot run, or "" when at least
+// one listener accepts connections.
+func notRunning(ctx context.Context, cfg *config.Config) string {
+	var down []string
+	for _, l := range cfg.Listen {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := dial(dctx, l)
+		cancel()
+		if err == nil {
+			c.Close()
+			return ""
+		}
+		down = append(down, l.Address)
+	}
+	return fmt.Sprintf("depot serve is not running with this configuration (nothing accepts connections on %s): the live checks were skipped, the offline checks ran; start it to audit it, or pass --offline", strings.Join(down, ", "))
 }
 
 // checkLogging sends marked requests to every listener and reads the log
@@ -83,47 +128,70 @@ func checkLogging(ctx context.Context, o Options) []Result {
 	clear := Result{ID: "clearnet-logged", Policy: policyLogs}
 	onion := Result{ID: "onion-not-logged", Policy: policyOnion}
 	clearMark, onionMark := marker(), marker()
-	before := sizes(cfg.LogDir) // read only what is written from now on
+	dirs := watchedDirs(cfg)
+	before := sizes(cfg, dirs) // read only what is written from now on
 	var clearSent, onionSent int
-	var errs []string
-	for _, l := range cfg.Listen {
-		mark := clearMark
-		if l.Onion {
-			mark = onionMark
-		}
-		for _, p := range []string{"/" + mark + "/missing", "/?" + mark} {
-			if _, err := get(ctx, cfg, l, p); err != nil {
-				errs = append(errs, err.Error())
+	var clearErrs, onionErrs []string
+	// Onion first: when the clearnet lines sent after them have reached
+	// the files, anything the onion requests had written would have too.
+	for _, pass := range []bool{true, false} {
+		for i, l := range cfg.Listen {
+			if l.Onion != pass {
 				continue
 			}
+			mark := clearMark
 			if l.Onion {
-				onionSent++
-			} else {
-				clearSent++
+				mark = onionMark
+			}
+			for _, p := range []string{"/" + mark + "/missing", "/?" + mark} {
+				if _, err := fetch(ctx, l, http.MethodGet, host(cfg), p); err != nil {
+					msg := fmt.Sprintf("listen[%d] %v", i, err)
+					if l.Onion {
+						onionErrs = append(onionErrs, msg)
+					} else {
+						clearErrs = append(clearErrs, msg)
+					}
+					break
+				}
+				if l.Onion {
+					onionSent++
+				} else {
+					clearSent++
+				}
 			}
 		}
 	}
-	if len(errs) > 0 {
-		d := strings.Join(errs, "; ")
-		clear.Status, clear.Detail = Fail, d
-		onion.Status, onion.Detail = Fail, d
-		return []Result{clear, onion}
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(o.FlushWait):
-	}
 
-	access, errorLines, onionHits, err := scanLogs(cfg.LogDir, before, clearMark, onionMark)
+	var access []string
+	var errorLines int
+	var onionHits []string
+	var err error
+	deadline := time.Now().Add(o.FlushWait)
+	for {
+		access, errorLines, onionHits, err = readNew(cfg, dirs, before, clearMark, onionMark)
+		if err != nil || len(access) >= clearSent && errorLines > 0 || clearSent == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if err != nil {
+			break
+		}
+	}
 	switch {
+	case len(clearErrs) > 0:
+		clear.Status, clear.Detail = Fail, strings.Join(clearErrs, "; ")
 	case err != nil:
 		clear.Status, clear.Detail = Fail, err.Error()
 	case clearSent == 0:
 		clear.Status, clear.Detail = Warn, "no clearnet listener: nothing is logged"
 	case len(access) < clearSent:
-		clear.Status, clear.Detail = Fail, fmt.Sprintf("sent %d requests to clearnet listeners, found %d lines in %s", clearSent, len(access), filepath.Join(cfg.LogDir, "access.log"))
+		clear.Status, clear.Detail = Fail, fmt.Sprintf("sent %d requests to clearnet listeners, found %d lines in %s within %s", clearSent, len(access), filepath.Join(cfg.LogDir, "access.log"), o.FlushWait)
 	case errorLines == 0:
-		clear.Status, clear.Detail = Fail, "a clearnet 404 left no line in error.log"
+		clear.Status, clear.Detail = Fail, "a clearnet 404 left no line in "+filepath.Join(cfg.LogDir, "error.log")
 	default:
 		clear.Status = Pass
 		clear.Detail = fmt.Sprintf("%d marked requests: %d combined-format lines with the client address in access.log, %d in error.log", clearSent, len(access), errorLines)
@@ -137,59 +205,104 @@ func checkLogging(ctx context.Context, o Options) []Result {
 	switch {
 	case err != nil:
 		onion.Status, onion.Detail = Fail, err.Error()
-	case onionSent == 0:
-		onion.Status, onion.Detail = Fail, "no onion listener to test"
 	case len(onionHits) > 0:
 		onion.Status, onion.Detail = Fail, "onion requests were logged in "+strings.Join(onionHits, ", ")
+	case len(onionErrs) > 0:
+		onion.Status, onion.Detail = Fail, strings.Join(onionErrs, "; ")
+	case onionSent == 0:
+		onion.Status, onion.Detail = Fail, "no onion listener to test"
 	default:
-		onion.Status, onion.Detail = Pass, fmt.Sprintf("%d marked requests to onion listeners; no trace in any file of %s", onionSent, cfg.LogDir)
+		onion.Status, onion.Detail = Pass, fmt.Sprintf("%d marked requests to onion listeners; no trace in any file of %s", onionSent, strings.Join(dirs, " or "))
 	}
 	return []Result{clear, onion}
 }
 
-// sizes notes the size of every file in dir.
-func sizes(dir string) map[string]int64 {
-	m := map[string]int64{}
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			m[e.Name()] = info.Size()
+// host is the Host header for the logging check's requests: a configured
+// host name.
+func host(cfg *config.Config) string {
+	for i := range cfg.Site {
+		if h := siteHost(cfg, i); h != "depot-audit.invalid" {
+			return h
 		}
 	}
+	return "localhost"
+}
+
+// watchedDirs are where a request could leave a trace: log_dir, and
+// data_dir when it is elsewhere.
+func watchedDirs(cfg *config.Config) []string {
+	dirs := []string{cfg.LogDir}
+	if config.Resolve(cfg.DataDir) != config.Resolve(cfg.LogDir) {
+		dirs = append(dirs, cfg.DataDir)
+	}
+	return dirs
+}
+
+// sizes notes the size of every regular file under dirs (site roots
+// excepted).
+func sizes(cfg *config.Config, dirs []string) map[string]int64 {
+	m := map[string]int64{}
+	walkFiles(cfg, dirs, func(p string, info fs.FileInfo) { m[p] = info.Size() })
 	return m
 }
 
-// scanLogs reads every plain file in dir, from the size it had before
-// (from the start if it is new or shrank): the lines of access.log holding
-// clearMark, how many lines of error.log hold it, and the files that hold
-// onionMark anywhere.
-func scanLogs(dir string, before map[string]int64, clearMark, onionMark string) (access []string, errorLines int, onionHits []string, err error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, 0, nil, err
+// walkFiles calls fn for every regular file under dirs, site roots and
+// exit lists excepted.
+func walkFiles(cfg *config.Config, dirs []string, fn func(string, fs.FileInfo)) {
+	var skip []string
+	for _, s := range cfg.Site {
+		skip = append(skip, config.Resolve(s.Root))
 	}
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
+	skip = append(skip, config.Resolve(cfg.Stats.ExitLists))
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() {
+				if p != dir && slices.Contains(skip, config.Resolve(p)) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
+				fn(p, info)
+			}
+			return nil
+		})
+	}
+}
+
+// readNew reads every plain file under dirs from the size it had before
+// (from the start if it is new or shrank): the lines of access.log holding
+// clearMark, how many lines of error.log hold it with the client, and the
+// files that hold onionMark anywhere.
+func readNew(cfg *config.Config, dirs []string, before map[string]int64, clearMark, onionMark string) (access []string, errorLines int, onionHits []string, err error) {
+	walkFiles(cfg, dirs, func(p string, info fs.FileInfo) {
+		from := before[p]
+		if info.Size() == from || err != nil {
+			return
 		}
-		p := filepath.Join(dir, e.Name())
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, 0, nil, err
+		f, oerr := os.Open(p)
+		if oerr != nil {
+			err = oerr
+			return
 		}
-		if info, err := f.Stat(); err == nil && info.Size() >= before[e.Name()] {
-			f.Seek(before[e.Name()], io.SeekStart)
+		defer f.Close()
+		if info.Size() > from {
+			f.Seek(from, io.SeekStart)
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		hit := false
+		base := filepath.Base(p)
 		for sc.Scan() {
 			line := sc.Text()
 			if strings.Contains(line, onionMark) {
 				hit = true
 			}
-			if strings.Contains(line, clearMark) {
-				switch e.Name() {
+			if strings.Contains(line, clearMark) && filepath.Dir(p) == filepath.Clean(cfg.LogDir) {
+				switch base {
 				case "access.log":
 					access = append(access, line)
 				case "error.log":
@@ -199,35 +312,42 @@ func scanLogs(dir string, before map[string]int64, clearMark, onionMark string) 
 				}
 			}
 		}
-		f.Close()
 		if hit {
 			onionHits = append(onionHits, p)
 		}
-	}
-	return access, errorLines, onionHits, nil
+	})
+	return access, errorLines, onionHits, err
 }
 
 // checkCSP asks a clearnet listener for each site's front page and checks
 // the Content-Security-Policy that keeps browsers on the site's origin.
 func checkCSP(ctx context.Context, cfg *config.Config) Result {
 	r := Result{ID: "content-security-policy", Policy: policyLocal}
-	for _, l := range cfg.Listen {
-		if l.Onion {
-			continue
+	var l *config.Listen
+	for i := range cfg.Listen {
+		if !cfg.Listen[i].Onion {
+			l = &cfg.Listen[i]
+			break
 		}
-		resp, err := get(ctx, cfg, l, "/")
+	}
+	if l == nil {
+		r.Status, r.Detail = Skip, "no clearnet listener"
+		return r
+	}
+	var got []string
+	for i := range cfg.Site {
+		a, err := fetch(ctx, *l, http.MethodGet, siteHost(cfg, i), "/")
 		if err != nil {
 			r.Status, r.Detail = Fail, err.Error()
 			return r
 		}
-		csp := resp.Header.Get("Content-Security-Policy")
+		csp := a.header.Get("Content-Security-Policy")
 		if !strings.HasPrefix(csp, "default-src 'self'") {
-			r.Status, r.Detail = Fail, fmt.Sprintf("%s answers without a same-origin Content-Security-Policy (got %q)", l.Address, csp)
+			r.Status, r.Detail = Fail, fmt.Sprintf("site[%d] answers %s without a same-origin Content-Security-Policy (got %q)", i, l.Address, csp)
 			return r
 		}
-		r.Status, r.Detail = Pass, "Content-Security-Policy: "+csp
-		return r
+		got = append(got, fmt.Sprintf("site[%d]", i))
 	}
-	r.Status, r.Detail = Skip, "no clearnet listener"
+	r.Status, r.Detail = Pass, strings.Join(got, ", ")+" send Content-Security-Policy: default-src 'self'"
 	return r
 }

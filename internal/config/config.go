@@ -34,6 +34,10 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation" example:"daily"`
+	// Torrc is tor's configuration file, read (never written) by depot
+	// audit to check that every onion service points at an onion
+	// listener. Empty means the audit reads it only when given --torrc.
+	Torrc string `toml:"torrc" example:"/etc/tor/torrc"`
 
 	Listen  []Listen     `toml:"listen"`
 	Site    []Site       `toml:"site"`
@@ -93,6 +97,11 @@ type Site struct {
 	Autoindex bool `toml:"autoindex" example:"true"`
 	// BaseURL is the site's public address, the last resort of metalinks.
 	BaseURL string `toml:"base_url" example:"https://yum.example.org/"`
+	// OnionBaseURL is the site's address on its onion service
+	// ("http://<56>.onion/repo/"), the last resort of metalinks answered
+	// on onion listeners. Empty means onion answers have no last resort:
+	// they never name a clearnet address.
+	OnionBaseURL string `toml:"onion_base_url" example:"http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion/"`
 	// Metalinks serves repomd.xml.metalink next to every repodata/repomd.xml.
 	Metalinks bool `toml:"metalinks" example:"true"`
 	// Redirect sends files of at least RedirectMinSize to a mirror verified
@@ -121,11 +130,7 @@ const (
 // Load reads, decodes strictly and validates the file at path. The error
 // names the file, the key and what to do; it lists every problem found.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	c, err := Parse(path, data)
+	c, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +143,7 @@ func Load(path string) (*Config, error) {
 // LoadServe is Load with ValidateServe: for depot serve, which also needs
 // this machine to let it read the roots and create its directories.
 func LoadServe(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	c, err := Parse(path, data)
+	c, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +151,15 @@ func LoadServe(path string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readFile reads and parses the file at path, without validating it.
+func readFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(path, data)
 }
 
 // Parse decodes data strictly (unknown keys are errors), resolves relative
@@ -187,6 +197,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.LogDir)
 	abs(&c.DataDir)
+	abs(&c.Torrc)
 	for i := range c.Listen {
 		abs(&c.Listen[i].TLSCert)
 		abs(&c.Listen[i].TLSKey)

@@ -112,6 +112,10 @@ func (c *Config) problems(serve bool) *Problems {
 		}
 		validateSite(p, key, s)
 	}
+	for _, e := range c.Exposed() {
+		p.List = append(p.List, e)
+	}
+	c.validateOnion(p)
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)

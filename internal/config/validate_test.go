@@ -56,7 +56,8 @@ func TestValidateWhatServeRefuses(t *testing.T) {
 		})
 	}
 	t.Run("valid onion_location with a subdomain", func(t *testing.T) {
-		checkLoad(t, site(`onion_location = "http://www.`+torProjectOnion+`/"`), nil)
+		// Served: an onion listener, and the "*" site answers the name.
+		checkLoad(t, site(`onion_location = "http://www.`+torProjectOnion+`/"`)+"[[listen]]\naddress = \"127.0.0.1:8081\"\nonion = true\n", nil)
 	})
 	t.Run("socket group by name and number", func(t *testing.T) {
 		g, err := user.LookupGroupId(strconv.Itoa(os.Getegid()))

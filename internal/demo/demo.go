@@ -138,6 +138,20 @@ func Config(dataDir string) (*config.Config, error) {
 	return c, nil
 }
 
+// ConfigAt returns the demo configuration over dataDir as Config does,
+// without extracting anything: for depot audit, which must change nothing
+// on disk. It is not validated (the tree may not be there yet).
+func ConfigAt(dataDir string) (*config.Config, error) {
+	if !filepath.IsAbs(dataDir) {
+		return nil, fmt.Errorf("demo: data directory %q must be absolute", dataDir)
+	}
+	c, err := config.Parse("", TOML(dataDir, filepath.Join(dataDir, dirName)))
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return c, nil
+}
+
 // sameTree reports whether root holds exactly the embedded tree.
 func sameTree(root string) bool {
 	want := 0

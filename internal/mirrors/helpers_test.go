@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/server"
 )
 
 // clock is a fake clock for tests that must not sleep.
@@ -117,10 +118,22 @@ func (fx *fixture) open(t testing.TB, timeout time.Duration) *Service {
 
 func (fx *fixture) site() config.Site { return fx.cfg.Site[0] }
 
-// get asks the site's responders for path; handled=false gives a 0 code.
+// get asks the site's responders for path, as a clearnet listener would;
+// handled=false gives a 0 code.
 func (fx *fixture) get(t testing.TB, target string, host string) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
+	return fx.respond(t, httptest.NewRequest(http.MethodGet, target, nil), host)
+}
+
+// getOnion is get as an onion listener would ask.
+func (fx *fixture) getOnion(t testing.TB, target string, host string) *httptest.ResponseRecorder {
+	t.Helper()
+	return fx.respond(t, server.WithOnion(httptest.NewRequest(http.MethodGet, target, nil)), host)
+}
+
+func (fx *fixture) respond(t testing.TB, req *http.Request, host string) *httptest.ResponseRecorder {
+	t.Helper()
+	target := req.URL.Path
 	if host != "" {
 		req.Host = host
 	}

@@ -96,7 +96,7 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 		return false, nil
 	}
 	name := strings.TrimSuffix(mlName, ".metalink")
-	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"), isOnionHost(r.Host))
+	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"), server.IsOnion(r))
 	if body == nil && err == nil {
 		return false, nil // no repomd.xml here: the site answers 404
 	}
@@ -115,7 +115,7 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 // name of site, or nil if there is no such file. It comes from the cache
 // when neither the file nor the mirror state changed. country ("DE") puts
 // the client's country and continent first; it may be empty. onion says
-// the request came for an onion address.
+// the request arrived on an onion listener (server.IsOnion).
 func (s *Service) Metalink(site config.Site, name string, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
 	key := "3|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
@@ -173,7 +173,7 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 	if !ok {
 		return false, nil
 	}
-	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), isOnionHost(r.Host))
+	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), server.IsOnion(r))
 	if busy(w, err) {
 		return true, nil
 	}
@@ -287,7 +287,7 @@ func (rr redirectResponder) Respond(w http.ResponseWriter, r *http.Request) (boo
 	if !ok || fi.Size() < int64(rr.site.RedirectMinSize) {
 		return false, nil
 	}
-	target := rr.s.RedirectTarget(rr.site, name, fi, isOnionHost(r.Host))
+	target := rr.s.RedirectTarget(rr.site, name, fi, server.IsOnion(r))
 	if target == "" {
 		return false, nil // no verified mirror: served here
 	}
@@ -321,15 +321,6 @@ func (s *Service) RedirectTarget(site config.Site, name string, fi os.FileInfo, 
 	}
 	i := s.counter.Add(1) % uint64(len(bases))
 	return mirrorURL(bases[i], name)
-}
-
-// isOnionHost reports whether a request came for an onion address, in
-// which case it must not be sent to the clearnet.
-func isOnionHost(host string) bool {
-	if h, _, ok := strings.Cut(host, ":"); ok {
-		host = h
-	}
-	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".onion")
 }
 
 // writeError writes a short generic error; the detail goes to the error

@@ -122,13 +122,29 @@ func TestMetalink(t *testing.T) {
 		t.Errorf("country=de: got %v, fresh must stay first", got)
 	}
 
-	// Over an onion address: only onion mirrors, and the site's onion
-	// address instead of base_url.
-	nw.cfg.Site[0].OnionLocation = "http://site.onion"
+	// On an onion listener: only onion mirrors, and no base URL without
+	// onion_base_url, whatever the Host header says.
+	for _, host := range []string{"abc.onion", "yum.example.org"} {
+		m = parseML3(t, nw.getOnion(t, "/"+repoPath+".metalink", host).Body.String())
+		if got := strings.Join(m.urls(), " "); got != "http://fresh.onion/"+repoPath {
+			t.Errorf("onion listener, Host %s, no onion_base_url: got %v, want the onion mirror only", host, got)
+		}
+	}
+	// A clearnet listener asked with an onion Host is still clearnet.
 	m = parseML3(t, nw.get(t, "/"+repoPath+".metalink", "abc.onion").Body.String())
-	if got := strings.Join(m.urls(), " "); got != "http://fresh.onion/"+repoPath+" http://site.onion/"+repoPath {
+	if got := m.urls(); len(got) != 3 || got[2] != "http://origin.example/"+repoPath {
+		t.Errorf("clearnet listener, onion Host: got %v, want the clearnet answer", got)
+	}
+	// With onion_base_url, the site's onion address comes last.
+	nw.cfg.Site[0].OnionLocation = "http://site.onion"
+	nw.cfg.Site[0].OnionBaseURL = "http://site2.onion/repo/"
+	nw.svc.Reload(nw.cfg) // as SIGHUP does: cached answers are dropped
+	m = parseML3(t, nw.getOnion(t, "/"+repoPath+".metalink", "yum.example.org").Body.String())
+	if got := strings.Join(m.urls(), " "); got != "http://fresh.onion/"+repoPath+" http://site2.onion/repo/"+repoPath {
 		t.Errorf("onion client: got %v", got)
 	}
+	nw.cfg.Site[0].OnionBaseURL = ""
+	nw.svc.Reload(nw.cfg)
 
 	// Alternates age out of the window; the behind mirror goes with them.
 	nw.clock.Advance(49 * time.Hour)
@@ -219,10 +235,17 @@ func TestMeta4AndRedirect(t *testing.T) {
 	if !strings.HasSuffix(loc, iso) || strings.Contains(loc, nw.down) {
 		t.Errorf("redirected to %q", loc)
 	}
-	// Onion clients go only to onion mirrors.
+	// Onion clients go only to onion mirrors, whatever their Host says;
+	// an onion Host on a clearnet listener changes nothing.
+	for _, host := range []string{"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion", "yum.example.org"} {
+		rec = nw.getOnion(t, iso, host)
+		if loc := rec.Header().Get("Location"); rec.Code != 302 || loc != "http://fresh.onion"+iso {
+			t.Errorf("onion listener, Host %s: %d %q, want 302 to the onion mirror", host, rec.Code, loc)
+		}
+	}
 	rec = nw.get(t, iso, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion")
-	if loc := rec.Header().Get("Location"); rec.Code != 302 || loc != "http://fresh.onion"+iso {
-		t.Errorf("onion: %d %q, want 302 to the onion mirror", rec.Code, loc)
+	if loc := rec.Header().Get("Location"); rec.Code != 302 || strings.Contains(loc, ".onion") {
+		t.Errorf("clearnet listener, onion Host: %d %q, want 302 to a clearnet mirror", rec.Code, loc)
 	}
 	// Small files and unchecked files are served here.
 	for _, p := range []string{"/" + repoPath, "/r4.2/current/host/fc37/a.rpm"} {

@@ -141,10 +141,10 @@ func upper(b byte) byte {
 }
 
 // urls turns candidates into metalink URLs for tree path name, best first,
-// with the site's own base URL last. For onion clients only the mirrors'
-// onion addresses are listed, and the site's onion address replaces
-// base_url when it has one: a client that came over Tor is not sent to the
-// clearnet by depot.
+// with the site's own base URL last. For onion clients only onion
+// addresses are listed: the mirrors' onion URLs and the site's
+// onion_base_url, or no last resort at all; a client that came over Tor is
+// never sent to the clearnet by depot.
 func urls(cands []candidate, name string, site config.Site, onion bool) []metalink.URL {
 	out := make([]metalink.URL, 0, len(cands)+1)
 	pref := 100
@@ -161,8 +161,8 @@ func urls(cands []candidate, name string, site config.Site, onion bool) []metali
 		out = append(out, metalink.URL{URL: mirrorURL(base, name), Location: c.m.Country, Preference: pref})
 	}
 	baseURL := site.BaseURL
-	if onion && site.OnionLocation != "" {
-		baseURL = site.OnionLocation
+	if onion {
+		baseURL = site.OnionBaseURL
 	}
 	if baseURL != "" {
 		out = append(out, metalink.URL{URL: mirrorURL(baseURL, name), Preference: 1})

@@ -287,6 +287,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 	}
 	if l.Onion {
 		srv.Handler = newOnion(&s.sites)
+		srv.ConnContext = markOnion(srv.ConnContext)
 		// net/http's own messages (TLS handshakes, accept errors) name the
 		// client too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)

@@ -1,0 +1,75 @@
+package audit
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzScan: whatever the published bytes, every match is a client
+// address of the set in the form it names, at an offset inside the text.
+func FuzzScan(f *testing.F) {
+	for _, s := range []string{
+		"seen from 203.0.113.7.", "3405803783", "0xcb007107", "::ffff:203.0.113.7", "[::ffff:cb00:7107]:80",
+		"2001:db8:aa:bb::1234", "2001:db8:aa::/48", "prefix 2001:db8:aa:bb, seen", "1.203.0.113.7.9",
+		`{"2026-10": {"any": {"plain": 3397}}, "meta": {"t": "04:00:00"}}`, "::", ":::", "0x", "...",
+	} {
+		f.Add([]byte(s))
+	}
+	c := clientsOf("203.0.113.7", "2001:db8:aa:bb::5", "0.0.0.1")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, m := range c.scan(b) {
+			if m.Offset < 0 || m.Offset >= len(b) {
+				t.Fatalf("match %v outside the %d bytes", m, len(b))
+			}
+			if !isAddrByte(b[m.Offset]) {
+				t.Fatalf("match %v starts at %q, not in an address", m, b[m.Offset])
+			}
+			switch m.Form {
+			case "dotted", "integer", "hex", "IPv4-mapped":
+				if m.Masked != "203.0.x.x" && m.Masked != "0.0.x.x" {
+					t.Fatalf("match %v: not a client", m)
+				}
+			case "IPv6 /64", "IPv6 /48":
+				if m.Masked != netip.MustParsePrefix("2001:db8:aa::/48").String() {
+					t.Fatalf("match %v: not a client prefix", m)
+				}
+			default:
+				t.Fatalf("match %v: unknown form", m)
+			}
+		}
+	})
+}
+
+// FuzzParseTorrc: any torrc parses or fails with an error naming the
+// file; every port found has a target a listener could be compared to.
+func FuzzParseTorrc(f *testing.F) {
+	for _, s := range []string{
+		"HiddenServiceDir /var/lib/tor/depot/\nHiddenServicePort 80 127.0.0.1:2\n",
+		"HiddenServicePort 2\n", "hiddenserviceport 80 unix:\"/run/x y.sock\"\n", "HiddenServicePort 80 \\\n 8080\n",
+		"HiddenServicePort 80 [::1]:8081 # c\n", "%include /nonexistent\n", "HiddenServicePort eighty\n", "HiddenServicePort 70000\n",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		p := filepath.Join(dir, "torrc")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ports, err := parseTorrc(p)
+		if err != nil {
+			if !strings.Contains(err.Error(), dir) && !strings.Contains(err.Error(), "nested") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, hp := range ports {
+			if hp.Virt < 1 || hp.Virt > 65535 || hp.Target == "" {
+				t.Fatalf("port %+v", hp)
+			}
+		}
+	})
+}
