@@ -3,18 +3,24 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/mirrors"
+	"depot/internal/month"
+	"depot/internal/outbound"
 	"depot/internal/stats"
 )
 
@@ -29,7 +35,7 @@ their daily rotations (access.log-YYYYMMDD.gz) and files rotated by logrotate
   depot logs search --dir /var/log/depot --ip 203.0.113.7 --since 2026-11-01`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newLogsPruneCmd(), newLogsSearchCmd())
+	cmd.AddCommand(newLogsPruneCmd(defaultConfig), newLogsSearchCmd())
 	return cmd
 }
 
@@ -63,70 +69,156 @@ func (t *logsTarget) load() (*config.Config, string, error) {
 	return nil, "", usagef("give --config FILE or --dir DIR to say which logs")
 }
 
-// statsGuard returns what makes sure a month's statistics are computed
-// before its logs are deleted, or nil when statistics are not configured
-// (no [stats] logs).
-func statsGuard(cfg *config.Config) (logfiles.StatsGuard, error) {
-	if len(cfg.Stats.Logs) == 0 {
-		return nil, nil
+// defaultConfig is where the documentation puts depot's configuration:
+// prune --dir checks that it does not guard the directory.
+const defaultConfig = "/etc/depot/depot.toml"
+
+// pruneOptions is retention as cfg configures it: its log_dir, the
+// [stats] logs wherever they are, and, unless noGuard, the statistics
+// guard (nil without [stats] logs). The guard never fetches.
+func pruneOptions(cfg *config.Config, noGuard bool) (logfiles.PruneOptions, error) {
+	opts := logfiles.PruneOptions{
+		Dir:             cfg.LogDir,
+		Paths:           cfg.Stats.Logs,
+		RetentionMonths: cfg.RetentionMonths,
 	}
-	opts, err := stats.OptionsFromConfig(cfg)
+	// depot's own state is not logs, in case data_dir is under log_dir (as
+	// in the demo).
+	for _, p := range []string{cfg.Stats.Data, cfg.Stats.ExitLists, mirrors.StateFile(cfg), outbound.Path(cfg.DataDir)} {
+		if p != "" {
+			opts.Skip = append(opts.Skip, p)
+		}
+	}
+	if noGuard || len(cfg.Stats.Logs) == 0 {
+		return opts, nil
+	}
+	sopts, err := stats.OptionsFromConfig(cfg)
 	if err != nil {
-		return nil, err
+		return opts, err
 	}
-	return stats.Guard{Options: opts}, nil
+	opts.Stats = stats.Guard{Options: sopts}
+	return opts, nil
 }
 
-func newLogsPruneCmd() *cobra.Command {
+// guardedBy returns the configuration file at path when it has [stats]
+// logs and reads logs from dir (its log_dir, or a directory of its [stats]
+// logs), or "" when it does not exist or does not. Only those two keys are
+// read, leniently: a configuration written for a newer depot still guards
+// its logs.
+func guardedBy(dir, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	var cfg struct {
+		LogDir string `toml:"log_dir"`
+		Stats  struct {
+			Logs []string `toml:"logs"`
+		} `toml:"stats"`
+	}
+	if err == nil {
+		err = toml.Unmarshal(b, &cfg)
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot tell whether %s reads logs from %s for its statistics (%w); give --config or --no-stats-guard", path, dir, err)
+	}
+	if len(cfg.Stats.Logs) == 0 {
+		return "", nil
+	}
+	if cfg.LogDir == "" {
+		cfg.LogDir = config.DefaultLogDir
+	}
+	dirs := []string{cfg.LogDir}
+	for _, g := range cfg.Stats.Logs {
+		dirs = append(dirs, filepath.Dir(g))
+	}
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(filepath.Dir(path), d)
+		}
+		if sameDir(d, dir) {
+			return path, nil
+		}
+	}
+	return "", nil
+}
+
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+func newLogsPruneCmd(defaultConfig string) *cobra.Command {
 	var (
-		target logsTarget
-		now    string
-		months int
-		dryRun bool
+		target  logsTarget
+		now     string
+		months  int
+		dryRun  bool
+		noGuard bool
 	)
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Delete log lines older than the retention period",
 		Long: `prune keeps the current month and the months before it up to retention_months
-(default 3: the current month and the two before it) and deletes older lines:
-files wholly older are deleted, files that straddle the cutoff are rewritten
-without their old lines (atomically; a .gz stays gzip). Lines with no readable
-time are kept and reported. The active access.log and error.log are never
-changed.
+(default 3: the current month and the two before it) and deletes older lines
+from every file under the log directory (subdirectories included, whatever the
+names: plain, .gz, .xz, .bz2, .zst, recognised by content) and, with --config,
+every file of [stats] logs: files wholly older are deleted, files that
+straddle the cutoff are rewritten without their old lines (atomically, in
+their own format). The active access.log and error.log are never changed.
+
+prune names, and keeps, what it cannot bring within retention: a file it
+cannot read to the end (a truncated .gz), old lines in a file being written,
+lines with no readable time in a file last changed before the cutoff, an old
+.bz2 that also holds newer lines. It deletes what it can and exits 1 when it
+named anything.
 
 When statistics are configured, a month's logs are deleted only after its
-statistics were computed; prune computes them first, and refuses if it cannot.
-It prints each file deleted or rewritten. depot serve runs the same every day.`,
+statistics were computed from those logs; prune computes them first (from the
+exit lists on disk, never fetching), and refuses, changing nothing, if it
+cannot. --dir on a directory that ` + defaultConfig + ` reads logs from for
+statistics is refused: use --config, or --no-stats-guard to prune without the
+guard. It prints each file deleted or rewritten, after it was done. A dry run
+changes nothing on disk. depot serve runs the same every day.`,
 		Example: `  depot logs prune --config /etc/depot/depot.toml
   depot logs prune --dir /var/log/depot --dry-run
   depot logs prune --dir ./logs --now 2026-12-01 --retention-months 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, dir, err := target.load()
-			if err != nil {
-				return err
-			}
-			opts := logfiles.PruneOptions{Dir: dir, DryRun: dryRun, Now: time.Now, RetentionMonths: months}
-			if cfg != nil {
-				if !cmd.Flags().Changed("retention-months") {
-					opts.RetentionMonths = cfg.RetentionMonths
-				}
-				guard, err := statsGuard(cfg)
-				if err != nil {
-					return err
-				}
-				opts.Stats = guard
-			}
-			if months < 1 {
-				return usagef("--retention-months %d: must be at least 1", months)
-			}
+			clock := time.Now
 			if now != "" {
 				t, err := time.Parse("2006-01-02", now)
 				if err != nil {
 					return usagef("--now %q: want a date YYYY-MM-DD", now)
 				}
-				opts.Now = func() time.Time { return t }
+				clock = func() time.Time { return t }
 			}
+			cfg, dir, err := target.load()
+			if err != nil {
+				return err
+			}
+			opts := logfiles.PruneOptions{Dir: dir, RetentionMonths: months}
+			if cfg != nil {
+				if opts, err = pruneOptions(cfg, noGuard); err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("retention-months") {
+					opts.RetentionMonths = months
+				}
+			} else if !noGuard && !dryRun {
+				guard, err := guardedBy(dir, defaultConfig)
+				if err != nil {
+					return err
+				}
+				if guard != "" {
+					return usagef("--dir %s: %s reads logs from this directory for its statistics; prune with --config %s, so that months whose statistics are not computed are kept, or give --no-stats-guard to prune without that guard", dir, guard, guard)
+				}
+			}
+			if opts.RetentionMonths < 1 {
+				return usagef("--retention-months %d: must be at least 1", opts.RetentionMonths)
+			}
+			opts.DryRun, opts.Now = dryRun, clock
 			res, err := logfiles.Prune(cmd.Context(), opts)
 			if res != nil {
 				printPrune(cmd.OutOrStdout(), cmd.ErrOrStderr(), res, dryRun)
@@ -135,7 +227,7 @@ It prints each file deleted or rewritten. depot serve runs the same every day.`,
 				return err
 			}
 			if n := len(res.Problems); n > 0 {
-				return fmt.Errorf("%d file(s) could not be pruned and were kept (see above); fix them and run prune again", n)
+				return fmt.Errorf("%d file(s) could not be brought within retention and were kept (see above); fix them and run prune again", n)
 			}
 			return nil
 		},
@@ -144,9 +236,12 @@ It prints each file deleted or rewritten. depot serve runs the same every day.`,
 	cmd.Flags().StringVar(&now, "now", "", "act as if today were `YYYY-MM-DD` (UTC)")
 	cmd.Flags().IntVar(&months, "retention-months", config.DefaultRetentionMonths, "calendar months kept, the current one included (default: retention_months of --config)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be deleted or rewritten, change nothing")
+	cmd.Flags().BoolVar(&noGuard, "no-stats-guard", false, "delete old logs even if their months' statistics were not computed")
 	return cmd
 }
 
+// printPrune prints what prune did (or, in a dry run, would do), then its
+// notes and problems.
 func printPrune(out, errOut io.Writer, res *logfiles.PruneResult, dryRun bool) {
 	would := ""
 	if dryRun {
@@ -154,15 +249,21 @@ func printPrune(out, errOut io.Writer, res *logfiles.PruneResult, dryRun bool) {
 	}
 	fmt.Fprintf(out, "keeping lines from %s on\n", res.Cutoff.Format("2006-01-02"))
 	for _, a := range res.Actions {
-		months := strings.Join(a.Months, ", ")
-		switch a.Kind {
-		case logfiles.Delete:
+		months := month.Join(a.Months())
+		switch {
+		case a.Kind == logfiles.Delete && a.Removed == 0:
+			verb := "deleted"
+			if dryRun {
+				verb = "delete"
+			}
+			fmt.Fprintf(out, "%s%s %s (empty, last changed before the cutoff)\n", would, verb, a.Path)
+		case a.Kind == logfiles.Delete:
 			verb := "deleted"
 			if dryRun {
 				verb = "delete"
 			}
 			fmt.Fprintf(out, "%s%s %s (%d lines of %s)\n", would, verb, a.Path, a.Removed, months)
-		case logfiles.Rewrite:
+		case a.Kind == logfiles.Rewrite:
 			verb := "rewrote"
 			if dryRun {
 				verb = "rewrite"
@@ -171,7 +272,11 @@ func printPrune(out, errOut io.Writer, res *logfiles.PruneResult, dryRun bool) {
 		}
 	}
 	if len(res.Actions) == 0 {
-		fmt.Fprintln(out, "nothing to prune")
+		if dryRun {
+			fmt.Fprintln(out, "nothing would be deleted")
+		} else {
+			fmt.Fprintln(out, "nothing deleted")
+		}
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(errOut, "note: %s\n", n)

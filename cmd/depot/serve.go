@@ -229,30 +229,15 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 			}
 		}
 	}
-	guard, err := statsGuard(cfg)
-	if err != nil {
-		logf("statistics: %v; log retention is off until this is fixed", err)
-	} else {
-		prune := logfiles.DailyPrune(logfiles.PruneOptions{
-			Dir: cfg.LogDir, RetentionMonths: cfg.RetentionMonths, Stats: guard,
-		}, func(res *logfiles.PruneResult, err error) {
-			if res != nil && len(res.Actions) > 0 {
-				printPrune(stderr, stderr, res, false)
-			}
-			if err != nil {
-				logf("log retention: %v", err)
-			}
-		})
-		rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
-			Report: func(err error) { logf("log rotation: %v", err) },
-			Daily:  prune,
-		})
-		jobs.Go(func() {
-			if err := rot.Run(ctx); err != nil {
-				logf("log rotation: %v", err)
-			}
-		})
-	}
+	rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
+		Report: func(err error) { logf("log rotation: %v", err) },
+		Daily:  dailyPrune(cfg, stderr, logf),
+	})
+	jobs.Go(func() {
+		if err := rot.Run(ctx); err != nil {
+			logf("log rotation: %v", err)
+		}
+	})
 
 	if len(cfg.Stats.Logs) > 0 {
 		opts, err := stats.OptionsFromConfig(cfg)
@@ -264,4 +249,23 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		}
 	}
 	return &jobs
+}
+
+// dailyPrune is retention as the rotator runs it each day, or nil (and
+// said so) when the statistics configuration is broken: without its guard
+// no month may be deleted, but rotation goes on.
+func dailyPrune(cfg *config.Config, stderr io.Writer, logf func(string, ...any)) func(context.Context) {
+	opts, err := pruneOptions(cfg, false)
+	if err != nil {
+		logf("statistics: %v; log retention is off until this is fixed (rotation goes on)", err)
+		return nil
+	}
+	return logfiles.DailyPrune(opts, func(res *logfiles.PruneResult, err error) {
+		if res != nil && (len(res.Actions) > 0 || len(res.Problems) > 0) {
+			printPrune(stderr, stderr, res, false)
+		}
+		if err != nil {
+			logf("log retention: %v", err)
+		}
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"depot/internal/atomicfile"
 	"depot/internal/chart"
 	"depot/internal/config"
+	"depot/internal/month"
 	"depot/internal/stats"
 )
 
@@ -43,7 +44,7 @@ func newStatsUpdateCmd() *cobra.Command {
 	var (
 		file, exitLists, data, chartPrefix, title string
 		logs, months                              []string
-		fetch, countIPv6                          bool
+		fetch, countIPv6, force                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -55,7 +56,11 @@ other month in the file is kept as it is. Flags override the configuration's
 the exit-lists directory (CollecTor's exit-list-YYYY-MM.tar.xz archives or
 plain TorDNSEL files). With --fetch, where it connected is added to
 outbound.json in data_dir (beside the data file without --config), which
-depot audit reads.`,
+depot audit reads.
+
+A month that has figures is never replaced by a run that read no line of it
+(a log pattern that matches nothing, logs moved): update exits 1 and writes
+nothing. --force records such months as empty.`,
 		Example: `  depot stats update --config /etc/depot/depot.toml
   depot stats update --logs '/var/log/depot/access.log*' --exit-lists /var/lib/depot/exit-lists \
       --data /var/lib/depot/stats.json --month 2026-10 --month 2026-11 --chart /srv/www/stats
@@ -89,12 +94,14 @@ depot audit reads.`,
 			}
 			opts.Fetch = opts.Fetch && !flags.Changed("fetch") || fetch
 			opts.CountIPv6 = opts.CountIPv6 || countIPv6
-			for _, m := range months {
-				if _, err := stats.ParseMonth(m); err != nil {
+			for _, s := range months {
+				m, err := month.Parse(s)
+				if err != nil {
 					return usagef("--month: %v", err)
 				}
+				opts.Months = append(opts.Months, m)
 			}
-			opts.Months = months
+			opts.Force = force
 			if len(opts.Logs) == 0 {
 				return usagef("stats update needs --logs GLOB or a --config FILE whose [stats] table has logs")
 			}
@@ -143,9 +150,15 @@ depot audit reads.`,
 			}
 			var shown []string
 			for _, m := range res.Months {
-				shown = append(shown, m.Month)
+				shown = append(shown, m.Month.String())
 			}
 			printTable(out, d, shown)
+			for _, e := range res.Damaged {
+				fmt.Fprintf(stderr, "error: %v\n", e)
+			}
+			if n := len(res.Damaged); n > 0 {
+				return fmt.Errorf("%d log file(s) could not be read to their end (above): the lines before the damage were counted and the months written; check those files", n)
+			}
 			return nil
 		},
 	}
@@ -159,6 +172,7 @@ depot audit reads.`,
 	f.StringVar(&title, "title", "", "chart and page title (stored in the data file)")
 	f.BoolVar(&fetch, "fetch", false, "download missing exit lists from collector.torproject.org first")
 	f.BoolVar(&countIPv6, "count-ipv6", false, "also count IPv6 /64 prefixes (reported separately)")
+	f.BoolVar(&force, "force", false, "record a month as empty even though it had figures and this run read no line of it")
 	return cmd
 }
 

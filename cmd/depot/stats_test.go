@@ -19,6 +19,8 @@ func TestStatsExitCodes(t *testing.T) {
 	}{
 		{"update", []string{"stats", "update", "--logs", log, "--data", data, "--month", "2026-11", "--chart", chart}, 0},
 		{"show", []string{"stats", "show", "--data", data}, 0},
+		{"a mistyped glob does not wipe a month", []string{"stats", "update", "--logs", log + ".nothing", "--data", data, "--month", "2026-11"}, 1},
+		{"unless forced", []string{"stats", "update", "--logs", log + ".nothing", "--data", data, "--month", "2026-11", "--force"}, 0},
 		{"bad month", []string{"stats", "update", "--logs", log, "--data", data, "--month", "2026-13"}, 2},
 		{"no logs", []string{"stats", "update", "--data", data}, 2},
 		{"no data", []string{"stats", "update", "--logs", log}, 2},

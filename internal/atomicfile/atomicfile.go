@@ -1,10 +1,12 @@
-// Package atomicfile replaces files whole: a reader, or a crash at any
-// moment, sees either the old content or the new, never a mix or a
-// truncated file.
+// Package atomicfile writes files in directories that others may write to
+// (log_dir, data_dir) without being tricked: a file is replaced whole (a
+// reader, or a crash at any moment, sees the old content or the new, never
+// a mix), temporary files are created exclusively and never through a
+// symbolic link, and appends refuse a link.
 //
-// It never writes in place, never leaves its temporary file behind on an
-// error it can see, and never creates more than the last element of a
-// directory path.
+// It never writes in place, never follows a symbolic link it did not make,
+// never leaves its temporary file behind on an error it can see, and never
+// creates more than the last element of a directory path.
 package atomicfile
 
 import (
@@ -13,51 +15,109 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Write creates or replaces path with what fill writes. The content goes to
-// a temporary file in the same directory (created by MakeDir if needed),
-// which is synced, given perm and renamed over path; the directory is
-// synced so the rename survives a crash. If fill fails, path is untouched.
-func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if err := MakeDir(dir, 0o755); err != nil {
+// File is a temporary file that replaces its target on Commit. Write to
+// it (it is also readable, to check what was written); the target is
+// untouched until Commit.
+type File struct {
+	*os.File
+	target string
+	done   bool
+}
+
+// Create makes a temporary file ".BASE.tmp-RANDOM" beside path, mode 0600
+// until Commit gives it perm. It is created with O_EXCL and O_NOFOLLOW: a
+// file or symbolic link planted under that name is never opened.
+func Create(path string, perm os.FileMode) (*File, error) {
+	dir, base := filepath.Split(path)
+	for range 100 {
+		name := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			os.Remove(name)
+			return nil, err
+		}
+		return &File{File: f, target: path}, nil
+	}
+	return nil, fmt.Errorf("creating a temporary file for %s: every name tried exists", path)
+}
+
+// SetModTime sets the temporary file's modification time (through its
+// descriptor, never its name).
+func (f *File) SetModTime(t time.Time) error {
+	tv := unix.NsecToTimeval(t.UnixNano())
+	return unix.Futimes(int(f.Fd()), []unix.Timeval{tv, tv})
+}
+
+// Commit syncs and closes the temporary file, renames it over the target
+// and syncs the directory, so that the replacement survives a crash.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("atomicfile: Commit after Commit or Abort")
+	}
+	f.done = true
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), f.target)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("replacing %s: %w", f.target, err)
+	}
+	return SyncDir(filepath.Dir(f.target))
+}
+
+// Abort closes and removes the temporary file; after Commit it does
+// nothing, so it can be deferred.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// Write creates or replaces path with what fill writes, through a File;
+// the directory is created by MakeDir if needed. If fill fails, path is
+// untouched.
+func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	if err := MakeDir(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := Create(path, perm)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	if err = fill(bw); err != nil {
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := fill(bw); err != nil {
 		return err
 	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
 	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	SyncDir(dir)
-	return nil
+	return f.Commit()
 }
 
 // MakeDir creates dir with mode perm if it does not exist, and only its
@@ -89,16 +149,63 @@ func WriteBytes(path string, perm os.FileMode, b []byte) error {
 	})
 }
 
-// SyncDir makes renames in dir durable. It is best effort: some file
-// systems cannot sync a directory, and the rename has happened anyway.
-func SyncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+// SyncDir makes renames and removals in dir durable. A file system that
+// cannot sync a directory (EINVAL) is not an error: the rename has
+// happened; every other failure is.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
 }
 
-// tempInfix marks the temporary files Write creates: ".NAME.tmp-RANDOM".
+// Remove removes path (a symbolic link itself, never its target) and
+// syncs its directory.
+func Remove(path string) error {
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// OpenAppend opens path for appending, creating it with perm if needed. A
+// symbolic link at path is refused (O_NOFOLLOW), and so is anything that
+// is not a regular file: lines are never written through a link planted
+// in the log directory.
+func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, perm)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link; depot does not write through links: replace it with a regular file (rm %s)", path, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file (%v); depot writes logs to regular files only", path, st.Mode().Type())
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenNoFollow opens path for reading, refusing a symbolic link: for files
+// that depot will replace or delete after reading them.
+func OpenNoFollow(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", path)
+	}
+	return f, err
+}
+
+// tempInfix marks the temporary files Create makes: ".NAME.tmp-RANDOM".
 const tempInfix = ".tmp-"
 
 // IsTemp reports whether a base name is one of depot's temporary or working
@@ -114,4 +221,20 @@ func IsTemp(name string) bool {
 		return true
 	}
 	return name == ".depot-logs.lock"
+}
+
+// TempTarget is the base name of the file that the temporary file name
+// was made to replace: "X" for ".X.tmp-N", "X" for "X.tmp", and "" for the
+// old lock file.
+func TempTarget(name string) string {
+	if strings.HasPrefix(name, ".") {
+		if i := strings.LastIndex(name, tempInfix); i > 0 {
+			return name[1:i]
+		}
+	}
+	t, _ := strings.CutSuffix(name, ".tmp")
+	if t == name {
+		return ""
+	}
+	return t
 }

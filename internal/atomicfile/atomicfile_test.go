@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteReplacesWhole(t *testing.T) {
@@ -60,5 +62,114 @@ func assertOnly(t *testing.T, dir, name string) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("%s holds %v, want only %s (a temporary file was left behind)", dir, names, name)
+	}
+}
+
+func TestCreateCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "access.log-20261130.gz")
+	f, err := Create(p, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base := filepath.Base(f.Name()); !IsTemp(base) || TempTarget(base) != filepath.Base(p) {
+		t.Errorf("temporary name %s: IsTemp %v, TempTarget %q; want true, %q", base, IsTemp(base), TempTarget(base), filepath.Base(p))
+	}
+	f.WriteString("data")
+	mtime := time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC)
+	if err := f.SetModTime(mtime); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the target exists before Commit: %v", err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort() // after Commit: nothing
+	st, err := os.Stat(p)
+	if err != nil || !st.ModTime().Equal(mtime) || st.Mode().Perm() != 0o640 {
+		t.Fatalf("after Commit: %v, %v; want mtime %v, mode 0640", st, err, mtime)
+	}
+	assertOnly(t, dir, filepath.Base(p))
+
+	g, err := Create(p, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteString("other")
+	g.Abort()
+	if b, _ := os.ReadFile(p); string(b) != "data" {
+		t.Errorf("after Abort the target holds %q, want the old data", b)
+	}
+	assertOnly(t, dir, filepath.Base(p))
+}
+
+// TestAppendRefusesLinks is the second attack of issue 9: a symlinked
+// access.log must not get lines appended to its target.
+func TestAppendRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("root's file\n"), 0o600)
+	link := filepath.Join(dir, "access.log")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenAppend(link, 0o640)
+	if err == nil {
+		f.Close()
+		t.Fatal("OpenAppend opened a symbolic link")
+	}
+	if !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), link) {
+		t.Errorf("error %q does not say that the path is a link", err)
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "root's file\n" {
+		t.Errorf("the link's target changed: %q", b)
+	}
+	if _, err := OpenNoFollow(link); err == nil {
+		t.Error("OpenNoFollow opened a symbolic link")
+	}
+
+	// A regular file is appended to.
+	plain := filepath.Join(dir, "error.log")
+	for range 2 {
+		f, err := OpenAppend(plain, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("line\n")
+		f.Close()
+	}
+	if b, _ := os.ReadFile(plain); string(b) != "line\nline\n" {
+		t.Errorf("appended %q", b)
+	}
+}
+
+func TestRemoveRemovesTheLinkNotItsTarget(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("keep"), 0o600)
+	link := filepath.Join(dir, "access.log-20261130.gz.tmp")
+	os.Symlink(target, link)
+	if err := Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+		t.Errorf("target: %q, %v", b, err)
+	}
+	assertOnly(t, dir, "target")
+}
+
+func TestTempTarget(t *testing.T) {
+	for name, want := range map[string]string{
+		".stats.json.tmp-123":         "stats.json",
+		"access.log-20261130.gz.tmp":  "access.log-20261130.gz",
+		"access.log.2.gz.rewrite.tmp": "access.log.2.gz.rewrite",
+		".depot-logs.lock":            "",
+		"access.log":                  "",
+	} {
+		if got := TempTarget(name); got != want {
+			t.Errorf("TempTarget(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

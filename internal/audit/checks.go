@@ -71,7 +71,7 @@ func checkStats(cfg *config.Config, ls *logScan, now time.Time) Result {
 		if !m.Before(current) || m == current.Prev() && now.Before(current.Start().AddDate(0, 0, 1)) {
 			continue // the current month, or the last one on its first day
 		}
-		at, _, err := stats.MonthComputed(cfg.Stats.Data, m.String())
+		at, _, err := stats.MonthComputed(cfg.Stats.Data, m)
 		switch {
 		case err != nil:
 			missing = append(missing, fmt.Sprintf("%s (%v)", m, err))

@@ -11,22 +11,24 @@ import (
 	"syscall"
 
 	"github.com/klauspost/compress/gzip"
+
+	"depot/internal/atomicfile"
 )
 
 // CompressFile compresses the rotated file src to src+".gz" as indexed
 // gzip, crash-safely:
 //
-//  1. write src+".gz.tmp", fsync it, and read it back to the end (it must
+//  1. write a temporary file (atomicfile: created exclusively, never
+//     through a link), fsync it, and read it back to the end (it must
 //     inflate to exactly src's size);
 //  2. rename it to src+".gz" and fsync the directory;
 //  3. only then remove src.
 //
-// At every instant the data is whole in src, or in src+".gz", or both. The
-// caller holds the directory lock.
-func CompressFile(src string) (err error) {
-	dst := src + ".gz"
-	tmp := src + compressTmpSuffix
-	in, err := os.Open(src)
+// At every instant the data is whole in src, or in src+".gz", or both. src
+// itself is opened without following a link. The caller holds the
+// directory lock.
+func CompressFile(src string) error {
+	in, err := atomicfile.OpenNoFollow(src)
 	if err != nil {
 		return err
 	}
@@ -35,16 +37,14 @@ func CompressFile(src string) (err error) {
 	if err != nil {
 		return err
 	}
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file; not compressed", src)
+	}
+	out, err := atomicfile.Create(src+".gz", st.Mode().Perm())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			out.Close()
-			os.Remove(tmp)
-		}
-	}()
+	defer out.Abort()
 	bw := bufio.NewWriterSize(out, 256<<10)
 	iw := newIndexedWriter(bw)
 	if _, err = io.CopyBuffer(iw, in, make([]byte, 256<<10)); err != nil {
@@ -56,41 +56,90 @@ func CompressFile(src string) (err error) {
 	if err = bw.Flush(); err != nil {
 		return err
 	}
-	if err = out.Sync(); err != nil {
-		return err
-	}
-	if err = out.Close(); err != nil {
-		return err
-	}
-	if n, verr := gzipSize(tmp); verr != nil || n != st.Size() {
+	if n, verr := gzipSize(io.NewSectionReader(out, 0, 1<<62)); verr != nil || n != st.Size() {
 		return fmt.Errorf("compressing %s: the compressed copy reads back as %d bytes (%v), want %d", src, n, verr, st.Size())
 	}
-	_ = os.Chtimes(tmp, st.ModTime(), st.ModTime())
-	if err = os.Rename(tmp, dst); err != nil {
+	if err = out.SetModTime(st.ModTime()); err != nil {
 		return err
 	}
-	if err = syncDir(filepath.Dir(src)); err != nil {
+	if err = out.Commit(); err != nil {
 		return err
 	}
-	if err := os.Remove(src); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(src))
+	return atomicfile.Remove(src)
 }
 
-// gzipSize inflates the gzip file at path to its end and returns how many
-// bytes it holds. An error means the file is truncated or corrupt.
-func gzipSize(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+// gzipSize inflates gzip data to its end and returns how many bytes it
+// holds. An error means the data is truncated or corrupt.
+func gzipSize(r io.Reader) (int64, error) {
+	zr, err := gzip.NewReader(bufio.NewReaderSize(r, 256<<10))
 	if err != nil {
 		return 0, err
 	}
 	return io.Copy(io.Discard, zr)
+}
+
+func gzipFileSize(path string) (int64, error) {
+	f, err := atomicfile.OpenNoFollow(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return gzipSize(f)
+}
+
+// removeTemps removes the leftover temporary files of logs in dir: what a
+// crash during compression or prune left, or a file or link planted under
+// such a name. The caller holds the directory lock, so no such file is in
+// use; temporary files of anything but a log (the statistics data file's,
+// when data_dir is log_dir) are not touched. A regular temporary file whose
+// source is gone is kept and reported (it may be the last copy of
+// something); anything else is unlinked, never followed.
+func removeTemps(dir string) (removed []string, errs []error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, []error{err}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !atomicfile.IsTemp(name) {
+			continue
+		}
+		if target := strings.TrimSuffix(atomicfile.TempTarget(name), ".rewrite"); target != "" {
+			if _, ok := parseName(dir, target); !ok {
+				continue // not a log's
+			}
+		}
+		path := filepath.Join(dir, name)
+		if e.Type().IsRegular() {
+			if src := tempSource(dir, name); src != "" {
+				errs = append(errs, fmt.Errorf("%s: left by an interrupted compression or prune, but %s is missing; kept for you to inspect", path, src))
+				continue
+			}
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, path)
+	}
+	return removed, errs
+}
+
+// tempSource returns "" when the file a temporary file was made from
+// still exists, or else the name of that missing file. A compression's
+// temp (target X.gz) was made from X, a rewrite's from its target itself.
+func tempSource(dir, name string) string {
+	target := atomicfile.TempTarget(name)
+	if target == "" {
+		return "" // the old lock file: nothing was made from anything
+	}
+	target = strings.TrimSuffix(target, ".rewrite")
+	for _, src := range []string{target, strings.TrimSuffix(target, ".gz")} {
+		if _, err := os.Lstat(filepath.Join(dir, src)); err == nil {
+			return ""
+		}
+	}
+	return target
 }
 
 // recoverCompression finishes what an interrupted compression left in dir,
@@ -99,38 +148,26 @@ func gzipSize(path string) (int64, error) {
 // inflate to its source's size) is removed and redone while its source is
 // kept; a temp file whose source is gone is left alone and reported.
 func recoverCompression(dir string) (redone []string, err error) {
+	_, errs := removeTemps(dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	for _, e := range entries {
-		name := e.Name()
-		if src, ok := strings.CutSuffix(name, compressTmpSuffix); ok {
-			if _, serr := os.Stat(filepath.Join(dir, src)); serr != nil {
-				errs = append(errs, fmt.Errorf("%s: partial compression whose source %s is missing; kept for you to inspect", filepath.Join(dir, name), src))
-				continue
-			}
-			if rerr := os.Remove(filepath.Join(dir, name)); rerr != nil {
-				errs = append(errs, rerr)
-			}
-		}
-	}
 	for _, e := range entries {
 		n, ok := parseName(dir, e.Name())
-		if !ok || n.gz || n.active || n.day.IsZero() || !e.Type().IsRegular() {
+		if !ok || n.comp != "" || n.active || n.day.IsZero() || !e.Type().IsRegular() {
 			continue
 		}
-		if st, serr := os.Stat(n.path + ".gz"); serr == nil {
+		if st, serr := os.Lstat(n.path + ".gz"); serr == nil {
 			src, _ := e.Info()
-			if size, gerr := gzipSize(n.path + ".gz"); gerr == nil && src != nil && size == src.Size() && st.Size() > 0 {
+			if size, gerr := gzipFileSize(n.path + ".gz"); gerr == nil && src != nil && size == src.Size() && st.Size() > 0 {
 				// The .gz is whole: the crash came after its rename.
-				if rerr := os.Remove(n.path); rerr != nil {
+				if rerr := atomicfile.Remove(n.path); rerr != nil {
 					errs = append(errs, rerr)
 				}
 				continue
 			}
-			if rerr := os.Remove(n.path + ".gz"); rerr != nil {
+			if rerr := atomicfile.Remove(n.path + ".gz"); rerr != nil {
 				errs = append(errs, rerr)
 				continue
 			}
@@ -144,35 +181,31 @@ func recoverCompression(dir string) (redone []string, err error) {
 	return redone, errors.Join(errs...)
 }
 
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
+// lockDir takes an exclusive advisory lock on the directory itself (its
+// descriptor), waiting for it: it serialises depot's changes to a log
+// directory (rotation's compression, prune) across processes, and creates
+// nothing there.
+func lockDir(dir string) (unlock func(), err error) {
+	return flockDir(dir, syscall.LOCK_EX)
 }
 
-// lockName is the lock file that serialises depot's changes to a log
-// directory (rotation's compression, prune) across processes.
-const lockName = ".depot-logs.lock"
+// lockDirShared takes a shared lock: for reading the directory (a dry
+// run) while no change is made.
+func lockDirShared(dir string) (unlock func(), err error) {
+	return flockDir(dir, syscall.LOCK_SH)
+}
 
-// lockDir takes an exclusive advisory lock on dir, waiting for it.
-func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o640)
+func flockDir(dir string, how int) (func(), error) {
+	d, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("locking log directory: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
+	if err := syscall.Flock(int(d.Fd()), how); err != nil {
+		d.Close()
 		return nil, fmt.Errorf("locking log directory %s: %w", dir, err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		_ = syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+		d.Close()
 	}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"depot/internal/atomicfile"
 )
 
 // FlushInterval bounds how long a written line may stay in memory, and is
@@ -105,8 +107,10 @@ func OpenWith(path string, opts FileOptions) (*File, error) {
 	return lf, nil
 }
 
+// openAppend opens the log file without following a symbolic link: a link
+// planted in the log directory is refused, never written through.
 func openAppend(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := atomicfile.OpenAppend(path, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("opening log file: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 
 	"github.com/klauspost/compress/flate"
+
+	"depot/internal/logaddr"
 )
 
 // depot compresses rotated logs as "indexed gzip": an ordinary gzip file
@@ -169,7 +171,7 @@ func (iw *indexedWriter) writeMember(data []byte) error {
 			minT, maxT = min(minT, t), max(maxT, t)
 			dated++
 		}
-		if a, ok := parseAddr(lineAddr(line)); ok {
+		if a, ok := logaddr.Parse(lineAddr(line)); ok {
 			iw.keys[exactKey(a)] = struct{}{}
 			iw.keys[prefixKey(a)] = struct{}{}
 		}
@@ -275,52 +277,4 @@ func readMemberHeader(r io.ReaderAt, off, size int64) (member, error) {
 		extra = extra[4+n:]
 	}
 	return member{}, errNotIndexed
-}
-
-// parseAddr parses an address as written in a log, without allocating for
-// IPv4.
-func parseAddr(b []byte) (netip.Addr, bool) {
-	if len(b) == 0 || len(b) > 64 {
-		return netip.Addr{}, false
-	}
-	if a, ok := parseIPv4(b); ok {
-		return a, true
-	}
-	if bytes.IndexByte(b, ':') < 0 {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(string(b))
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.WithZone(""), true
-}
-
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var out [4]byte
-	part, digits := 0, 0
-	v := 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits > 0 && v == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && digits > 0 && part < 3:
-			out[part] = byte(v)
-			part, digits, v = part+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if part != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	out[3] = byte(v)
-	return netip.AddrFrom4(out), true
 }

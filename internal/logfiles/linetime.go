@@ -11,7 +11,7 @@ import (
 // without parsing the rest of it. ok is false when the line holds no
 // readable time; such a line is never deleted by age.
 func lineTime(line []byte) (unix int64, ok bool) {
-	if len(line) >= 19 && line[4] == '/' && line[10] == ' ' {
+	if isErrorLine(line) {
 		return errorlog.ParseTime(line[:19])
 	}
 	i := bytes.IndexByte(line, '[')
@@ -24,7 +24,7 @@ func lineTime(line []byte) (unix int64, ok bool) {
 // lineAddr returns the client address text of an access-log line (its
 // first field) or of an error-log line (after "client: "), or nil.
 func lineAddr(line []byte) []byte {
-	if len(line) >= 19 && line[4] == '/' && line[10] == ' ' {
+	if isErrorLine(line) {
 		i := bytes.Index(line, []byte(", client: "))
 		if i < 0 {
 			return nil
@@ -40,3 +40,14 @@ func lineAddr(line []byte) []byte {
 	}
 	return nil
 }
+
+// isErrorLine reports whether line is shaped as an error-log line
+// ("2026/11/29 04:28:39 [error] ..."); every other line is read as an
+// access-log line.
+func isErrorLine(line []byte) bool {
+	return len(line) >= 19 && line[4] == '/' && line[10] == ' '
+}
+
+// isAccessLine reports whether line is an access-log line, which the
+// statistics count.
+func isAccessLine(line []byte) bool { return !isErrorLine(line) }

@@ -11,6 +11,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/logaddr"
 )
 
 // Query selects log lines. Zero fields match everything.
@@ -116,7 +117,7 @@ func (m *matcher) memberMayMatch(mb *member) bool {
 }
 
 func (m *matcher) hasIP(b []byte) bool {
-	a, ok := parseAddr(b)
+	a, ok := logaddr.Parse(b)
 	if !ok {
 		return false
 	}

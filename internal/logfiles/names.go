@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"depot/internal/atomicfile"
 )
 
 // Kind says which log a file belongs to.
@@ -31,31 +33,31 @@ const (
 	ErrorName  = "error.log"
 )
 
-// Temporary-file suffixes. A name with one of them is never a log; prune
-// removes it once it is certain its source still exists.
-const (
-	compressTmpSuffix = ".gz.tmp"      // <rotated>.gz.tmp while compressing
-	rewriteTmpSuffix  = ".rewrite.tmp" // <file>.rewrite.tmp while pruning
-)
+// compressions are the name suffixes of compressed rotations: gzip (depot,
+// logrotate's default), and what logrotate's compresscmd may produce.
+var compressions = []string{".gz", ".xz", ".bz2", ".zst"}
 
 // logName is what a file's name says about it. Recognised names are
 // "<stem>.log" (active), "<stem>.log-YYYYMMDD[-N]" (logrotate dateext and
-// depot's own rotation) and "<stem>.log.N" (logrotate numbered), each
-// optionally ending in ".gz".
+// depot's own rotation), "<stem>.log-YYYY-MM-DD[-N]" (logrotate dateformat
+// -%Y-%m-%d), "<stem>.log.N" (logrotate numbered) and "<stem>.log.WORD"
+// (such as access.log.old), each optionally compressed (".gz", ".xz",
+// ".bz2", ".zst"). The content decides how a file is read, not the name.
 type logName struct {
-	path   string
-	stem   string    // "access.log"
-	kind   Kind      // ErrorLog when the stem contains "error"
-	day    time.Time // the dateext date, zero when the name has none
-	seq    int       // the N of ".N" or "-YYYYMMDD-N"
-	gz     bool
-	active bool // the file being written
+	path     string
+	stem     string    // "access.log"
+	kind     Kind      // ErrorLog when the stem contains "error"
+	day      time.Time // the dateext date, zero when the name has none
+	seq      int       // the N of ".N" or "-YYYYMMDD-N"
+	numbered bool      // ".N"
+	comp     string    // the compression suffix, "" for none
+	active   bool      // the file being written
 }
 
 // parseName reads a log file's base name; ok is false for anything else.
 func parseName(dir, base string) (n logName, ok bool) {
 	i := strings.Index(base, ".log")
-	if i <= 0 {
+	if i <= 0 || atomicfile.IsTemp(base) {
 		return n, false
 	}
 	n = logName{path: filepath.Join(dir, base), stem: base[:i+4]}
@@ -63,38 +65,58 @@ func parseName(dir, base string) (n logName, ok bool) {
 		n.kind = ErrorLog
 	}
 	rest := base[i+4:]
-	rest, n.gz = strings.CutSuffix(rest, ".gz")
+	for _, c := range compressions {
+		if r, ok := strings.CutSuffix(rest, c); ok {
+			rest, n.comp = r, c
+			break
+		}
+	}
 	switch {
 	case rest == "":
-		n.active = !n.gz
+		n.active = n.comp == ""
 		return n, true
 	case rest[0] == '.':
 		seq, err := strconv.Atoi(rest[1:])
-		if err != nil || seq < 0 {
-			return n, false
-		}
-		n.seq = seq
-		return n, true
-	case rest[0] == '-' && len(rest) >= 9:
-		day, err := time.Parse("20060102", rest[1:9])
-		if err != nil {
-			return n, false
-		}
-		n.day = day
-		if rest = rest[9:]; rest == "" {
+		if err == nil && seq >= 0 {
+			n.seq, n.numbered = seq, true
 			return n, true
 		}
-		if rest[0] != '-' {
-			return n, false
+		return n, isWord(rest[1:])
+	case rest[0] == '-':
+		for _, layout := range []string{"20060102", "2006-01-02"} {
+			if len(rest) < 1+len(layout) {
+				continue
+			}
+			day, err := time.Parse(layout, rest[1:1+len(layout)])
+			if err != nil {
+				continue
+			}
+			n.day = day
+			if tail := rest[1+len(layout):]; tail != "" {
+				seq, err := strconv.Atoi(strings.TrimPrefix(tail, "-"))
+				if tail[0] != '-' || err != nil || seq < 0 {
+					return n, false
+				}
+				n.seq = seq
+			}
+			return n, true
 		}
-		seq, err := strconv.Atoi(rest[1:])
-		if err != nil || seq < 0 {
-			return n, false
-		}
-		n.seq = seq
-		return n, true
 	}
 	return n, false
+}
+
+// isWord reports whether s is a short lower-case word such as "old" or
+// "bak": the suffixes people give a log they set aside.
+func isWord(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for _, c := range s {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // listLogs returns the log files in dir, oldest rotation first within each
@@ -116,14 +138,14 @@ func listLogs(dir string, dedup bool) ([]logName, error) {
 		if !ok {
 			continue
 		}
-		if !n.gz {
+		if n.comp == "" {
 			plain[n.path] = true
 		}
 		names = append(names, n)
 	}
 	out := names[:0]
 	for _, n := range names {
-		if dedup && n.gz && plain[strings.TrimSuffix(n.path, ".gz")] {
+		if dedup && n.comp != "" && plain[strings.TrimSuffix(n.path, n.comp)] {
 			continue
 		}
 		out = append(out, n)
@@ -134,7 +156,8 @@ func listLogs(dir string, dedup bool) ([]logName, error) {
 
 // olderName orders names of one stem from the oldest rotation to the
 // active file: dated files by date and sequence, then numbered files from
-// the highest number down, then the active file.
+// the highest number down, then others (access.log.old), then the active
+// file.
 func olderName(a, b logName) bool {
 	if a.stem != b.stem {
 		return a.stem < b.stem
@@ -158,9 +181,11 @@ func olderName(a, b logName) bool {
 func nameRank(n logName) int {
 	switch {
 	case n.active:
-		return 2
-	case n.day.IsZero():
+		return 3
+	case n.numbered:
 		return 1
+	case n.day.IsZero():
+		return 2
 	}
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"depot/internal/logfiles/logfilestest"
+	"depot/internal/month"
 )
 
 // acc is an access-log line at t from addr.
@@ -61,8 +63,12 @@ type fakeGuard struct {
 	filesNow []string
 }
 
-func (g *fakeGuard) EnsureComputed(_ context.Context, months []string) error {
-	g.asked = append(g.asked, slices.Clone(months))
+func (g *fakeGuard) EnsureComputed(_ context.Context, lines map[month.Month]int64) error {
+	var months []string
+	for _, m := range slices.SortedFunc(maps.Keys(lines), month.Month.Compare) {
+		months = append(months, m.String())
+	}
+	g.asked = append(g.asked, months)
 	entries, _ := os.ReadDir(g.dir)
 	for _, e := range entries {
 		g.filesNow = append(g.filesNow, e.Name())
@@ -161,10 +167,13 @@ func TestPruneNginxFiles(t *testing.T) {
 		t.Errorf("the active file was changed: %q", got)
 	}
 	notes := strings.Join(res.Notes, "\n")
-	for _, want := range []string{"access.log.2.gz: kept 1 lines that have no readable time", "access.log: 1 lines are older than 2026-09-01, but the file is being written"} {
+	for _, want := range []string{"access.log.2.gz: kept 1 lines that have no readable time", "notes.txt: 1 lines have no readable time; kept"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes %q lack %q", notes, want)
 		}
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "access.log: 1 lines older than 2026-09-01 (of 2026-08), but the file is being written") {
+		t.Errorf("problems %v; want the old line of the active file named", res.Problems)
 	}
 	kinds := map[string]string{}
 	for _, a := range res.Actions {
@@ -189,9 +198,12 @@ func TestPruneStatsGuard(t *testing.T) {
 		dir := setup(t)
 		before := logfilestest.Names(t, dir)
 		g := &fakeGuard{dir: dir, err: errors.New("exit lists for 2026-07 are missing")}
-		_, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return now }, Stats: g})
+		res, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return now }, Stats: g})
 		if err == nil || !strings.Contains(err.Error(), "refusing to delete logs of 2026-07, 2026-08") || !strings.Contains(err.Error(), "exit lists for 2026-07 are missing") {
 			t.Fatalf("error = %v, want a refusal naming the months and the cause", err)
+		}
+		if res == nil || len(res.Actions) != 0 {
+			t.Errorf("after a refusal the result lists actions %v: nothing was done", res)
 		}
 		if got := logfilestest.Names(t, dir); !slices.Equal(got, before) {
 			t.Errorf("files %v after a refusal, want %v untouched", got, before)
@@ -253,7 +265,8 @@ func TestPruneInterruptedRewrite(t *testing.T) {
 				t.Fatalf("after an interrupted rewrite the file holds %q, want the original", got)
 			}
 			// A crash can also leave a half-written temp file.
-			os.WriteFile(path+rewriteTmpSuffix, []byte("half a li"), 0o640)
+			os.WriteFile(path+".rewrite.tmp", []byte("half a li"), 0o640) // earlier versions' name
+			os.WriteFile(filepath.Join(dir, "."+name+".tmp-123"), []byte("half a li"), 0o640)
 			opts.hook = nil
 			if res, err = Prune(context.Background(), opts); err != nil || len(res.Problems) > 0 {
 				t.Fatalf("err %v, problems %v", err, res.Problems)

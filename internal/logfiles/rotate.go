@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,7 +17,10 @@ type RotatorOptions struct {
 	// nil discards them.
 	Report func(error)
 	// Daily, when non-nil, runs after each midnight rotation and once when
-	// Run starts: the place for retention (see Prune).
+	// Run starts: the place for retention (see Prune). It runs in the
+	// background, so that however long it takes, rotation keeps its
+	// schedule; a run is skipped (and reported) while the previous one has
+	// not finished.
 	Daily func(ctx context.Context)
 }
 
@@ -34,8 +38,9 @@ type Rotator struct {
 	now   func() time.Time
 	opts  RotatorOptions
 
-	mu sync.Mutex     // serialises rotations
-	wg sync.WaitGroup // background compressions
+	mu    sync.Mutex     // serialises rotations
+	wg    sync.WaitGroup // background compressions and daily runs
+	daily atomic.Bool    // a daily run is in progress
 }
 
 // NewRotator returns a rotator for files, which live in dir. now is the
@@ -46,14 +51,15 @@ func NewRotator(dir string, files []*File, now func() time.Time, opts RotatorOpt
 
 // Run finishes compressions that a crash interrupted, rotates files last
 // written on an earlier day, then rotates at every 00:00 UTC until ctx is
-// done. It waits for background compression before it returns.
+// done. It waits for background compression and the daily run (which gets
+// ctx) before it returns.
 func (r *Rotator) Run(ctx context.Context) error {
 	defer r.wg.Wait()
 	// Recovery first, so that it never races the compression of a file
 	// that rotateStale is about to rotate.
 	r.report(r.recover())
 	r.report(r.rotateStale())
-	r.daily(ctx)
+	r.runDaily(ctx)
 	for {
 		now := r.now().UTC()
 		next := startOfDay(now).AddDate(0, 0, 1)
@@ -68,7 +74,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 			continue // woke early (clock stepped back): wait again
 		}
 		r.report(r.rotateAll(next.AddDate(0, 0, -1)))
-		r.daily(ctx)
+		r.runDaily(ctx)
 	}
 }
 
@@ -174,10 +180,20 @@ func (r *Rotator) background(fn func() error) {
 	}()
 }
 
-func (r *Rotator) daily(ctx context.Context) {
-	if r.opts.Daily != nil && ctx.Err() == nil {
-		r.opts.Daily(ctx)
+func (r *Rotator) runDaily(ctx context.Context) {
+	if r.opts.Daily == nil || ctx.Err() != nil {
+		return
 	}
+	if !r.daily.CompareAndSwap(false, true) {
+		r.report(errors.New("the previous daily run (retention) has not finished yet; this one is skipped"))
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.daily.Store(false)
+		r.opts.Daily(ctx)
+	}()
 }
 
 func (r *Rotator) report(err error) {

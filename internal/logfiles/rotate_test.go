@@ -253,3 +253,56 @@ func whole(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestHungDailyDoesNotStopRotation is issue 10's seam: the daily prune ran
+// inside the rotation loop, so a guard waiting on the network stopped
+// rotation too.
+func TestHungDailyDoesNotStopRotation(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(filepath.Join(dir, AccessName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	midnight := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	start := time.Now()
+	now := func() time.Time { return midnight.Add(-50*time.Millisecond + time.Since(start)) }
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	var reports []error
+	var mu sync.Mutex
+	r := NewRotator(dir, []*File{f}, now, RotatorOptions{
+		Daily: func(context.Context) {
+			started <- struct{}{}
+			<-release // hung: CollecTor does not answer
+		},
+		Report: func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() },
+	})
+	f.Write([]byte("line of the 28th\n"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-started
+	want := filepath.Join(dir, "access.log-20261128.gz")
+	deadline := time.Now().Add(20 * time.Second)
+	skipped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reports) == 1 && strings.Contains(reports[0].Error(), "has not finished")
+	}
+	for {
+		_, err := os.Stat(want)
+		if err == nil && skipped() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("while the daily run hangs: files %v (want %s), reports %v (want the next daily run skipped)", logfilestest.Names(t, dir), filepath.Base(want), reports)
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the condition, not deciding it
+	}
+	close(release)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

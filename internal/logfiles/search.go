@@ -1,7 +1,6 @@
 package logfiles
 
 import (
-	"bufio"
 	"bytes"
 	"container/heap"
 	"context"
@@ -15,9 +14,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"depot/internal/logread"
 )
 
 // Match is one matching line.
@@ -110,8 +112,9 @@ type filePlan struct {
 	name   logName
 	lo, hi int64 // bounds on the file's line times
 	f      *os.File
+	format logread.Format // by content
 	// members are the indexed gzip members to inflate; rest is where the
-	// part that must be read sequentially starts (size: none).
+	// part that must be read sequentially starts (size: none, 0: all).
 	members []member
 	rest    int64
 	size    int64
@@ -135,9 +138,9 @@ func planFiles(names []logName, q Query, m *matcher, st *SearchStats) []*filePla
 		p := &filePlan{name: n, lo: math.MinInt64, hi: math.MaxInt64, done: make(chan struct{})}
 		f, err := os.Open(n.path)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) && !n.gz {
+			if errors.Is(err, os.ErrNotExist) && n.comp == "" {
 				// Compressed since it was listed.
-				n.path, n.gz = n.path+".gz", true
+				n.path, n.comp = n.path+".gz", ".gz"
 				p.name = n
 				f, err = os.Open(n.path)
 			}
@@ -153,10 +156,15 @@ func planFiles(names []logName, q Query, m *matcher, st *SearchStats) []*filePla
 			continue
 		}
 		p.f, p.size, p.rest = f, fi.Size(), 0
-		if n.gz {
+		var head [8]byte
+		hn, _ := f.ReadAt(head[:], 0)
+		if p.format = logread.Sniff(head[:hn]); p.format == logread.Gzip {
 			p.members, p.rest = readIndex(f, p.size)
-		} else {
-			p.rest = 0
+			if p.rest < p.size {
+				// Not indexed to its end (not depot's, or added to):
+				// read it all in order.
+				p.members, p.rest = nil, 0
+			}
 		}
 		p.bounds(names, i)
 		if !m.timeMayMatch(p.lo, p.hi) {
@@ -208,8 +216,8 @@ func (p *filePlan) bounds(names []logName, i int) {
 	if t, ok := firstTime(p.name.path); ok {
 		p.lo = t - slack
 	}
-	switch {
-	case !p.name.gz:
+	switch next := i + 1; {
+	case p.format == logread.Plain:
 		if t, ok := lastTime(p.f, p.size); ok && !p.name.active {
 			p.hi = t + slack
 		}
@@ -217,9 +225,9 @@ func (p *filePlan) bounds(names []logName, i int) {
 		// depot names a file for the day of its lines; logrotate's dateext
 		// for the day it rotated, the day after.
 		p.hi = p.name.day.AddDate(0, 0, 2).Unix() + slack
-	case i+1 < len(names) && names[i+1].stem == p.name.stem && names[i+1].day.IsZero():
+	case p.name.numbered && next < len(names) && names[next].stem == p.name.stem && (names[next].numbered || names[next].active):
 		// The next newer file of a numbered rotation (or the active file).
-		if t, ok := firstTime(names[i+1].path); ok {
+		if t, ok := firstTime(names[next].path); ok {
 			p.hi = t + slack
 		}
 	}
@@ -275,7 +283,10 @@ func (p *filePlan) fail(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err == nil {
-		p.err = fmt.Errorf("%s: %w; lines after the damage were not searched", p.name.path, err)
+		if le := (*logread.Error)(nil); !errors.As(err, &le) {
+			err = fmt.Errorf("%s: %w", p.name.path, err)
+		}
+		p.err = fmt.Errorf("%w; lines after the damage were not searched", err)
 	}
 }
 
@@ -352,20 +363,21 @@ func (j *job) runMember(w *worker) error {
 
 func (j *job) runSequential(w *worker) error {
 	p := j.p
-	var r io.Reader = io.NewSectionReader(p.f, p.rest, p.size-p.rest)
-	if p.name.gz {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(r, 256<<10))
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		r = zr
+	// A descriptor of its own (the plan's is read by offset elsewhere),
+	// of the file as planned: its name may be rotated away meanwhile.
+	fd, err := syscall.Dup(int(p.f.Fd()))
+	if err != nil {
+		return err
 	}
-	lr := &lineReader{br: bufio.NewReaderSize(r, 256<<10)}
+	r, err := logread.NewReader(os.NewFile(uintptr(fd), p.name.path))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	var res []Match
 	defer func() { p.results[j.slot] = res }()
 	for {
-		line, err := lr.next()
+		line, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -172,19 +172,29 @@ func Open(path string) (*Reader, error) {
 // in errors. The Reader owns f from then on: Close closes it, also when
 // NewReader fails.
 func NewReader(f *os.File) (*Reader, error) {
+	r, err := newReader(f)
+	if err == nil {
+		err = r.startDecoder(bufSize)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newReader recognises f's format; the caller starts the decoder.
+func newReader(f *os.File) (*Reader, error) {
 	r := &Reader{path: f.Name(), f: f, end: -1}
 	var head [sniffLen]byte
 	n, err := f.ReadAt(head[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		f.Close()
 		return nil, &Error{Path: r.path, Err: err}
 	}
 	r.format = Sniff(head[:n])
-	r.src = countingReader{r: f}
-	if err := r.startDecoder(); err != nil {
-		f.Close()
-		return nil, err
-	}
+	// Read by offset (pread), never moving f's own offset: the same file
+	// may be read elsewhere by offset too.
+	r.src = countingReader{r: io.NewSectionReader(f, 0, 1<<62)}
 	return r, nil
 }
 
@@ -192,38 +202,49 @@ func NewReader(f *os.File) (*Reader, error) {
 // [from, to): reading several ranges of one large file in parallel returns
 // each line exactly once. A line that starts before to is returned whole.
 func OpenRange(path string, from, to int64) (*Reader, error) {
-	r, err := Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if r.format != Plain {
-		r.Close()
-		return nil, &Error{Path: path, Format: r.format, Err: errors.New("a compressed file can only be read from its start")}
+	r, err := newReader(f)
+	if err == nil && r.format != Plain {
+		err = &Error{Path: path, Format: r.format, Err: errors.New("a compressed file can only be read from its start")}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	r.end = to
-	if from <= 0 {
-		return r, nil
+	if from > 0 {
+		// Start one byte early: if it is a "\n", a line starts exactly at
+		// from; otherwise the partial line belongs to the range before.
+		r.src = countingReader{r: io.NewSectionReader(f, from-1, 1<<62)}
+		r.pos = from - 1
 	}
-	// Start one byte early: if it is a "\n", a line starts exactly at from;
-	// otherwise the partial line belongs to the range before.
-	r.src = countingReader{r: io.NewSectionReader(r.f, from-1, 1<<62)}
-	r.br.Reset(&r.src)
-	r.pos = from - 1
-	if err := r.skipLine(); errors.Is(err, io.EOF) {
-		r.err = io.EOF
-	} else if err != nil {
-		r.err = r.fail(err)
+	// A small range gets a small buffer: lines longer than it are still
+	// read whole.
+	if err := r.startDecoder(min(bufSize, max(4<<10, to-from))); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if from > 0 {
+		if err := r.skipLine(); errors.Is(err, io.EOF) {
+			r.err = io.EOF
+		} else if err != nil {
+			r.err = r.fail(err)
+		}
 	}
 	return r, nil
 }
 
-func (r *Reader) startDecoder() error {
+func (r *Reader) startDecoder(size int64) error {
+	if r.format == Plain {
+		r.br = bufio.NewReaderSize(&r.src, int(size))
+		return nil
+	}
 	var err error
 	src := bufio.NewReaderSize(&r.src, 64<<10)
 	switch r.format {
-	case Plain:
-		r.br = bufio.NewReaderSize(&r.src, bufSize)
-		return nil
 	case Gzip:
 		var zr *gzip.Reader
 		if zr, err = gzip.NewReader(src); err == nil {
@@ -245,7 +266,7 @@ func (r *Reader) startDecoder() error {
 	if err != nil {
 		return r.fail(err)
 	}
-	r.br = bufio.NewReaderSize(r.dec, bufSize)
+	r.br = bufio.NewReaderSize(r.dec, int(size))
 	return nil
 }
 
@@ -272,12 +293,12 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 	line, err := r.br.ReadSlice('\n')
 	r.pos += int64(len(line))
-	if errors.Is(err, bufio.ErrBufferFull) {
+	if err == bufio.ErrBufferFull { // bufio returns the sentinel itself
 		// Longer than the buffer: assemble it, keeping at most MaxLine
 		// bytes and a "\r\n" (more means it is cut).
 		const keep = MaxLine + 2
 		r.acc = append(r.acc[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
+		for err == bufio.ErrBufferFull {
 			line, err = r.br.ReadSlice('\n')
 			r.pos += int64(len(line))
 			if room := keep - len(r.acc); room > 0 {

@@ -122,3 +122,15 @@ func Range(first, last Month) []Month {
 	}
 	return ms
 }
+
+// Join writes months as "2026-07, 2026-08".
+func Join(ms []Month) string {
+	var b []byte
+	for i, m := range ms {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, m.String()...)
+	}
+	return string(b)
+}

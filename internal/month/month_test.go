@@ -107,6 +107,9 @@ func TestOrderAndText(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"m":"2026-13"}`), &back); err == nil {
 		t.Error("unmarshalled a bad month")
 	}
+	if got := Join([]Month{MustParse("2026-07"), MustParse("2026-08")}); got != "2026-07, 2026-08" {
+		t.Errorf("Join = %q", got)
+	}
 	var zero Month
 	if !zero.IsZero() || zero.String() != "" {
 		t.Error("the zero Month is not zero")

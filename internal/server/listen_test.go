@@ -44,7 +44,18 @@ func TestFullDiskIsReportedAndSurvived(t *testing.T) {
 		}
 	}
 	getOK("/index.html?before")
-	ts.readLog(t, "access.log") // flushed
+	waitLog := func(mark string) string {
+		t.Helper()
+		// The access line of a request is written after its response is
+		// sent, so the client can see the answer before the line exists.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			log := ts.readLog(t, "access.log")
+			if strings.Contains(log, mark) || time.Now().After(deadline) {
+				return log
+			}
+		}
+	}
+	waitLog("?before") // on disk before the disk fills
 	disk.Fill()
 	// Each access line is about 100 bytes: 1,000 of them overflow the
 	// 64 KiB the access log holds in memory.
@@ -62,9 +73,9 @@ func TestFullDiskIsReportedAndSurvived(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no report that access logging resumed; Logf got %q", said)
 	}
-	log := ts.readLog(t, "access.log")
+	log := waitLog("?after")
 	if !strings.Contains(log, "?before") || !strings.Contains(log, "?after") {
-		t.Errorf("access.log lacks the lines before and after the outage")
+		t.Errorf("access.log lacks the lines before and after the outage:\n%s", log)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"depot/internal/accesslog"
+	"depot/internal/logaddr"
 )
 
 // verdict is what classify made of one line.
@@ -68,19 +69,16 @@ func (c *classifier) classify(raw []byte, out *classified) verdict {
 		return notCounted
 	}
 	out.release = rel
-	if a, ok := parseIPv4(l.Addr); ok {
+	if a, ok := logaddr.ParseIPv4(l.Addr); ok {
 		out.v4 = a
 		return countedV4
 	}
-	if bytes.IndexByte(l.Addr, ':') < 0 {
+	a, ok := logaddr.Parse(l.Addr)
+	if !ok {
 		return notCounted // a host name (HostnameLookups) or junk
 	}
-	a, err := netip.ParseAddr(string(l.Addr))
-	if err != nil {
-		return notCounted
-	}
 	if a.Is4In6() {
-		out.v4 = v4u32(a.Unmap())
+		out.v4 = logaddr.Uint32(a)
 		return countedV4
 	}
 	out.v6 = a
@@ -123,42 +121,4 @@ func unhex(b byte) byte {
 		return b - 'A' + 10
 	}
 	return b - '0'
-}
-
-// parseIPv4 reads a dotted-quad address without allocating. Leading zeros
-// are refused, as netip does.
-func parseIPv4(b []byte) (uint32, bool) {
-	var a uint32
-	if len(b) < 7 || len(b) > 15 {
-		return 0, false
-	}
-	part, digits, dots := uint32(0), 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			if digits == 0 || part > 255 {
-				return 0, false
-			}
-			a = a<<8 | part
-			if i < len(b) {
-				dots++
-			}
-			part, digits = 0, 0
-			continue
-		}
-		c := b[i]
-		if c < '0' || c > '9' || (digits == 1 && part == 0) || digits == 3 {
-			return 0, false
-		}
-		part = part*10 + uint32(c-'0')
-		digits++
-	}
-	if dots != 3 {
-		return 0, false
-	}
-	return a, true
-}
-
-func v4u32(a netip.Addr) uint32 {
-	b := a.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }

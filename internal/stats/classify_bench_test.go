@@ -30,7 +30,7 @@ func BenchmarkClassifyAndCount(b *testing.B) {
 		[]byte(logLine("203.0.113.8", "29/Nov/2026:04:28:41 +0000", "GET /r4.1/templates-itl/repodata/repomd.xml HTTP/1.1", 404)),
 	}
 	c := newClassifier(nil)
-	t := newTally([]string{"2026-11"}, false)
+	t := newTally(months("2026-11"), false)
 	exits := torexit.NewBuilder().Set()
 	var out classified
 	b.ReportAllocs()

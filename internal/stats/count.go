@@ -1,20 +1,17 @@
 package stats
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/klauspost/compress/gzip"
-
+	"depot/internal/logread"
+	"depot/internal/month"
 	"depot/internal/torexit"
 )
 
@@ -28,7 +25,7 @@ type relAcc struct {
 
 // monthAcc counts one month. [from, to) are Unix seconds, UTC.
 type monthAcc struct {
-	name      string
+	name      month.Month
 	from, to  int64
 	lines     int64
 	malformed int64 // malformed lines whose time could still be read
@@ -44,16 +41,16 @@ type tally struct {
 	undated int64 // malformed lines without a readable time
 	lines   int64
 	countV6 bool
+	damaged []error // files that could not be read to their end
 }
 
-func newTally(months []string, countV6 bool) *tally {
+func newTally(months []month.Month, countV6 bool) *tally {
 	t := &tally{countV6: countV6}
 	for _, m := range months {
-		from, _ := time.Parse("2006-01", m)
 		t.months = append(t.months, monthAcc{
 			name:     m,
-			from:     from.Unix(),
-			to:       from.AddDate(0, 1, 0).Unix(),
+			from:     m.Start().Unix(),
+			to:       m.End().Unix(),
 			releases: map[string]*relAcc{},
 			v6:       map[netip.Addr]struct{}{},
 		})
@@ -140,6 +137,7 @@ func (a *relAcc) merge(o *relAcc) {
 }
 
 func (t *tally) merge(o *tally) {
+	t.damaged = append(t.damaged, o.damaged...)
 	t.undated += o.undated
 	t.lines += o.lines
 	for i := range t.months {
@@ -163,9 +161,9 @@ func (t *tally) merge(o *tally) {
 // chunk is a piece of work: a whole compressed file, or the lines of a
 // plain file that start in [from, to).
 type chunk struct {
-	path     string
-	gz       bool
-	from, to int64
+	path       string
+	compressed bool
+	from, to   int64
 }
 
 // chunkSize is how much of a plain file one worker takes at a time, so that
@@ -176,22 +174,13 @@ func plan(paths []string, chunkSize int64) ([]chunk, int64, error) {
 	var chunks []chunk
 	var total int64
 	for _, p := range paths {
-		f, err := os.Open(p)
+		format, size, err := sniff(p)
 		if err != nil {
 			return nil, 0, err
 		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, 0, err
-		}
-		var magic [2]byte
-		n, _ := io.ReadFull(f, magic[:])
-		f.Close()
-		size := st.Size()
 		total += size
-		if n == 2 && magic == [2]byte{0x1f, 0x8b} {
-			chunks = append(chunks, chunk{path: p, gz: true, to: size})
+		if format != logread.Plain {
+			chunks = append(chunks, chunk{path: p, compressed: true, to: size})
 			continue
 		}
 		for from := int64(0); from < size; from += chunkSize {
@@ -201,6 +190,22 @@ func plan(paths []string, chunkSize int64) ([]chunk, int64, error) {
 	return chunks, total, nil
 }
 
+// sniff returns the format and size of the file at path.
+func sniff(path string) (logread.Format, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	return logread.Sniff(head[:n]), st.Size(), nil
+}
+
 // progress counts what the workers have read, for a progress display.
 type progress struct {
 	lines, bytes atomic.Int64
@@ -208,7 +213,7 @@ type progress struct {
 
 // countFiles reads every chunk with one worker per core and returns the
 // merged tally.
-func countFiles(ctx context.Context, chunks []chunk, months []string, rules []Rule, countV6 bool, exits *torexit.Set, prog *progress) (*tally, error) {
+func countFiles(ctx context.Context, chunks []chunk, months []month.Month, rules []Rule, countV6 bool, exits *torexit.Set, prog *progress) (*tally, error) {
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(chunks)))
 	jobs := make(chan chunk)
 	tallies := make([]*tally, workers)
@@ -222,7 +227,14 @@ func countFiles(ctx context.Context, chunks []chunk, months []string, rules []Ru
 				if errs[i] != nil || ctx.Err() != nil {
 					continue
 				}
-				errs[i] = w.read(c)
+				var le *logread.Error
+				if err := w.read(c); errors.As(err, &le) {
+					// Damaged (truncated, corrupt): the lines before the
+					// damage are counted, and the file is reported.
+					tallies[i].damaged = append(tallies[i].damaged, err)
+				} else {
+					errs[i] = err
+				}
 			}
 		})
 	}
@@ -248,105 +260,48 @@ type worker struct {
 	t     *tally
 	exits *torexit.Set
 	prog  *progress
-	buf   *bufio.Reader
 }
 
-// maxLine is the longest line read whole; longer lines are malformed.
-const maxLine = 64 << 10
-
+// read counts the lines of one chunk. A line longer than logread.MaxLine
+// is malformed.
 func (w *worker) read(c chunk) error {
-	f, err := os.Open(c.path)
+	var r *logread.Reader
+	var err error
+	if c.compressed {
+		r, err = logread.Open(c.path)
+	} else {
+		r, err = logread.OpenRange(c.path, c.from, c.to)
+	}
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var r io.Reader
-	if c.gz {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(&countingReader{r: f, prog: w.prog}, 1<<16))
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.path, err)
-		}
-		defer zr.Close()
-		r = zr
-	} else {
-		// Read past c.to to finish the last line that starts inside the
-		// chunk; start one byte early to find the first line that does.
-		r = io.NewSectionReader(f, max(c.from-1, 0), 1<<62)
-	}
-	if w.buf == nil {
-		w.buf = bufio.NewReaderSize(r, 1<<18)
-	} else {
-		w.buf.Reset(r)
-	}
-	pos := c.from
-	if !c.gz && c.from > 0 {
-		// The byte before c.from ends a line exactly when the next line
-		// starts at c.from; otherwise skip the partial line, which belongs
-		// to the previous chunk.
-		n, err := w.skipLine()
-		if err != nil {
-			return nil
-		}
-		pos += int64(n) - 1
-	}
+	defer r.Close()
 	var cl classified
-	var lines int64
-	reported := pos
-	for c.gz || pos < c.to {
-		line, err := w.buf.ReadSlice('\n')
-		pos += int64(len(line))
-		if err == bufio.ErrBufferFull || len(line) > maxLine {
-			n, _ := w.skipLine()
-			pos += int64(n)
-			w.t.count(malformed, &classified{}, w.exits)
-			continue
-		}
-		if len(line) > 0 {
-			v := w.cl.classify(line, &cl)
-			w.t.count(v, &cl, w.exits)
-			lines++
-			if lines&4095 == 0 {
-				w.prog.lines.Add(4096)
-				if !c.gz {
-					w.prog.bytes.Add(pos - reported)
-					reported = pos
-				}
-			}
-		}
-		if err == io.EOF {
+	var lines, cut int64
+	reported := c.from
+	for {
+		line, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", c.path, err)
+			return err // it names the file
+		}
+		switch {
+		case r.Cut() != cut:
+			cut = r.Cut()
+			w.t.count(malformed, &classified{}, w.exits)
+		case len(line) > 0:
+			w.t.count(w.cl.classify(line, &cl), &cl, w.exits)
+		}
+		if lines++; lines&4095 == 0 {
+			w.prog.lines.Add(4096)
+			off := r.Offset()
+			w.prog.bytes.Add(off - reported)
+			reported = off
 		}
 	}
 	w.prog.lines.Add(lines & 4095)
-	if !c.gz {
-		w.prog.bytes.Add(min(pos, c.to) - reported)
-	}
+	w.prog.bytes.Add(min(r.Offset(), c.to) - reported)
 	return nil
-}
-
-// skipLine discards through the next newline and returns how many bytes
-// it read.
-func (w *worker) skipLine() (int, error) {
-	n := 0
-	for {
-		b, err := w.buf.ReadSlice('\n')
-		n += len(b)
-		if err != bufio.ErrBufferFull {
-			return n, err
-		}
-	}
-}
-
-type countingReader struct {
-	r    io.Reader
-	prog *progress
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.prog.bytes.Add(int64(n))
-	return n, err
 }

@@ -64,6 +64,9 @@ func RunDaily(ctx context.Context, opts Options, d DailyOptions) {
 		for _, w := range res.Warnings {
 			logf("stats: warning: %s", w)
 		}
+		for _, e := range res.Damaged {
+			logf("stats: %v; the lines before the damage were counted", e)
+		}
 		logf("stats: updated %s from %d files, %d lines in %s", opts.DataFile, res.Files, res.Lines, res.Elapsed.Round(time.Millisecond))
 	}
 }

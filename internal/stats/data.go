@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"depot/internal/chart"
+	"depot/internal/month"
 )
 
 // Data is a data file as read for display: the page, the chart and
@@ -97,7 +98,7 @@ func (d *Data) ChartInput(now time.Time) chart.Input {
 	in := chart.Input{
 		Title:   d.Title,
 		Updated: d.LastUpdated,
-		Current: now.UTC().Format(monthLayout),
+		Current: month.Of(now).String(),
 		Months:  map[string]map[string]chart.Bar{},
 	}
 	for m, rels := range d.Months {
@@ -111,8 +112,8 @@ func (d *Data) ChartInput(now time.Time) chart.Input {
 }
 
 // Note says what a reader must know about a month's figures, or "".
-func (d *Data) Note(month string) string {
-	m, ok := d.Detail[month]
+func (d *Data) Note(name string) string {
+	m, ok := d.Detail[name]
 	if !ok {
 		return ""
 	}
@@ -120,10 +121,14 @@ func (d *Data) Note(month string) string {
 	if m.ExitListCoverage < 1000 {
 		notes = append(notes, fmt.Sprintf("exit lists cover %d.%d%%: Tor figures are lower bounds", m.ExitListCoverage/10, m.ExitListCoverage%10))
 	}
-	if t, err := time.Parse(time.RFC3339, m.ComputedAt); err == nil {
-		if end, err := ParseMonth(month); err == nil && t.Before(end.AddDate(0, 1, 0)) {
-			notes = append(notes, "month in progress")
-		}
+	mo, err := month.Parse(name)
+	if err != nil {
+		return fmt.Sprintf("not a month (%v)", err)
+	}
+	if t, err := time.Parse(time.RFC3339, m.ComputedAt); err != nil {
+		notes = append(notes, fmt.Sprintf("computed_at %q is not a time", m.ComputedAt))
+	} else if t.Before(mo.End()) {
+		notes = append(notes, "month in progress")
 	}
 	return strings.Join(notes, "; ")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"depot/internal/atomicfile"
+	"depot/internal/month"
 )
 
 // Figures are one release's numbers in one month. Only Plain and Tor are
@@ -133,36 +134,56 @@ func writeAtomic(path string, b []byte) error {
 	return nil
 }
 
-// MonthComputed reads the data file's record of month ("YYYY-MM"): when it
-// was last computed, and whether that computation was complete (after the
-// month ended, with exit lists covering all of it). A month never computed
-// gives the zero time and no error.
+// MonthComputed reads the data file's record of m: when it was last
+// computed, and whether that computation was complete (after the month
+// ended, with exit lists covering all of it). A month never computed gives
+// the zero time and no error.
 //
 // The log-retention job may delete a month's logs only when computedAt is
 // at or after the month's end; complete additionally says the Tor figure is
 // not a lower bound.
-func MonthComputed(dataFile, month string) (computedAt time.Time, complete bool, err error) {
-	d, err := readData(dataFile)
+func MonthComputed(dataFile string, m month.Month) (computedAt time.Time, complete bool, err error) {
+	recs, err := monthRecords(dataFile)
 	if err != nil {
 		return time.Time{}, false, err
+	}
+	rec := recs[m]
+	return rec.computedAt, rec.Complete, nil
+}
+
+// monthRecord is a month's meta with its computation time parsed.
+type monthRecord struct {
+	MonthMeta
+	computedAt time.Time
+}
+
+// monthRecords reads meta.months of the data file (none when it does not
+// exist).
+func monthRecords(dataFile string) (map[month.Month]monthRecord, error) {
+	d, err := readData(dataFile)
+	if err != nil {
+		return nil, err
 	}
 	mm, err := d.monthsMeta()
 	if err != nil {
-		return time.Time{}, false, err
+		return nil, err
 	}
-	raw, ok := mm[month]
-	if !ok {
-		return time.Time{}, false, nil
+	recs := make(map[month.Month]monthRecord, len(mm))
+	for key, raw := range mm {
+		m, err := month.Parse(key)
+		if err != nil {
+			return nil, fmt.Errorf("data file %s: meta.months: %w", dataFile, err)
+		}
+		var rec monthRecord
+		if err := json.Unmarshal(raw, &rec.MonthMeta); err != nil {
+			return nil, fmt.Errorf("data file %s: meta.months[%q]: %w", dataFile, key, err)
+		}
+		if rec.computedAt, err = time.Parse(time.RFC3339, rec.ComputedAt); err != nil {
+			return nil, fmt.Errorf("data file %s: meta.months[%q].computed_at: %w", dataFile, key, err)
+		}
+		recs[m] = rec
 	}
-	var m MonthMeta
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return time.Time{}, false, fmt.Errorf("data file %s: meta.months[%q]: %w", dataFile, month, err)
-	}
-	t, err := time.Parse(time.RFC3339, m.ComputedAt)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("data file %s: meta.months[%q].computed_at: %w", dataFile, month, err)
-	}
-	return t, m.Complete, nil
+	return recs, nil
 }
 
 func readFileInfo(path string) (os.FileInfo, error) { return os.Stat(path) }

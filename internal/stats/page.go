@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"depot/internal/chart"
+	"depot/internal/month"
 )
 
 // PageOptions configure the statistics page of one site.
@@ -127,7 +128,7 @@ func (p *Page) render(name string) ([]byte, time.Time, error) {
 		return b, mod, err
 	}
 	now := p.opts.Now()
-	month := now.UTC().Format(monthLayout)
+	month := month.Of(now).String()
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -30,7 +30,7 @@ func TestPage(t *testing.T) {
 	if rec := get("GET", "/statistics/stats.json"); rec.Code != 404 {
 		t.Errorf("missing JSON: got %d, want 404", rec.Code)
 	}
-	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: []string{"2026-11"}, Title: "Estimated userbase", Now: now}); err != nil {
+	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: months("2026-11"), Title: "Estimated userbase", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
+	"depot/internal/logread"
 	"depot/internal/month"
 	"depot/internal/outbound"
 	"depot/internal/torexit"
@@ -28,9 +29,13 @@ type Options struct {
 	ExitListsDir string
 	// DataFile is the JSON data file to update. Required.
 	DataFile string
-	// Months to recompute ("YYYY-MM"). Empty means the current month and
-	// the two before it.
-	Months []string
+	// Months to recompute. Empty means the current month and the two
+	// before it.
+	Months []month.Month
+	// Force records a month that read no line although the data file has
+	// figures for it (a log pattern that matches nothing would otherwise
+	// wipe a computed month: without Force, Update refuses).
+	Force bool
 	// Title and Comment go to meta; empty keeps what the data file has.
 	Title, Comment string
 	// Rules decide which requests count. Empty means stats-method.md's
@@ -72,12 +77,16 @@ type Result struct {
 	// Warnings are things the operator must hear about: months that exit
 	// lists do not fully cover, log patterns that match no file.
 	Warnings []string
-	Elapsed  time.Duration
+	// Damaged are log files that could not be read to their end (a
+	// truncated .gz): the lines before the damage were counted, and the
+	// months were written; the operator must act on them.
+	Damaged []error
+	Elapsed time.Duration
 }
 
 // MonthResult is one recomputed month.
 type MonthResult struct {
-	Month    string
+	Month    month.Month
 	Releases map[string]Figures // includes "any" unless nothing counted
 	Meta     MonthMeta
 
@@ -89,29 +98,15 @@ const Any = "any"
 
 // DefaultMonths is the current month (UTC) and the two before it, oldest
 // first.
-func DefaultMonths(now time.Time) []string {
-	now = now.UTC()
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	return []string{
-		first.AddDate(0, -2, 0).Format(monthLayout),
-		first.AddDate(0, -1, 0).Format(monthLayout),
-		first.Format(monthLayout),
-	}
-}
-
-const monthLayout = "2006-01"
-
-// ParseMonth checks a "YYYY-MM" month.
-func ParseMonth(s string) (time.Time, error) {
-	t, err := time.Parse(monthLayout, s)
-	if err != nil || t.Format(monthLayout) != s {
-		return time.Time{}, fmt.Errorf("month %q is not YYYY-MM (for example 2026-11)", s)
-	}
-	return t, nil
+func DefaultMonths(now time.Time) []month.Month {
+	cur := month.Of(now)
+	return []month.Month{cur.Add(-2), cur.Prev(), cur}
 }
 
 // Update recomputes opts.Months from the logs and writes them into the data
-// file, keeping every other month exactly as it was.
+// file, keeping every other month exactly as it was. A log file that cannot
+// be read to its end does not stop it: its lines before the damage are
+// counted and the file is listed in Result.Damaged.
 func Update(ctx context.Context, opts Options) (*Result, error) {
 	now := time.Now
 	if opts.Now != nil {
@@ -126,13 +121,13 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 		months = DefaultMonths(start)
 	}
 	months = slices.Clone(months)
+	slices.SortFunc(months, month.Month.Compare)
+	months = slices.Compact(months)
 	for _, m := range months {
-		if _, err := ParseMonth(m); err != nil {
-			return nil, err
+		if m.IsZero() {
+			return nil, errors.New("stats: a month to compute is missing (the zero month)")
 		}
 	}
-	sort.Strings(months)
-	months = slices.Compact(months)
 
 	// Read the data file first: a corrupt one stops the run before any
 	// work, and is never overwritten.
@@ -153,13 +148,15 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 			return nil, errors.New("stats: --fetch needs an exit-lists directory to store the lists in")
 		}
 		f := &torexit.Fetcher{Client: opts.HTTPClient, Record: opts.Outbound, BaseURL: opts.CollecTorURL, Dir: opts.ExitListsDir}
-		if res.Fetched, err = f.Fetch(ctx, months, start); err != nil {
+		names := make([]string, len(months))
+		for i, m := range months {
+			names[i] = m.String()
+		}
+		if res.Fetched, err = f.Fetch(ctx, names, start); err != nil {
 			return nil, err
 		}
 	}
-	first, _ := ParseMonth(months[0])
-	last, _ := ParseMonth(months[len(months)-1])
-	exits, err := torexit.Load(ctx, opts.ExitListsDir, first, last.AddDate(0, 1, 0))
+	exits, err := torexit.Load(ctx, opts.ExitListsDir, months[0].Start(), months[len(months)-1].End())
 	if err != nil {
 		return nil, err
 	}
@@ -178,26 +175,33 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	res.Lines, res.Undated = t.lines, t.undated
+	res.Damaged = t.damaged
+	slices.SortFunc(res.Damaged, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 
-	computed := now().UTC()
 	mm, err := data.monthsMeta()
 	if err != nil {
 		return nil, err
 	}
+	if !opts.Force {
+		if err := refuseEmptyRecount(t, data, mm, paths, opts.Logs); err != nil {
+			return nil, err
+		}
+	}
+	computed := now().UTC()
 	for i := range t.months {
 		mr := result(&t.months[i], exits, computed)
 		res.Months = append(res.Months, mr)
 		if mr.Meta.ExitListCoverage < 1000 {
 			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir, computed))
 		}
-		if err := data.set(mr.Month, mr.Releases); err != nil {
+		if err := data.set(mr.Month.String(), mr.Releases); err != nil {
 			return nil, err
 		}
 		b, err := marshal(mr.Meta)
 		if err != nil {
 			return nil, err
 		}
-		mm[mr.Month] = b
+		mm[mr.Month.String()] = b
 	}
 	if err := writeMeta(data, opts, mm, computed); err != nil {
 		return nil, err
@@ -238,7 +242,7 @@ const publishDelay = 3 * time.Hour
 // result turns a month's tally into its published figures and meta.
 func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
-	from, to := time.Unix(m.from, 0).UTC(), time.Unix(m.to, 0).UTC()
+	from, to := m.name.Start(), m.name.End()
 	figures := func(r *relAcc) Figures {
 		f := Figures{Plain: int64(r.plain.len())}
 		if r.plainReq > 0 {
@@ -349,8 +353,35 @@ func exitListAdvice(gaps []torexit.Gap, dir string, now time.Time) string {
 	return strings.Join(advice, "; ")
 }
 
-// expandLogs resolves globs. A pattern that matches nothing is a warning
-// (a month may have no rotated file yet); a malformed pattern is an error.
+// refuseEmptyRecount fails when a month that the data file holds figures
+// for read no line at all this time: the logs it was computed from are
+// not where the patterns point (a mistyped glob, a moved directory), and
+// writing the month would replace its figures with nothing.
+func refuseEmptyRecount(t *tally, data *dataFile, mm map[string]json.RawMessage, paths, patterns []string) error {
+	var lost []string
+	for i := range t.months {
+		m := &t.months[i]
+		if m.lines > 0 {
+			continue
+		}
+		var meta MonthMeta
+		if raw, ok := mm[m.name.String()]; ok && json.Unmarshal(raw, &meta) == nil && meta.Lines > 0 {
+			lost = append(lost, fmt.Sprintf("%s (computed at %s from %d lines)", m.name, meta.ComputedAt, meta.Lines))
+		} else if raw, ok := data.top[m.name.String()]; ok && len(raw) > 2 {
+			lost = append(lost, fmt.Sprintf("%s (figures without a line count)", m.name))
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	return fmt.Errorf("stats: refusing to replace %s with figures from no line at all: the log patterns %q match %d files, none of which holds a line of those months; nothing was written. Check [stats] logs (or --logs), or give --force to record the months as empty",
+		strings.Join(lost, ", "), patterns, len(paths))
+}
+
+// expandLogs resolves globs, skipping depot's own temporary files
+// (logread.IsTemp) and directories. A pattern that matches nothing is a
+// warning (a month may have no rotated file yet); a malformed pattern is
+// an error.
 func expandLogs(patterns []string) (paths, warnings []string, err error) {
 	seen := map[string]bool{}
 	for _, p := range patterns {
@@ -362,6 +393,12 @@ func expandLogs(patterns []string) (paths, warnings []string, err error) {
 			warnings = append(warnings, fmt.Sprintf("log pattern %q matches no file", p))
 		}
 		for _, m := range matches {
+			if logread.IsTemp(filepath.Base(m)) {
+				continue
+			}
+			if st, err := os.Stat(m); err == nil && st.IsDir() {
+				continue
+			}
 			if !seen[m] {
 				seen[m] = true
 				paths = append(paths, m)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"depot/internal/month"
 	"depot/internal/torexit"
 )
 
@@ -21,7 +22,7 @@ import (
 type scenario struct {
 	logs      map[string]string // file name -> content; ".gz" names are compressed
 	exitList  string            // a TorDNSEL document, or ""
-	months    []string
+	months    []month.Month
 	now       string
 	countIPv6 bool
 }
@@ -119,7 +120,7 @@ func TestUpdateEdges(t *testing.T) {
 			sc: scenario{logs: map[string]string{"a.log": lines(
 				logLine("203.0.113.1", "31/Oct/2026:23:30:00 -0100", get("r4.2"), 200), // 2026-11-01 00:30 UTC
 				logLine("203.0.113.2", "01/Nov/2026:00:30:00 +0100", get("r4.2"), 200), // 2026-10-31 23:30 UTC
-			)}, months: []string{"2026-10", "2026-11"}},
+			)}, months: months("2026-10", "2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {1, 0}, "r4.2": {1, 0}},
 		},
@@ -128,7 +129,7 @@ func TestUpdateEdges(t *testing.T) {
 			sc: scenario{logs: map[string]string{"a.log": lines(
 				logLine("203.0.113.1", "01/Nov/2026:00:30:00 +0000", get("r4.2"), 200),
 				logLine(torExit, "01/Nov/2026:00:30:00 +0000", get("r4.2"), 200),
-			)}, exitList: exitDoc("2026-10-31 22:00:00", "2026-10-31 23:00:00"), months: []string{"2026-11"}},
+			)}, exitList: exitDoc("2026-10-31 22:00:00", "2026-10-31 23:00:00"), months: months("2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {1, 1}, "r4.2": {1, 1}},
 		},
@@ -137,7 +138,7 @@ func TestUpdateEdges(t *testing.T) {
 			sc: scenario{logs: map[string]string{"a.log": lines(
 				logLine("203.0.113.1", "20/Nov/2026:00:30:00 +0000", get("r4.2"), 200),
 				logLine(torExit, "20/Nov/2026:00:30:00 +0000", get("r4.2"), 200),
-			)}, exitList: exitDoc("2026-10-31 22:00:00", "2026-10-31 23:00:00"), months: []string{"2026-11"}},
+			)}, exitList: exitDoc("2026-10-31 22:00:00", "2026-10-31 23:00:00"), months: months("2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {2, 0}, "r4.2": {2, 0}},
 		},
@@ -147,7 +148,7 @@ func TestUpdateEdges(t *testing.T) {
 				logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
 				logLine("203.0.113.1", "05/Nov/2026:11:00:00 +0000", get("r4.2"), 200),
 				logLine(torExit, "05/Nov/2026:10:00:00 +0000", get("r4.3"), 200),
-			)}, exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00"), months: []string{"2026-11"}},
+			)}, exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00"), months: months("2026-11")},
 			month: "2026-11",
 			// any: plain 1, plain_requests 2, tor_requests 1 -> floor(1*1/2) = 0
 			want: map[string]Figures{"any": {1, 0}, "r4.2": {1, 0}, "r4.3": {0, 0}},
@@ -160,7 +161,7 @@ func TestUpdateEdges(t *testing.T) {
 				logLine("203.0.113.3", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
 				logLine(torExit, "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
 				logLine(torExit, "05/Nov/2026:10:00:01 +0000", get("r4.2"), 200),
-			)}, exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00"), months: []string{"2026-11"}},
+			)}, exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00"), months: months("2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {3, 2}, "r4.2": {3, 2}},
 		},
@@ -170,7 +171,7 @@ func TestUpdateEdges(t *testing.T) {
 				"a.log":    lines(logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200), "garbage", logLine("203.0.113.9", "05/Oct/2026:10:00:00 +0000", get("r4.2"), 200)),
 				"a.log.gz": lines(logLine("203.0.113.2", "06/Nov/2026:10:00:00 +0000", get("r4.1"), 200), "\x00\x01binary"),
 				"b.log.gz": lines(logLine("203.0.113.1", "01/Nov/2026:10:00:00 +0000", get("r4.1"), 304)),
-			}, months: []string{"2026-11"}},
+			}, months: months("2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {2, 0}, "r4.1": {2, 0}, "r4.2": {1, 0}},
 		},
@@ -179,13 +180,13 @@ func TestUpdateEdges(t *testing.T) {
 			sc: scenario{logs: map[string]string{"a.log": lines(
 				logLine("2001:db8::1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
 				logLine("::ffff:203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
-			)}, months: []string{"2026-11"}, countIPv6: true},
+			)}, months: months("2026-11"), countIPv6: true},
 			month: "2026-11",
 			want:  map[string]Figures{"any": {1, 0}, "r4.2": {1, 0}},
 		},
 		{
 			name:  "month with nothing counted",
-			sc:    scenario{logs: map[string]string{"a.log": lines(logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", "GET / HTTP/1.1", 200))}, months: []string{"2026-11"}},
+			sc:    scenario{logs: map[string]string{"a.log": lines(logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", "GET / HTTP/1.1", 200))}, months: months("2026-11")},
 			month: "2026-11",
 			want:  map[string]Figures{},
 		},
@@ -216,7 +217,7 @@ func TestUpdateMeta(t *testing.T) {
 		logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
 		`203.0.113.1 - - [05/Nov/2026:10:00:00 +0000] "GET /x HTTP/1.1" 2000 1 "-" "-"`, // dated but malformed
 		"garbage",
-	)}, months: []string{"2026-11"}, countIPv6: true, now: "2026-12-01T04:00:00Z",
+	)}, months: months("2026-11"), countIPv6: true, now: "2026-12-01T04:00:00Z",
 		exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00")}
 	_, meta, raw := sc.run(t)
 	m := meta["2026-11"]
@@ -255,10 +256,10 @@ func TestCompleteMonthAndMonthComputed(t *testing.T) {
 		{"2026-11-02T04:00:00Z", true},
 	} {
 		t.Run(tc.now, func(t *testing.T) {
-			if _, err := Update(context.Background(), Options{Logs: []string{log}, ExitListsDir: exits, DataFile: data, Months: []string{"2026-10"}, Now: fixedNow(tc.now)}); err != nil {
+			if _, err := Update(context.Background(), Options{Logs: []string{log}, ExitListsDir: exits, DataFile: data, Months: months("2026-10"), Now: fixedNow(tc.now)}); err != nil {
 				t.Fatal(err)
 			}
-			at, complete, err := MonthComputed(data, "2026-10")
+			at, complete, err := MonthComputed(data, month.MustParse("2026-10"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,7 +268,7 @@ func TestCompleteMonthAndMonthComputed(t *testing.T) {
 			}
 		})
 	}
-	at, complete, err := MonthComputed(data, "2026-09")
+	at, complete, err := MonthComputed(data, month.MustParse("2026-09"))
 	if err != nil || !at.IsZero() || complete {
 		t.Errorf("never-computed month: got %v %v %v", at, complete, err)
 	}
@@ -284,7 +285,7 @@ func TestDataFileKeepsOtherMonths(t *testing.T) {
 	os.WriteFile(data, []byte(old), 0o644)
 	log := filepath.Join(dir, "access.log")
 	os.WriteFile(log, []byte(lines(logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200))), 0o644)
-	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: []string{"2026-11"}, Now: fixedNow("2026-11-29T04:00:00Z")}); err != nil {
+	if _, err := Update(context.Background(), Options{Logs: []string{log}, DataFile: data, Months: months("2026-11"), Now: fixedNow("2026-11-29T04:00:00Z")}); err != nil {
 		t.Fatal(err)
 	}
 	var before, after map[string]json.RawMessage
@@ -325,7 +326,7 @@ func TestCorruptDataFileUntouched(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "stats.json")
 	os.WriteFile(data, []byte(`{"2026-10": {"any": `), 0o644)
-	_, err := Update(context.Background(), Options{DataFile: data, Months: []string{"2026-11"}, Now: fixedNow("2026-11-29T04:00:00Z")})
+	_, err := Update(context.Background(), Options{DataFile: data, Months: months("2026-11"), Now: fixedNow("2026-11-29T04:00:00Z")})
 	if err == nil || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Errorf("got %v, want a JSON error", err)
 	}
@@ -340,7 +341,7 @@ func TestAtomicWriteLeavesOldFileOnFailure(t *testing.T) {
 	os.MkdirAll(filepath.Dir(data), 0o755)
 	os.WriteFile(data, []byte(`{"meta":{}}`), 0o644)
 	readOnlyDir(t, filepath.Dir(data)) // no temp file can be created
-	if _, err := Update(context.Background(), Options{DataFile: data, Months: []string{"2026-11"}, Now: fixedNow("2026-11-29T04:00:00Z")}); err == nil {
+	if _, err := Update(context.Background(), Options{DataFile: data, Months: months("2026-11"), Now: fixedNow("2026-11-29T04:00:00Z")}); err == nil {
 		t.Error("write into a read-only directory succeeded")
 	}
 	if b, _ := os.ReadFile(data); string(b) != `{"meta":{}}` {
@@ -366,7 +367,7 @@ func TestChunkBoundaries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tl, err := countFiles(context.Background(), chunks, []string{"2026-11"}, nil, false, exits, &progress{})
+		tl, err := countFiles(context.Background(), chunks, months("2026-11"), nil, false, exits, &progress{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,7 +402,7 @@ func TestNoNetworkWithoutFetch(t *testing.T) {
 			n := 0
 			_, err := Update(context.Background(), Options{
 				ExitListsDir: dir, DataFile: filepath.Join(dir, "stats.json"), Fetch: fetch,
-				Months: []string{"2026-10"}, Now: fixedNow("2026-11-29T04:00:00Z"),
+				Months: months("2026-10"), Now: fixedNow("2026-11-29T04:00:00Z"),
 				HTTPClient: &http.Client{Transport: countingTransport{&n}}, CollecTorURL: "http://collector.invalid/",
 			})
 			switch {

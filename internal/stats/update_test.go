@@ -53,7 +53,7 @@ func TestSharedCaseReproduced(t *testing.T) {
 		Logs:         []string{filepath.Join(dir, "logs", "access.log*")},
 		ExitListsDir: filepath.Join(dir, "exit-lists"),
 		DataFile:     data,
-		Months:       []string{"2026-09", "2026-10", "2026-11"},
+		Months:       months("2026-09", "2026-10", "2026-11"),
 		Title:        "Estimated userbase",
 		Now:          fixedNow("2026-12-02T04:00:00Z"),
 	})

@@ -6,9 +6,20 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"depot/internal/month"
 )
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// months parses "YYYY-MM" months.
+func months(names ...string) []month.Month {
+	var ms []month.Month
+	for _, n := range names {
+		ms = append(ms, month.MustParse(n))
+	}
+	return ms
+}
 
 // readOnlyDir makes dir refuse new files until the test ends, for root too:
 // root ignores permission bits, so as root dir becomes a read-only bind

@@ -1,11 +1,10 @@
 // Package logfilestest has helpers for tests of log files: reading every
-// line of a log directory, plain and gzip, writing fixtures, and a small
-// disk that fills up.
+// line of a log file (by content, as depot does), writing fixtures in
+// every compressed format depot reads, and a small disk that fills up.
 package logfilestest
 
 import (
-	"bufio"
-	"compress/gzip"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -14,61 +13,84 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 	"golang.org/x/sys/unix"
+
+	"depot/internal/logread"
 )
 
-// ReadLines returns every line of the file at path, inflating .gz files
-// (all members).
+// ReadLines returns every line of the file at path, plain or compressed.
 func ReadLines(tb testing.TB, path string) []string {
 	tb.Helper()
-	f, err := os.Open(path)
+	r, err := logread.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatalf("%s: %v", path, err)
-		}
-		r = zr
-	}
+	defer r.Close()
 	var lines []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	for {
+		l, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return lines
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lines = append(lines, string(l))
 	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	return lines
 }
 
-// WriteFile writes lines (each followed by "\n") to dir/name, gzip when
-// name ends in .gz, and returns the path.
+// WriteFile writes lines (each followed by "\n") to dir/name, compressed
+// as the name says (.gz, .xz, .zst), and returns the path. Go has no bzip2
+// writer: see Bzip2.
 func WriteFile(tb testing.TB, dir, name string, lines ...string) string {
 	tb.Helper()
 	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
 	data := []byte(strings.Join(lines, "\n"))
 	if len(lines) > 0 {
 		data = append(data, '\n')
 	}
-	if strings.HasSuffix(name, ".gz") {
-		var b strings.Builder
-		zw := gzip.NewWriter(&b)
-		zw.Write(data)
-		zw.Close()
-		data = []byte(b.String())
-	}
-	if err := os.WriteFile(path, data, 0o640); err != nil {
+	if err := os.WriteFile(path, Compress(tb, filepath.Ext(name), data), 0o640); err != nil {
 		tb.Fatal(err)
 	}
 	return path
 }
 
-// Names lists the file names in dir, sorted.
+// Compress compresses data as the file extension ext says (".gz", ".xz",
+// ".zst"); any other extension leaves it plain.
+func Compress(tb testing.TB, ext string, data []byte) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch ext {
+	case ".gz":
+		w = gzip.NewWriter(&b)
+	case ".xz":
+		w, err = xz.NewWriter(&b)
+	case ".zst":
+		w, err = zstd.NewWriter(&b, zstd.WithEncoderConcurrency(1))
+	default:
+		return data
+	}
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Names lists the file names in dir, sorted, hidden files included.
 func Names(tb testing.TB, dir string) []string {
 	tb.Helper()
 	entries, err := os.ReadDir(dir)
@@ -77,9 +99,7 @@ func Names(tb testing.TB, dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".depot") {
-			names = append(names, e.Name())
-		}
+		names = append(names, e.Name())
 	}
 	return names
 }
