@@ -29,7 +29,13 @@ func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
 }
 
+// buildAndRun builds depot, or takes DEPOT_BIN when set: a build of
+// another commit, to see a test fail before a fix.
 func buildAndRun(m *testing.M) int {
+	if bin := os.Getenv("DEPOT_BIN"); bin != "" {
+		depotBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "depot-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -88,6 +88,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if n := srv.MaxResponses(); n < cfg.MaxResponses {
+		logf("max_responses lowered from %d to %d, half of the open-file limit (raise LimitNOFILE for more)", cfg.MaxResponses, n)
+	}
 	// Every listener is bound before anything is created: the proxy's,
 	// then the server's, which then creates log_dir and its logs; then
 	// proxy.log, and (rec.keep, below) the outbound record in data_dir.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -34,6 +35,20 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation" example:"daily"`
+	// SendTimeout is the most time a client may accept no byte of a
+	// response (nginx's send_timeout): the HTTP/1 connection, or the
+	// HTTP/2 stream, is then closed. A client that accepts bytes, however
+	// slowly, is never cut off. Absent (0) means 60s; written, it must be
+	// at least 1s.
+	SendTimeout Duration `toml:"send_timeout" example:"60s"`
+	// MaxResponses caps the responses in flight at once, over every
+	// listener; each holds at most one open file. Past it a new request
+	// gets 503 with Retry-After, and past half of it a connection that
+	// already has a response in flight does (HTTP/2 multiplexes), so that
+	// other clients still get through. Absent (0) means 1024; written, it
+	// must be at least 1. It is never more than half the process's
+	// open-file limit.
+	MaxResponses int `toml:"max_responses" example:"1024"`
 	// Torrc is tor's configuration file, read (never written) by depot
 	// audit to check that every onion service points at an onion
 	// listener. Empty means the audit reads it only when given --torrc.
@@ -53,7 +68,9 @@ type Config struct {
 	// directory.
 	Path string `toml:"-"`
 
-	retentionZero bool // retention_months = 0 was written
+	retentionZero    bool // retention_months = 0 was written
+	maxResponsesZero bool // max_responses = 0 was written
+	sendTimeoutZero  bool // send_timeout = "0s" was written
 }
 
 // Listen is one listener.
@@ -122,6 +139,8 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+	DefaultSendTimeout     = Duration(60 * time.Second)
+	DefaultMaxResponses    = 1024
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
@@ -183,6 +202,12 @@ func Parse(path string, data []byte) (*Config, error) {
 	if v, ok := raw["retention_months"]; ok && v == int64(0) {
 		c.retentionZero = true
 	}
+	if v, ok := raw["max_responses"]; ok && v == int64(0) {
+		c.maxResponsesZero = true
+	}
+	if _, ok := raw["send_timeout"]; ok && c.SendTimeout == 0 {
+		c.sendTimeoutZero = true
+	}
 	c.Path = path
 	c.resolvePaths(filepath.Dir(path))
 	c.applyDefaults()
@@ -221,6 +246,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.LogRotation == "" {
 		c.LogRotation = RotationDaily
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.MaxResponses == 0 {
+		c.MaxResponses = DefaultMaxResponses
 	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -62,6 +63,19 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 	if c.Stats.Data != filepath.Join(DefaultDataDir, "stats.json") {
 		t.Errorf("stats data default %q", c.Stats.Data)
 	}
+	if c.SendTimeout != Duration(60*time.Second) || c.MaxResponses != 1024 {
+		t.Errorf("send_timeout %v, max_responses %d; want 60s and 1024", time.Duration(c.SendTimeout), c.MaxResponses)
+	}
+}
+
+func TestLoadSendTimeoutAndMaxResponses(t *testing.T) {
+	c, err := Load(writeConfig(t, "send_timeout = \"2m\"\nmax_responses = 4096\n"+minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendTimeout != Duration(2*time.Minute) || c.MaxResponses != 4096 {
+		t.Errorf("send_timeout %v, max_responses %d; want 2m and 4096", time.Duration(c.SendTimeout), c.MaxResponses)
+	}
 }
 
 func TestLoadRejects(t *testing.T) {
@@ -84,6 +98,12 @@ func TestLoadRejects(t *testing.T) {
 		{"duplicate address", minimal + "[[listen]]\naddress = \"127.0.0.1:8080\"\n", []string{"listen[1].address", "also listen[0]"}},
 		{"bad onion location", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nonion_location = \"http://example.org\"", 1), []string{"site[0].onion_location"}},
 		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
+		{"send timeout too short", "send_timeout = \"100ms\"\n" + minimal, []string{"send_timeout: 100ms is less than a second"}},
+		{"send timeout negative", "send_timeout = \"-5s\"\n" + minimal, []string{"send_timeout: -5s is less than a second"}},
+		{"send timeout not a duration", "send_timeout = 60\n" + minimal, []string{"depot.toml:"}},
+		{"max responses negative", "max_responses = -1\n" + minimal, []string{"max_responses: must be at least 1, got -1"}},
+		{"max responses written as 0", "max_responses = 0\n" + minimal, []string{"max_responses: must be at least 1, got 0", "leave it out"}},
+		{"send timeout written as 0", "send_timeout = \"0s\"\n" + minimal, []string{"send_timeout: 0s is less than a second", "leave it out"}},
 		{"bad size", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nredirect_min_size = \"lots\"", 1), []string{"depot.toml:", "not a size"}},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,18 @@ func (c *Config) problems(serve bool) *Problems {
 	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
+	}
+	if got := c.SendTimeout; got < Duration(time.Second) || c.sendTimeoutZero {
+		if c.sendTimeoutZero {
+			got = 0
+		}
+		p.add("send_timeout", "%s is less than a second; clients on slow links would be cut off (leave it out for the default, 60s)", time.Duration(got))
+	}
+	if got := c.MaxResponses; got < 1 || c.maxResponsesZero {
+		if c.maxResponsesZero {
+			got = 0
+		}
+		p.add("max_responses", "must be at least 1, got %d (leave it out for the default, %d)", got, DefaultMaxResponses)
 	}
 	if len(c.Listen) == 0 {
 		p.add("listen", "no [[listen]] table; add one with address = \"127.0.0.1:8080\"")

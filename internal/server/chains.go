@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -24,18 +26,31 @@ func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clea
 }
 
 type clearnetHandler struct {
-	t       *table
-	access  io.Writer
-	errors  io.Writer
-	now     func() time.Time
-	pid     int
-	counter atomic.Uint64
+	t      *table
+	access io.Writer
+	errors io.Writer
+	now    func() time.Time
+	pid    int
+}
+
+// connID is the number of r's connection (the "*N" of the error log,
+// unique in the process as nginx's connection numbers are, and shared by
+// every request of the connection), or 0 (left out of the line) when it
+// has none, as in tests that call the handler directly.
+func connID(ctx context.Context) uint64 {
+	if ci := infoOf(ctx); ci != nil {
+		return ci.id
+	}
+	return 0
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	markHandled(r)
+	reqLine := requestLine(r)
+	if markHandled(r, reqLine) {
+		w.Header().Set("Connection", "close")
+	}
 	rec := &recorder{ResponseWriter: w}
 	var err error
 	s := h.t.Load().lookup(r.Host)
@@ -52,7 +67,6 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	bp := linePool.Get().(*[]byte)
 	line := (*bp)[:0]
-	reqLine := requestLine(r)
 	e := accesslog.Entry{
 		RemoteAddr: clientAddr(r),
 		Time:       now,
@@ -64,14 +78,18 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
+	level := errorlog.Error
+	if err == nil && errors.Is(rec.werr, errSendTimeout) {
+		// nginx's words and level for its send_timeout.
+		err, level = errClientTimedOut, errorlog.Info
+	}
 	if err != nil {
-		level := "error"
 		server := ""
 		if s != nil && len(s.cfg.Hosts) > 0 {
 			server = s.cfg.Hosts[0]
 		}
 		line = errorlog.Append(line[:0], &errorlog.Entry{
-			Time: now, Level: level, PID: h.pid, ConnID: h.counter.Add(1),
+			Time: now, Level: level, PID: h.pid, ConnID: connID(r.Context()),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
 			Request: reqLine, Host: r.Host,
 		})
@@ -80,6 +98,8 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	*bp = line
 	linePool.Put(bp)
 }
+
+var errClientTimedOut = errors.New("client timed out (110: Connection timed out) while sending response to client")
 
 // requestLine rebuilds the request line as received.
 func requestLine(r *http.Request) string {
@@ -101,6 +121,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	werr   error // the first write error (a send timeout, a client gone)
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -116,6 +137,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 
@@ -131,6 +155,9 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 		n, err = io.Copy(r.ResponseWriter, src)
 	}
 	r.bytes += n
+	if err != nil && r.werr == nil {
+		r.werr = err
+	}
 	return n, err
 }
 

@@ -5,5 +5,7 @@
 // Its one promise above all: the handler chain built by NewOnion is given no
 // log writer, so no request on an onion listener has any path to a log. The
 // site handlers below both chains never log; they return what went wrong,
-// and only the clearnet chain writes it down.
+// and only the clearnet chain writes it down. What bounds hostile clients
+// on every listener (conn.go: the send timeout, a graceful stop; limits.go:
+// responses in flight, HTTP/2 streams) holds no logger either.
 package server

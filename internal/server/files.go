@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // contentTypes are the types depot sets itself, so that repository files
@@ -85,28 +86,69 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errHidden), errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
+	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
+		// A file used as a directory, a name longer than NAME_MAX, a
+		// symlink loop: nothing is there to serve, as nginx answers them.
+		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
 	case errors.Is(err, errEscapes):
 		return http.StatusNotFound // a symlink out of the root: as if absent
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		// Out of descriptors: the server is overloaded, not broken, and
+		// the client may retry (RFC 9110 §15.6.4).
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
 }
 
-// openError describes a failed open the way nginx's error log does.
+// openError describes a failed open the way nginx's error log does:
+// open() "/srv/x" failed (20: Not a directory).
 func openError(full string, err error) *fileError {
 	status := statusOf(err)
-	var errno string
-	switch status {
-	case http.StatusNotFound:
-		errno = "2: No such file or directory"
-	case http.StatusForbidden:
-		errno = "13: Permission denied"
+	var text string
+	switch errno, ok := errnoOf(err); {
+	case ok:
+		text = errnoText(errno)
+	case status == http.StatusNotFound:
+		text = "2: No such file or directory" // hidden, or a symlink out of the root
+	case status == http.StatusForbidden:
+		text = "13: Permission denied"
 	default:
-		errno = err.Error()
+		text = err.Error()
 	}
-	return &fileError{status: status, detail: fmt.Sprintf("open() %q failed (%s)", full, errno)}
+	return &fileError{status: status, detail: fmt.Sprintf("open() %q failed (%s)", full, text)}
+}
+
+// errnoOf finds the errno under err: directly in the *fs.PathError that
+// an open returns, without errors.As's allocation, or anywhere below.
+func errnoOf(err error) (syscall.Errno, bool) {
+	if pe, ok := err.(*fs.PathError); ok {
+		if e, ok := pe.Err.(syscall.Errno); ok {
+			return e, true
+		}
+	}
+	var e syscall.Errno
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// errnoText is an errno as nginx writes it: "2: No such file or directory".
+func errnoText(e syscall.Errno) string {
+	switch e { // the frequent ones, without building them
+	case syscall.ENOENT:
+		return "2: No such file or directory"
+	case syscall.EACCES:
+		return "13: Permission denied"
+	case syscall.ENOTDIR:
+		return "20: Not a directory"
+	}
+	msg := e.Error()
+	if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
+		msg = string(msg[0]-'a'+'A') + msg[1:] // strerror's capital
+	}
+	return strconv.Itoa(int(e)) + ": " + msg
 }
 
 // writeError sends the generic body for a status. The detail never reaches

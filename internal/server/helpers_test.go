@@ -70,6 +70,21 @@ func startServer(t testing.TB, siteExtra string, opts Options) *testServer {
 // directory).
 func startServerLogs(t testing.TB, siteExtra string, opts Options, logDir string) *testServer {
 	t.Helper()
+	return startListenersLogs(t, []string{`address = "127.0.0.1:0"`, "address = \"127.0.0.1:0\"\nonion = true"}, siteExtra, opts, logDir)
+}
+
+// startListeners runs a server with the given [[listen]] tables (each the
+// body of one table) over a site at a fresh root. The first listener is
+// ts.clearnet and the second, if any, ts.onion.
+func startListeners(t testing.TB, listeners []string, siteExtra string, opts Options) *testServer {
+	t.Helper()
+	return startListenersLogs(t, listeners, siteExtra, opts, "")
+}
+
+// startListenersLogs is startListeners with the logs in logDir ("" for a
+// fresh directory).
+func startListenersLogs(t testing.TB, listeners []string, siteExtra string, opts Options, logDir string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	writeTree(t, root, defaultTree)
@@ -78,12 +93,11 @@ func startServerLogs(t testing.TB, siteExtra string, opts Options, logDir string
 	}
 	toml := `log_dir = "` + logDir + `"
 data_dir = "` + filepath.Join(dir, "data") + `"
-[[listen]]
-address = "127.0.0.1:0"
-[[listen]]
-address = "127.0.0.1:0"
-onion = true
-[[site]]
+`
+	for _, l := range listeners {
+		toml += "[[listen]]\n" + l + "\n"
+	}
+	toml += `[[site]]
 hosts = ["*"]
 root = "` + root + `"
 ` + siteExtra
@@ -101,8 +115,12 @@ root = "` + root + `"
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{srv: srv, cfg: cfg, root: root, logDir: logDir, done: make(chan error, 1), cancel: cancel,
-		clearnet: srv.Addrs()[0].String(), onion: srv.Addrs()[1].String()}
+	ts := &testServer{srv: srv, cfg: cfg, root: root, logDir: logDir, done: make(chan error, 1), cancel: cancel}
+	addrs := srv.Addrs()
+	ts.clearnet = addrs[0].String()
+	if len(addrs) > 1 {
+		ts.onion = addrs[1].String()
+	}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { ts.stop(t) })
 	return ts

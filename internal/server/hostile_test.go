@@ -106,3 +106,85 @@ func rawFull(t testing.TB, addr, request string) string {
 	b, _ := io.ReadAll(c)
 	return string(b)
 }
+
+// TestRedirectsStayOnOrigin: the slash a directory needs is added by a
+// redirect whose target is a path on the same origin. "//repo" must not
+// become "Location: //repo/", which a browser reads as the host "repo".
+func TestRedirectsStayOnOrigin(t *testing.T) {
+	ts := startServer(t, "autoindex = true", Options{})
+	tests := []struct{ target, location string }{
+		{"/listing", "/listing/"},
+		{"//listing", "/listing/"},
+		{"///listing", "/listing/"},
+		{"/%2flisting", "/listing/"},
+		{"/%2F%2Flisting?a=b", "/listing/?a=b"},
+		{"//listing/dir", "/listing/dir/"},
+		{"/listing//dir", "/listing/dir/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			resp := rawFull(t, ts.clearnet, "GET "+tt.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			status, rest, _ := strings.Cut(resp, "\r\n")
+			if !strings.Contains(status, " 301 ") {
+				t.Fatalf("status line %q, want 301", status)
+			}
+			var loc string
+			for _, h := range strings.Split(rest, "\r\n") {
+				if v, ok := strings.CutPrefix(h, "Location: "); ok {
+					loc = v
+				}
+			}
+			if loc != tt.location {
+				t.Errorf("Location %q, want %q", loc, tt.location)
+			}
+		})
+	}
+}
+
+// TestUnservableNamesAre404: names the kernel refuses (a file used as a
+// directory, a name longer than NAME_MAX, a symlink loop) and a file asked
+// for as a directory are 404, as nginx answers them, with nginx's error
+// line naming the errno; none is a 500.
+func TestUnservableNamesAre404(t *testing.T) {
+	ts := startServer(t, "", Options{})
+	if err := os.Symlink("loop2", filepath.Join(ts.root, "loop1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("loop1", filepath.Join(ts.root, "loop2")); err != nil {
+		t.Fatal(err)
+	}
+	long := "/" + strings.Repeat("a", 300)
+	tests := []struct{ target, errno string }{
+		{"/index.html/x", "(20: Not a directory)"},
+		{"/index.html/", "(20: Not a directory)"},
+		{"/keys/KEY.gpg/", "(20: Not a directory)"},
+		{long, "(36: File name too long)"},
+		{long + "/x", "(36: File name too long)"},
+		{"/loop1", "(40: Too many levels of symbolic links)"},
+		{"/loop1/x", "(40: Too many levels of symbolic links)"},
+	}
+	for _, tt := range tests {
+		status := raw(t, ts.clearnet, "GET "+tt.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if !strings.Contains(status, " 404 ") {
+			t.Errorf("GET %.40s: status line %q, want 404", tt.target, status)
+		}
+	}
+	errs := ts.readLog(t, "error.log")
+	for _, tt := range tests {
+		if !strings.Contains(errs, `request: "GET `+tt.target+` HTTP/1.1"`) {
+			t.Errorf("error.log has no line for GET %.40s:\n%s", tt.target, errs)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+	if len(lines) != len(tests) {
+		t.Errorf("error.log has %d lines for %d requests:\n%s", len(lines), len(tests), errs)
+	}
+	for i, l := range lines {
+		if i < len(tests) && (!strings.Contains(l, "[error]") || !strings.Contains(l, tests[i].errno)) {
+			t.Errorf("error line %d %q: want level error and %s, as nginx writes", i, l, tests[i].errno)
+		}
+	}
+	if got := raw(t, ts.clearnet, "GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.Contains(got, " 200 ") {
+		t.Errorf("GET /index.html: %q, want 200", got)
+	}
+}

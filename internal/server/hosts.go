@@ -15,14 +15,14 @@ type sites struct {
 	all    []*site
 }
 
-func newSites(cfgs []config.Site, responders func(config.Site) []Responder) (*sites, error) {
+func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate) (*sites, error) {
 	t := &sites{byHost: map[string]*site{}}
 	for _, c := range cfgs {
 		var rs []Responder
 		if responders != nil {
 			rs = responders(c)
 		}
-		s, err := newSite(c, rs)
+		s, err := newSite(c, rs, g)
 		if err != nil {
 			t.close()
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,7 +37,8 @@ func snapshot(t testing.TB, dir string) map[string]string {
 // directory byte-for-byte unchanged, after shutdown has flushed everything.
 func TestOnionRequestsLeaveLogsUnchanged(t *testing.T) {
 	ts := startServer(t, `onion_location = "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.onion"`,
-		Options{ReadHeaderTimeout: 200 * time.Millisecond})
+		Options{ReadHeaderTimeout: 200 * time.Millisecond, SendTimeout: 500 * time.Millisecond, MaxResponses: 1})
+	addBig(t, ts)
 	// One clearnet request first, so the files have content to compare.
 	body(t, get(t, ts.clearnet, "/nothing-here"))
 	before := snapshot(t, ts.logDir)
@@ -69,6 +71,16 @@ func TestOnionRequestsLeaveLogsUnchanged(t *testing.T) {
 		time.Sleep(400 * time.Millisecond)
 		c.Close()
 	}
+
+	// A client that reads nothing holds the one place for responses: the
+	// next request gets 503; then the send timeout cuts the first off.
+	stalled := dialSmall(t, ts.onion)
+	io.WriteString(stalled, "GET /big.iso HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "the onion response in flight", func() bool { return ts.srv.gate.n.Load() == 1 })
+	if r := get(t, ts.onion, "/"); r.StatusCode != 503 {
+		t.Errorf("onion request past max_responses: %d, want 503", r.StatusCode)
+	}
+	waitFor(t, "the stalled onion client to be cut off", func() bool { return ts.srv.gate.n.Load() == 0 })
 
 	ts.stop(t)
 	after := snapshot(t, ts.logDir)
@@ -143,4 +155,25 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestOnionPathImportsNoLogger reads every file an onion request passes
+// through besides onion.go (the listener's guard, the guardHandler and its
+// limits, the sites and their files): none may import anything that
+// writes logs. Only the clearnet files (chains.go, refused.go,
+// tlslisten.go, server.go) do.
+func TestOnionPathImportsNoLogger(t *testing.T) {
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "resolve.go", "hosts.go", "onionmark.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			switch path {
+			case "depot/internal/accesslog", "depot/internal/errorlog", "depot/internal/logfiles", "log", "log/slog", "log/syslog":
+				t.Errorf("%s imports %q; it is on the onion path and may not log", file, path)
+			}
+		}
+	}
 }

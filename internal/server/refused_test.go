@@ -1,7 +1,12 @@
 package server
 
 import (
+	"bufio"
+	"crypto/tls"
+	"io"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +50,152 @@ func TestRefusedRequestsAreLogged(t *testing.T) {
 	errs := ts.readLogAfterStop(t, "error.log")
 	if n := strings.Count(errs, "[info]"); n != 3 || !strings.Contains(errs, "client: 127.0.0.1") {
 		t.Errorf("error.log should hold 3 info lines naming the client:\n%s", errs)
+	}
+}
+
+// refusedCase is one connection's worth of bytes and the access lines it
+// must leave, in order.
+type refusedCase struct {
+	name    string
+	send    string
+	answers int      // responses to read before closing our side
+	want    []string // fragments of the access lines, in order
+}
+
+// pipelinedCases are requests that net/http refuses itself, alone and
+// after a valid request on the same connection, and OPTIONS * on a
+// keep-alive connection. Each refused request must leave exactly one line
+// with what was received as its request line (never a header value), the
+// status sent and the size of the body alone.
+var pipelinedCases = []refusedCase{
+	{"invalid method after a valid request", "GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nG(T /p2 HTTP/1.1\r\nHost: x\r\n\r\n", 2,
+		[]string{`"GET /p1 HTTP/1.1" 404 `, `"G(T /p2 HTTP/1.1" 400 15 "-" "-"`}},
+	{"oversized headers after a valid request", "GET /p3 HTTP/1.1\r\nHost: x\r\n\r\nGET /p4 HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n", 2,
+		[]string{`"GET /p3 HTTP/1.1" 404 `, `"GET /p4 HTTP/1.1" 431 35 "-" "-"`}},
+	{"half-sent request after a valid one", "GET /p5 HTTP/1.1\r\nHost: x\r\n\r\nGET /p6 HTTP/1.1\r\nHost: x\r\n", 1,
+		[]string{`"GET /p5 HTTP/1.1" 404 `, `"GET /p6 HTTP/1.1" 400 `}},
+	{"garbage after a valid request", "GET /p7 HTTP/1.1\r\nHost: x\r\n\r\n\x16\x03\x01garbage\r\n\r\n", 2,
+		[]string{`"GET /p7 HTTP/1.1" 404 `, `"\x16\x03\x01garbage" 400 15 "-" "-"`}},
+	{"OPTIONS * on a keep-alive connection", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\nGET /p8 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2,
+		[]string{`"OPTIONS * HTTP/1.1" 405 `, `"GET /p8 HTTP/1.1" 404 `}},
+	{"oversized headers", "GET /p9 HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n", 1,
+		[]string{`"GET /p9 HTTP/1.1" 431 35 "-" "-"`}},
+	{"invalid method", "G(T /p10 HTTP/1.1\r\nHost: x\r\n\r\n", 1,
+		[]string{`"G(T /p10 HTTP/1.1" 400 15 "-" "-"`}},
+	{"no Host header", "GET /p11 HTTP/1.1\r\n\r\n", 1,
+		[]string{`"GET /p11 HTTP/1.1" 400 45 "-" "-"`}}, // "400 Bad Request: missing required Host header"
+	{"request with a body, then garbage", "GET /p12 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloG(T /p13 HTTP/1.1\r\n\r\n", 1,
+		[]string{`"GET /p12 HTTP/1.1" 404 `}}, // the connection ends after a request with a body
+}
+
+// playRefused sends each case on its own connection (made by dial) and
+// reads what it says before closing.
+func playRefused(t *testing.T, dial func() net.Conn, cases []refusedCase) {
+	t.Helper()
+	for _, c := range cases {
+		conn := dial()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		go io.WriteString(conn, c.send) // the server may stop reading first
+		br := bufio.NewReader(conn)
+		for range c.answers {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("%s: reading an answer: %v", c.name, err)
+				break
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		conn.Close()
+	}
+}
+
+// checkRefusedLog finds each case's lines in the access log, in the case's
+// order (cases close, and so log, at their own pace), and nothing else;
+// and checks that the error lines name the client.
+func checkRefusedLog(t *testing.T, access, errs string, cases []refusedCase) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(access, "\n"), "\n")
+	used := make([]bool, len(lines))
+	total := 0
+	for _, c := range cases {
+		prev := -1
+		for _, w := range c.want {
+			total++
+			found := -1
+			for i, l := range lines {
+				if !used[i] && strings.Contains(l, w) {
+					found = i
+					break
+				}
+			}
+			switch {
+			case found < 0:
+				t.Errorf("%s: no access line contains %q", c.name, w)
+			case found < prev:
+				t.Errorf("%s: the line with %q comes before the one above it", c.name, w)
+			default:
+				used[found], prev = true, found
+			}
+		}
+	}
+	if len(lines) != total {
+		t.Errorf("access.log has %d lines, want %d:\n%s", len(lines), total, access)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(errs, "\n"), "\n") {
+		if !strings.Contains(l, ", client: 127.0.0.1") {
+			t.Errorf("error line without the client: %q", l)
+		}
+	}
+}
+
+func TestRefusedPipelinedRequestsAreLogged(t *testing.T) {
+	ts := startServer(t, "", Options{})
+	playRefused(t, func() net.Conn {
+		c, err := net.Dial("tcp", ts.clearnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}, pipelinedCases)
+	ts.stop(t)
+	checkRefusedLog(t, ts.readLogAfterStop(t, "access.log"), ts.readLogAfterStop(t, "error.log"), pipelinedCases)
+}
+
+// TestRefusedRequestsOnTLSAreLogged: the same over HTTPS, the production
+// case, plus plain HTTP sent to the HTTPS port and a failed handshake,
+// whose error line names the client in its client field.
+func TestRefusedRequestsOnTLSAreLogged(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	ts := startListeners(t, []string{`address = "127.0.0.1:0"
+tls_cert = "` + certFile + `"
+tls_key = "` + keyFile + `"`}, "", Options{})
+	dialTLS := func() net.Conn {
+		c, err := tls.Dial("tcp", ts.clearnet, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	playRefused(t, dialTLS, pipelinedCases)
+	plain := refusedCase{"plain HTTP to the HTTPS port", "GET /p20 HTTP/1.1\r\nHost: x\r\n\r\n", 1,
+		[]string{`"GET /p20 HTTP/1.1" 400 48 "-" "-"`}}
+	playRefused(t, func() net.Conn {
+		c, err := net.Dial("tcp", ts.clearnet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}, []refusedCase{plain})
+	if c, err := net.Dial("tcp", ts.clearnet); err == nil {
+		c.Write([]byte("\x16\x03\x01\x00\x05hello")) // not a ClientHello
+		io.Copy(io.Discard, c)
+		c.Close()
+	}
+	ts.stop(t)
+	errs := ts.readLogAfterStop(t, "error.log")
+	checkRefusedLog(t, ts.readLogAfterStop(t, "access.log"), errs, append(pipelinedCases, plain))
+	if !regexp.MustCompile(`\[info\] \d+#0: \*\d+ .*while SSL handshaking, client: 127\.0\.0\.1\n`).MatchString(errs) {
+		t.Errorf("error.log has no handshake error line with the client field:\n%s", errs)
 	}
 }

@@ -56,9 +56,13 @@ func (r *root) Open(name string) (*os.File, error) {
 		}
 		return f, err
 	}
+	return r.openat2(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY)
+}
+
+func (r *root) openat2(name string, flags uint64) (*os.File, error) {
 	for {
 		fd, err := unix.Openat2(r.fd, name, &unix.OpenHow{
-			Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY,
+			Flags:   flags,
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 		})
 		switch {
@@ -73,9 +77,18 @@ func (r *root) Open(name string) (*os.File, error) {
 	}
 }
 
-// Stat returns the FileInfo of name, opened as Open would.
+// Stat returns the FileInfo of name, resolved as Open resolves it. It
+// opens with O_PATH, so that a FIFO does not block it and no read access
+// is needed.
 func (r *root) Stat(name string) (fs.FileInfo, error) {
-	f, err := r.Open(name)
+	if r.slow != nil {
+		fi, err := r.slow.Stat(name)
+		if err != nil && isEscape(err) {
+			return nil, &fs.PathError{Op: "stat", Path: name, Err: errEscapes}
+		}
+		return fi, err
+	}
+	f, err := r.openat2(name, unix.O_PATH|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}

@@ -176,3 +176,76 @@ func TestLogsFlushedOnShutdown(t *testing.T) {
 		t.Errorf("after shutdown access.log has %d lines, want 5", n)
 	}
 }
+
+// TestAutoindexListsOnlyServable: a listing shows what a click on each
+// entry would serve, and nothing else: no symlink that leads out of the
+// root, no symlink loop, no socket; a symlink within the root is listed
+// with its target's size.
+func TestAutoindexListsOnlyServable(t *testing.T) {
+	ts := startServer(t, "autoindex = true", Options{})
+	outside := filepath.Dir(ts.root)
+	if err := os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("1234567"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(ts.root, "listing")
+	for name, target := range map[string]string{
+		"out-file":   filepath.Join(outside, "secret.txt"),
+		"out-dir":    outside,
+		"out-rel":    "../../secret.txt",
+		"loop":       "loop",
+		"dangling":   "nothing-here",
+		"in-file":    "b.txt",
+		"in-dir":     "dir",
+		"in-abs-out": "/etc/passwd",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := body(t, get(t, ts.clearnet, "/listing/"))
+	for _, name := range []string{"out-file", "out-dir", "out-rel", "loop", "dangling", "in-abs-out"} {
+		if strings.Contains(b, name) {
+			t.Errorf("listing shows %s, which the server would not serve:\n%s", name, b)
+		}
+	}
+	for _, want := range []string{`<a href="in-file">in-file</a></td><td>`, `<a href="in-dir/">in-dir/</a>`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("listing lacks %q:\n%s", want, b)
+		}
+	}
+	if !regexp.MustCompile(`<a href="in-file">in-file</a></td><td>[^<]*</td><td>1</td>`).MatchString(b) {
+		t.Errorf("in-file should be listed with its target's size, 1:\n%s", b)
+	}
+	for _, name := range []string{"in-file", "in-dir/"} {
+		if r := get(t, ts.clearnet, "/listing/"+name); r.StatusCode != 200 {
+			t.Errorf("GET /listing/%s: %d, want 200 (it is listed)", name, r.StatusCode)
+		}
+	}
+}
+
+// TestConnectionIDsUniquePerProcess: the "*N" of error lines numbers
+// connections across every clearnet listener of the process, as nginx's
+// connection numbers do; requests on one connection share its number.
+func TestConnectionIDsUniquePerProcess(t *testing.T) {
+	ts := startListeners(t, []string{`address = "127.0.0.1:0"`, `address = "127.0.0.1:0"`}, "", Options{})
+	second := ts.srv.Addrs()[1].String()
+	for _, addr := range []string{ts.clearnet, second, ts.clearnet, second} {
+		rawFull(t, addr, "GET /missing-a HTTP/1.1\r\nHost: x\r\n\r\nGET /missing-b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	}
+	errs := ts.readLog(t, "error.log")
+	idRE := regexp.MustCompile(`(?m)^\S+ \S+ \[error\] \d+#0: \*(\d+) .*request: "GET /missing-(a|b) `)
+	m := idRE.FindAllStringSubmatch(errs, -1)
+	if len(m) != 8 {
+		t.Fatalf("error.log has %d request lines, want 8:\n%s", len(m), errs)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(m); i += 2 {
+		if m[i][1] != m[i+1][1] {
+			t.Errorf("two requests of one connection have IDs *%s and *%s; want one", m[i][1], m[i+1][1])
+		}
+		if seen[m[i][1]] {
+			t.Errorf("connection ID *%s is used by two connections:\n%s", m[i][1], errs)
+		}
+		seen[m[i][1]] = true
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,11 +10,13 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"depot/internal/atomicfile"
@@ -25,7 +28,9 @@ import (
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
 // GET and HEAD are served), so reading a request is quick for any honest
-// client; writing a large file may take long, so there is no write timeout.
+// client; writing a large file may take long, so there is no write
+// timeout, only a send timeout: the most time a client may accept no
+// byte of a response (Options.SendTimeout).
 const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second
@@ -36,6 +41,9 @@ const (
 	// 4 KiB less; TestHeaderLimitIs16KiB holds the sum to 16 KiB.
 	MaxHeaderBytes  = 16<<10 - 4096
 	ShutdownTimeout = 30 * time.Second
+	// MaxConcurrentStreams caps the requests one HTTP/2 connection has in
+	// flight (nginx's http2_max_concurrent_streams).
+	MaxConcurrentStreams = 128
 )
 
 // Options are what the caller adds to a configuration.
@@ -48,6 +56,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
 	// defaults when non-zero (tests use short ones).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// SendTimeout and MaxResponses override the configuration's
+	// send_timeout and max_responses when non-zero.
+	SendTimeout  time.Duration
+	MaxResponses int
 	// Logf receives what the operator must hear about the server's own
 	// files at once (standard error in depot serve): a log file that
 	// cannot be written, and when it can be again. nil discards it.
@@ -62,10 +74,16 @@ type Server struct {
 	access *logfiles.File // nil when there is no clearnet listener
 	errors *logfiles.File
 
-	listeners []net.Listener
-	servers   []*http.Server
-	mu        sync.Mutex // guards cfg and reloads
+	listeners []net.Listener // bound, in configuration order
+	mu        sync.Mutex     // guards cfg and reloads
+	connIDs   atomic.Uint64  // numbers clearnet connections, for the error log
+	gate      *gate          // caps responses in flight
+	conns     atomic.Pointer[connSet]
 }
+
+// MaxResponses is the cap on responses in flight in effect: the
+// configuration's, or less under a low open-file limit.
+func (s *Server) MaxResponses() int { return int(s.gate.max) }
 
 // New builds the server for a validated configuration: it opens every
 // site's root, but binds and creates nothing yet (see Listen).
@@ -82,11 +100,18 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = IdleTimeout
 	}
-	st, err := newSites(cfg.Site, opts.Responders)
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = time.Duration(cmp.Or(cfg.SendTimeout, config.DefaultSendTimeout))
+	}
+	if opts.MaxResponses <= 0 {
+		opts.MaxResponses = cmp.Or(cfg.MaxResponses, config.DefaultMaxResponses)
+	}
+	g := newGate(opts.MaxResponses)
+	st, err := newSites(cfg.Site, opts.Responders, g)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, cfg: cfg}
+	s := &Server{opts: opts, cfg: cfg, gate: g}
 	s.sites.Store(st)
 	return s, nil
 }
@@ -223,30 +248,55 @@ func (s *Server) Addrs() []net.Addr {
 }
 
 // Serve serves on every bound listener until ctx is done, then stops
-// accepting, lets requests in flight finish (up to ShutdownTimeout),
-// flushes and closes the logs. It returns the first serving error, or nil
-// after a clean shutdown.
+// gracefully (see stop), flushes and closes the logs. It returns the first
+// serving error, or nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
 	if s.listeners == nil {
 		return errors.New("server: Serve called before Listen")
 	}
-	errc := make(chan error, len(s.listeners))
+	tlsConfigs := make([]*tls.Config, len(s.cfg.Listen))
 	for i, l := range s.cfg.Listen {
-		srv := s.httpServer(l)
-		s.servers = append(s.servers, srv)
-		ln := s.listeners[i]
-		if !l.Onion && !l.TLS() {
-			ln = recordingListener{ln} // logs what net/http refuses itself
+		if !l.TLS() {
+			continue
 		}
+		var err error
+		if tlsConfigs[i], err = listenerTLSConfig(l); err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
+		}
+	}
+	conns := newConnSet()
+	s.conns.Store(conns)
+	var servers []*http.Server
+	var tops []net.Listener
+	for i, l := range s.cfg.Listen {
+		srv, h := s.httpServer(l, conns)
+		g := &guardListener{Listener: s.listeners[i], sendTimeout: s.opts.SendTimeout, conns: conns}
+		var ln net.Listener = g
+		switch {
+		case l.Onion:
+		case l.TLS():
+			g.ids = &s.connIDs
+			ln = newTLSListener(g, tlsConfigs[i], s.opts.ReadHeaderTimeout, h)
+		default:
+			g.ids = &s.connIDs
+			ln = recordingListener{g} // logs what net/http refuses itself
+		}
+		servers = append(servers, srv)
+		tops = append(tops, ln)
+	}
+	stopping := make(chan struct{})
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
 		go func() {
-			var err error
-			if l.TLS() {
-				err = srv.ServeTLS(ln, l.TLSCert, l.TLSKey)
-			} else {
-				err = srv.Serve(ln)
-			}
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
+			err := srv.Serve(tops[i])
+			select {
+			case <-stopping:
+				err = nil // the stop closed the listener
+			default:
+				if errors.Is(err, http.ErrServerClosed) {
+					err = nil
+				}
 			}
 			errc <- err
 		}()
@@ -257,17 +307,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, srv := range s.servers {
-		wg.Go(func() {
-			if err := srv.Shutdown(sctx); err != nil {
-				srv.Close()
-			}
-		})
-	}
-	wg.Wait()
+	close(stopping)
+	s.stop(servers, tops, conns)
+	// A connection's last line (a refused request) is written after net/http
+	// forgets it; the logs close after that.
+	conns.waitFinished(5 * time.Second)
 	for _, l := range s.cfg.Listen {
 		if l.IsUnix() {
 			os.Remove(l.SocketPath())
@@ -277,35 +321,81 @@ func (s *Server) Serve(ctx context.Context) error {
 	return errors.Join(serveErr, s.closeLogs())
 }
 
-func (s *Server) httpServer(l config.Listen) *http.Server {
+// stop ends serving gracefully, within ShutdownTimeout: it stops
+// accepting, closes every HTTP/1 connection that has received nothing of
+// a request, and lets the others finish the request they are receiving
+// or answering, then closes them (see connSet.drain). So a request whose
+// bytes arrived is answered, and any other is refused by closing the
+// connection before it is read, which a client may retry (RFC 9112
+// §9.3.1). (net/http's Shutdown alone drops a request that it finishes
+// reading after the stop began, and closes a connection that is
+// receiving one as idle.) HTTP/2 connections then get net/http's GOAWAY
+// and finish their streams.
+func (s *Server) stop(servers []*http.Server, listeners []net.Listener, conns *connSet) {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	select {
+	case <-conns.drain():
+	case <-ctx.Done():
+	}
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	conns.closeAll()
+}
+
+// listenerTLSConfig is the TLS configuration of an HTTPS listener. Its
+// NextProtos offer HTTP/2 first, as net/http's ServeTLS does.
+func listenerTLSConfig(l config.Listen) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, nil
+}
+
+// httpServer builds the http.Server of one listener and, for a clearnet
+// one, its handler chain (which also logs what net/http refuses).
+func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *clearnetHandler) {
 	srv := &http.Server{
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
 		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnContext:       withConn,
+		ConnState:         connIdle,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxConcurrentStreams},
+		// "OPTIONS *" reaches the handler, which answers it (405) and, on
+		// clearnet, logs it; net/http's own answer would leave no trace.
+		DisableGeneralOptionsHandler: true,
 	}
 	if l.Onion {
-		srv.Handler = newOnion(&s.sites)
+		srv.Handler = guardHandler{next: newOnion(&s.sites), sendTimeout: s.opts.SendTimeout, conns: conns}
 		srv.ConnContext = markOnion(srv.ConnContext)
-		// net/http's own messages (TLS handshakes, accept errors) name the
-		// client too: on an onion listener they go nowhere.
+		// net/http's own messages (accept errors, panics) name the client
+		// too: on an onion listener they go nowhere.
 		srv.ErrorLog = log.New(io.Discard, "", 0)
-	} else {
-		h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
-		srv.Handler = h
-		srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
-		if !l.TLS() {
-			// With recordingListener (see Serve): what net/http refuses
-			// before any handler is logged too.
-			srv.ConnState = h.connState
-			srv.ConnContext = recordingContext
-		}
+		return srv, nil
 	}
-	if l.TLS() {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return srv
+	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+	srv.Handler = guardHandler{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
+	srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
+	srv.ConnContext = s.clearnetContext
+	srv.ConnState = h.connState
+	return srv, h
 }
 
 // Reload swaps in a new configuration's sites. It builds the whole new
@@ -315,7 +405,7 @@ func (s *Server) httpServer(l config.Listen) *http.Server {
 func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := newSites(cfg.Site, s.opts.Responders)
+	st, err := newSites(cfg.Site, s.opts.Responders, s.gate)
 	if err != nil {
 		return err
 	}
@@ -355,6 +445,9 @@ func (s *Server) closeLogs() error {
 }
 
 // serverErrors turns net/http's own log messages into nginx-style lines.
+// A message that names a client ("... from 203.0.113.7:4711: ...") gets
+// that address in its client field too, where `depot logs search --ip`
+// finds it.
 type serverErrors struct {
 	w   io.Writer
 	now func() time.Time
@@ -362,9 +455,24 @@ type serverErrors struct {
 
 func (e *serverErrors) Write(p []byte) (int, error) {
 	msg := strings.TrimRight(string(p), "\n")
-	line := errorlog.Append(nil, &errorlog.Entry{Time: e.now(), Level: "info", PID: os.Getpid(), Message: msg})
-	if _, err := e.w.Write(line); err != nil {
+	entry := errorlog.Entry{Time: e.now(), Level: "info", PID: os.Getpid(), Message: msg, Client: clientIn(msg)}
+	if _, err := e.w.Write(errorlog.Append(nil, &entry)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// clientIn finds the first "address:port" word of a message and returns
+// the address.
+func clientIn(msg string) string {
+	for _, w := range strings.Fields(msg) {
+		host, port, err := net.SplitHostPort(strings.TrimRight(w, ":,;"))
+		if err != nil || port == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a.String()
+		}
+	}
+	return ""
 }

@@ -33,6 +33,7 @@ type site struct {
 	root       *root
 	responders []Responder
 	csp        []string
+	gate       *gate // shared by every site and listener
 }
 
 var (
@@ -40,7 +41,7 @@ var (
 	noReferrer = []string{"no-referrer"}
 )
 
-func newSite(cfg config.Site, responders []Responder) (*site, error) {
+func newSite(cfg config.Site, responders []Responder, g *gate) (*site, error) {
 	root, err := openRoot(cfg.Root)
 	if err != nil {
 		return nil, err
@@ -49,6 +50,7 @@ func newSite(cfg config.Site, responders []Responder) (*site, error) {
 		cfg:        cfg,
 		root:       root,
 		responders: responders,
+		gate:       g,
 		// Only the site's own origin: the policy promises that pages load
 		// nothing from third parties, and this makes a browser enforce it.
 		csp: []string{"default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"},
@@ -66,6 +68,12 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 	h["X-Content-Type-Options"] = nosniff
 	h["Referrer-Policy"] = noReferrer
 	h["Content-Security-Policy"] = s.csp
+
+	ci, ok := s.gate.enter(w, r)
+	if !ok {
+		return s.gate.refused()
+	}
+	defer s.gate.leave(ci)
 
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
@@ -87,11 +95,19 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 		}
 		return &fileError{status: status, detail: "client sent invalid path"}
 	}
+	if name != "." && strings.HasSuffix(r.URL.Path, "/") {
+		// "x/" names a directory: the kernel answers ENOTDIR for a file,
+		// so "/hello.txt/" is 404 as in nginx, not the file.
+		name += "/"
+	}
 	return s.serveName(w, r, name, onion)
 }
 
 func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, onion bool) error {
 	full := path.Join(s.cfg.Root, name)
+	if strings.HasSuffix(name, "/") {
+		full += "/"
+	}
 	f, err := s.root.Open(name)
 	if err != nil {
 		fe := openError(full, err)
@@ -110,8 +126,15 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 		// A directory is addressed with a trailing slash so that relative
 		// links in its index resolve (nginx and net/http do the same).
 		if !strings.HasSuffix(r.URL.Path, "/") {
-			target := (&url.URL{Path: r.URL.Path + "/", RawQuery: r.URL.RawQuery}).String()
-			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			// The target is built from the cleaned name, never from the
+			// request: it is a path on this origin with exactly one
+			// leading slash. "//repo/" would be a network-path reference
+			// (RFC 3986 §4.2) to the host "repo": an open redirect.
+			target := "/"
+			if name != "." {
+				target = "/" + name + "/"
+			}
+			http.Redirect(w, r, (&url.URL{Path: target, RawQuery: r.URL.RawQuery}).String(), http.StatusMovedPermanently)
 			return nil
 		}
 		index := path.Join(name, "index.html")
@@ -120,9 +143,9 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 		}
 		if !s.cfg.Autoindex {
 			writeError(w, http.StatusForbidden)
-			return &fileError{status: http.StatusForbidden, detail: "directory index of \"" + full + "/\" is forbidden"}
+			return &fileError{status: http.StatusForbidden, detail: "directory index of \"" + strings.TrimSuffix(full, "/") + "/\" is forbidden"}
 		}
-		return s.autoindex(w, r, f, onion)
+		return s.autoindex(w, r, name, f, onion)
 	}
 	if !fi.Mode().IsRegular() {
 		writeError(w, http.StatusNotFound)
@@ -175,9 +198,11 @@ func onionLocation(base string, r *http.Request) string {
 	return strings.TrimSuffix(base, "/") + r.URL.RequestURI()
 }
 
-// autoindex writes an HTML listing without JavaScript. Hidden entries are
-// left out, as they are never served.
-func (s *site) autoindex(w http.ResponseWriter, r *http.Request, dir fs.File, onion bool) error {
+// autoindex writes an HTML listing without JavaScript of the directory
+// name. It lists only what a request for each entry would serve: hidden
+// entries, symlinks that lead out of the root or nowhere, and anything
+// that is neither a regular file nor a directory are left out.
+func (s *site) autoindex(w http.ResponseWriter, r *http.Request, name string, dir fs.File, onion bool) error {
 	rd, ok := dir.(fs.ReadDirFile)
 	if !ok {
 		writeError(w, http.StatusInternalServerError)
@@ -188,8 +213,27 @@ func (s *site) autoindex(w http.ResponseWriter, r *http.Request, dir fs.File, on
 		writeError(w, http.StatusInternalServerError)
 		return &fileError{status: 500, detail: "readdir() failed: " + err.Error()}
 	}
-	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int {
+	list := make([]fs.FileInfo, 0, len(entries))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		var info fs.FileInfo
+		switch t := e.Type(); {
+		case t&fs.ModeSymlink != 0:
+			// Resolved as serving would resolve it: beneath the root.
+			info, err = s.root.Stat(path.Join(name, e.Name()))
+		case t.IsRegular() || t.IsDir():
+			info, err = e.Info()
+		default:
+			continue // sockets, pipes, devices are never served
+		}
+		if err != nil || !(info.Mode().IsRegular() || info.IsDir()) {
+			continue
+		}
+		list = append(list, entryInfo{info, e.Name()})
+	}
+	slices.SortFunc(list, func(a, b fs.FileInfo) int {
 		if a.IsDir() != b.IsDir() {
 			if a.IsDir() {
 				return -1
@@ -209,18 +253,14 @@ func (s *site) autoindex(w http.ResponseWriter, r *http.Request, dir fs.File, on
 	if r.URL.Path != "/" {
 		b.WriteString("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n")
 	}
-	for _, e := range entries {
+	for _, e := range list {
 		name := e.Name()
 		size := "-"
-		mod := ""
-		if info, err := e.Info(); err == nil {
-			mod = info.ModTime().UTC().Format(time.DateTime)
-			if !e.IsDir() {
-				size = formatSize(info.Size())
-			}
-		}
+		mod := e.ModTime().UTC().Format(time.DateTime)
 		if e.IsDir() {
 			name += "/"
+		} else {
+			size = formatSize(e.Size())
 		}
 		href := (&url.URL{Path: name}).EscapedPath()
 		if strings.Contains(name, ":") {
@@ -241,6 +281,14 @@ func (s *site) autoindex(w http.ResponseWriter, r *http.Request, dir fs.File, on
 	}
 	return nil
 }
+
+// entryInfo is a listed entry: its target's FileInfo under its own name.
+type entryInfo struct {
+	fs.FileInfo
+	name string
+}
+
+func (e entryInfo) Name() string { return e.name }
 
 func formatSize(n int64) string {
 	const unit = 1024
