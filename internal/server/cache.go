@@ -128,7 +128,10 @@ func (c *fileCache) setLimits(maxFile, maxSize int64) {
 }
 
 // fits reports whether a file of size bytes is to be cached.
-func (c *fileCache) fits(size int64) bool { return size <= c.maxFile.Load() }
+func (c *fileCache) fits(size int64) bool {
+	max := c.maxFile.Load()
+	return max > 0 && size <= max
+}
 
 func (c *fileCache) since() int64 { return int64(c.now().Sub(c.epoch)) }
 

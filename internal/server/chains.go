@@ -46,12 +46,21 @@ func connID(ctx context.Context) uint64 {
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// recorderPool keeps recorders, which escape to the heap as the site's
+// ResponseWriter, from costing an allocation per request.
+var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
+
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqLine := requestLine(r)
+	reqLine := requestLineOf(r)
 	if markHandled(r, reqLine) {
 		w.Header().Set("Connection", "close")
 	}
-	rec := &recorder{ResponseWriter: w}
+	rec := recorderPool.Get().(*recorder)
+	*rec = recorder{ResponseWriter: w}
+	defer func() {
+		*rec = recorder{}
+		recorderPool.Put(rec)
+	}()
 	var err error
 	s := h.t.Load().lookup(r.Host)
 	if s == nil {
@@ -70,7 +79,9 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := accesslog.Entry{
 		RemoteAddr: clientAddr(r),
 		Time:       now,
-		Request:    reqLine,
+		Method:     reqLine.method,
+		URI:        reqLine.uri,
+		Proto:      reqLine.proto,
 		Status:     rec.status,
 		BodyBytes:  rec.bytes,
 		Referer:    r.Header.Get("Referer"),
@@ -91,7 +102,7 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		line = errorlog.Append(line[:0], &errorlog.Entry{
 			Time: now, Level: level, PID: h.pid, ConnID: connID(r.Context()),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
-			Request: reqLine, Host: r.Host,
+			Request: reqLine.String(), Host: r.Host,
 		})
 		_, _ = h.errors.Write(line)
 	}
@@ -101,9 +112,28 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var errClientTimedOut = errors.New("client timed out (110: Connection timed out) while sending response to client")
 
-// requestLine rebuilds the request line as received.
-func requestLine(r *http.Request) string {
-	return r.Method + " " + r.RequestURI + " " + r.Proto
+// requestLine is the request line as received, in its three parts, which
+// the access log writes without joining them first.
+type requestLine struct{ method, uri, proto string }
+
+func requestLineOf(r *http.Request) requestLine {
+	return requestLine{r.Method, r.RequestURI, r.Proto}
+}
+
+func (l requestLine) String() string { return l.method + " " + l.uri + " " + l.proto }
+
+func (l requestLine) len() int { return len(l.method) + 1 + len(l.uri) + 1 + len(l.proto) }
+
+// hasPrefix reports whether the line starts with p.
+func (l requestLine) hasPrefix(p []byte) bool {
+	for _, part := range [...]string{l.method, " ", l.uri, " ", l.proto} {
+		n := min(len(p), len(part))
+		if string(p[:n]) != part[:n] {
+			return false
+		}
+		p = p[n:]
+	}
+	return len(p) == 0
 }
 
 // clientAddr is the remote address without its port.
