@@ -10,16 +10,19 @@
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
 #   CASES="4k tls4k" bash bench/serve.sh   # some cases only
+#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers
+#                                          # alternating; medians
 #
-# Needs: go, nginx, caddy, wrk, h2load, openssl, taskset (Debian: nginx
-# caddy wrk nghttp2-client openssl util-linux).
+# Needs: go, nginx, caddy, wrk, h2load, openssl, taskset, ss (Debian: nginx
+# caddy wrk nghttp2-client openssl util-linux iproute2).
 set -euo pipefail
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-1}
 CONNS=${CONNS:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 CASES=${CASES:-4k 404 tls4k h2 handshake big tlsbig}
-for tool in go nginx caddy wrk h2load openssl taskset; do
+for tool in go nginx caddy wrk h2load openssl taskset ss; do
   command -v "$tool" >/dev/null || { echo "bench/serve.sh: $tool is not installed (apt-get install nginx caddy wrk nghttp2-client openssl)" >&2; exit 1; }
 done
 
@@ -45,8 +48,15 @@ chmod 644 "$work/key.pem"  # nginx reads it as root, caddy as this user
 
 (cd "$repo" && go build -o "$work/depot" ./cmd/depot)
 
-# Ports: plain, TLS.
-D=38080 DS=38443 N=38081 NS=38444 C=38082 CS=38445
+# Ports: plain, TLS (PORT_BASE moves them all, for a second bench at once).
+P=${PORT_BASE:-38080}
+D=$P N=$((P + 1)) C=$((P + 2)) DS=$((P + 10)) NS=$((P + 11)) CS=$((P + 12))
+for port in $D $N $C $DS $NS $CS; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    echo "bench/serve.sh: port $port is in use (another bench? set PORT_BASE)" >&2
+    exit 1
+  fi
+done
 
 cat > "$work/depot.toml" <<TOML
 log_dir = "$work/logs-depot"
@@ -125,7 +135,7 @@ for url in http://127.0.0.1:{$D,$N,$C} https://127.0.0.1:{$DS,$NS,$CS}; do
     curl -skf -o /dev/null "$url$small" && break
     sleep 0.2
   done
-  curl -skf -o /dev/null "$url$small" || { echo "server at $url did not start" >&2; exit 1; }
+  curl -skf -o /dev/null "$url$small" || { echo "server at $url did not start; its output:" >&2; cat "$work"/*.out >&2; exit 1; }
 done
 # Every server answers TLS 1.3, and HTTP/2 when asked.
 for port in $DS $NS $CS; do
@@ -157,27 +167,39 @@ row() { # name goal d n c
     r = d / n; ok = (r >= goal) ? "met" : "MISSED"
     printf "%-32s %10s %10s %10s %8.2fx %8.2fx %7.2fx %s\n", name, d, n, c, r, d / c, goal, ok }'
 }
-case_wrk() { # name goal path conns field scheme [wrk args...]
-  local name=$1 goal=$2 path=$3 conns=$4 field=$5 scheme=$6 d n c
-  shift 6
-  if [ "$scheme" = https ]; then set -- "$DS" "$NS" "$CS" "$@"; else set -- "$D" "$N" "$C" "$@"; fi
-  local pd=$1 pn=$2 pc=$3
-  shift 3
-  d=$(wrk_rate "$scheme://127.0.0.1:$pd$path" "$conns" "$field" "$@")
-  n=$(wrk_rate "$scheme://127.0.0.1:$pn$path" "$conns" "$field" "$@")
-  c=$(wrk_rate "$scheme://127.0.0.1:$pc$path" "$conns" "$field" "$@")
-  row "$name" "$goal" "$d" "$n" "$c"
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# measure name goal cmd...: runs "cmd... PORT" for depot, nginx and Caddy
+# in turn, ROUNDS times, and prints the row of the medians. cmd is given
+# the plain or TLS port of each server by its last word, "http" or "https".
+measure() {
+  local name=$1 goal=$2 d=() n=() c=()
+  shift 2
+  local scheme=${*: -1} cmd=("${@:1:$#-1}")
+  local ports=($D $N $C)
+  [ "$scheme" = https ] && ports=($DS $NS $CS)
+  for _ in $(seq "$ROUNDS"); do
+    d+=("$("${cmd[@]}" "${ports[0]}")")
+    n+=("$("${cmd[@]}" "${ports[1]}")")
+    c+=("$("${cmd[@]}" "${ports[2]}")")
+  done
+  row "$name" "$goal" "$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${n[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)"
 }
+wrk_at() { # scheme path conns field [wrk args...] port
+  local scheme=$1 path=$2 conns=$3 field=$4
+  shift 4
+  local port=${*: -1}
+  wrk_rate "$scheme://127.0.0.1:$port$path" "$conns" "$field" "${@:1:$#-1}"
+}
+h2_at() { h2_rate "https://127.0.0.1:$1$small"; }
 for c in $CASES; do
   case $c in
-    4k) case_wrk "4KB file req/s" 1.0 "$small" "$CONNS" 1 http ;;
-    404) case_wrk "404 req/s" 1.0 /r9.9/missing "$CONNS" 1 http ;;
-    tls4k) case_wrk "4KB file TLS1.3 req/s" 0.9 "$small" "$CONNS" 1 https ;;
-    h2) row "4KB file HTTP/2 req/s" 0.9 "$(h2_rate "https://127.0.0.1:$DS$small")" \
-          "$(h2_rate "https://127.0.0.1:$NS$small")" "$(h2_rate "https://127.0.0.1:$CS$small")" ;;
-    handshake) case_wrk "new TLS connections/s" 0.8 "$small" "$CONNS" 1 https -H "Connection: close" ;;
-    big) case_wrk "100MB file MB/s" 0.95 /iso/big.iso 4 2 http ;;
-    tlsbig) case_wrk "100MB file TLS1.3 MB/s" 0.95 /iso/big.iso 4 2 https ;;
+    4k) measure "4KB file req/s" 1.0 wrk_at http "$small" "$CONNS" 1 http ;;
+    404) measure "404 req/s" 1.0 wrk_at http /r9.9/missing "$CONNS" 1 http ;;
+    tls4k) measure "4KB file TLS1.3 req/s" 0.9 wrk_at https "$small" "$CONNS" 1 https ;;
+    h2) measure "4KB file HTTP/2 req/s" 0.9 h2_at https ;;
+    handshake) measure "new TLS connections/s" 0.8 wrk_at https "$small" "$CONNS" 1 -H "Connection: close" https ;;
+    big) measure "100MB file MB/s" 0.95 wrk_at http /iso/big.iso 4 2 http ;;
+    tlsbig) measure "100MB file TLS1.3 MB/s" 0.95 wrk_at https /iso/big.iso 4 2 https ;;
     *) echo "bench/serve.sh: unknown case $c" >&2; exit 2 ;;
   esac
 done
