@@ -274,7 +274,7 @@ func serveCached(w http.ResponseWriter, r *http.Request, e *cached) {
 	h["Content-Type"] = e.contentType
 	h["Etag"] = e.etag
 	if _, ok := r.Header["Range"]; ok || has(r.Header, "If-Match") || has(r.Header, "If-Unmodified-Since") {
-		corked(w, r, func() {
+		corked(w, r, int64(len(e.body)), func() {
 			http.ServeContent(writerOnly{w}, r, "", e.modTime, bytes.NewReader(e.body))
 		})
 		return
@@ -294,7 +294,7 @@ func serveCached(w http.ResponseWriter, r *http.Request, e *cached) {
 	}
 	h["Accept-Ranges"] = acceptRanges
 	h["Content-Length"] = e.contentLength
-	corked(w, r, func() {
+	corked(w, r, int64(len(e.body)), func() {
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(e.body)

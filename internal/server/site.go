@@ -227,7 +227,7 @@ func (s *site) serveFile(w http.ResponseWriter, r *http.Request, t *docroot.Tree
 		}
 		// writerOnly hides ReadFrom, which would send the headers and the
 		// body in two system calls; through Write they leave in one.
-		corked(w, r, func() {
+		corked(w, r, int64(n), func() {
 			http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
 		})
 		return nil
