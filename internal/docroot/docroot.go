@@ -109,12 +109,31 @@ func (r *Root) Acquire() (*Tree, error) {
 // Moved looks at the path now, without waiting for Interval, and reports
 // whether it names another directory than t, which is then the current
 // tree. Call it when a name is missing from t: the tree may have been
-// swapped and the old one is being deleted, and a look costs one stat.
+// swapped and the old one is being deleted. A look costs one stat and no
+// lock unless the tree changed, so a flood of missing names does not
+// serialize on it.
 func (r *Root) Moved(t *Tree) bool {
+	if r.cur.Load() != t {
+		return true
+	}
+	if !r.changed(t) {
+		return false
+	}
 	r.mu.Lock()
 	r.look(true, t)
 	r.mu.Unlock()
 	return r.cur.Load() != t
+}
+
+// changed reports whether the path names another directory than t now.
+// A path that names nothing (a swap by two renames, for a moment) has not
+// changed: the tree held still answers.
+func (r *Root) changed(t *Tree) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(r.path, &st); err != nil {
+		return false
+	}
+	return uint64(st.Dev) != t.dev || st.Ino != t.ino
 }
 
 // look re-resolves the path, with r.mu held. Unless forced it does so only
@@ -126,13 +145,7 @@ func (r *Root) look(force bool, t *Tree) {
 		return
 	}
 	r.due.Store(now + int64(Interval))
-	var st unix.Stat_t
-	if err := unix.Stat(r.path, &st); err != nil {
-		// Nothing there for a moment (a swap by two renames), or not
-		// readable: keep serving the tree held, which still answers.
-		return
-	}
-	if uint64(st.Dev) == cur.dev && st.Ino == cur.ino {
+	if !r.changed(cur) {
 		return
 	}
 	next, err := openTree(r.path, r.slow)
