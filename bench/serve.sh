@@ -5,13 +5,17 @@
 # TLS 1.3): requests/s for a 4 KB repomd.xml over HTTP/1.1 keep-alive, over
 # TLS 1.3 and over HTTP/2 (h2load, 100 streams), new TLS connections per
 # second (one request each), a 404, and MB/s for a 100 MB file plain and
-# over TLS. Prints depot's ratio to each peer and the goals of issue 13.
+# over TLS. Prints depot's ratio to each peer and the goals of issue 13. A
+# second depot with metrics on (an [admin] listener) serves the same tree
+# over plain HTTP: "metrics" is its ratio to depot without.
 #
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
 #   CASES="4k tls4k" bash bench/serve.sh   # some cases only
 #   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers
 #                                          # alternating; medians
+#   AB=8 DURATION=5 bash bench/serve.sh    # only depot vs depot+metrics on
+#                                          # the 4 KB file, 8 alternating rounds
 #
 # Needs: go, nginx, caddy, wrk, h2load, openssl, taskset, ss (Debian: nginx
 # caddy wrk nghttp2-client openssl util-linux iproute2).
@@ -36,7 +40,7 @@ trap cleanup EXIT
 
 # The tree: a 4 KB repomd.xml and a 100 MB file.
 root=$work/root
-mkdir -p "$root/r4.2/current/host/fc37/repodata" "$root/iso" "$work/logs-depot" "$work/logs-nginx" "$work/logs-caddy" "$work/nginx-tmp"
+mkdir -p "$root/r4.2/current/host/fc37/repodata" "$root/iso" "$work/logs-depot" "$work/logs-depot-m" "$work/logs-nginx" "$work/logs-caddy" "$work/nginx-tmp"
 head -c 4096 /dev/urandom | base64 -w 76 | head -c 4096 > "$root/r4.2/current/host/fc37/repodata/repomd.xml"
 head -c $((100 * 1024 * 1024)) /dev/zero > "$root/iso/big.iso"
 
@@ -50,8 +54,8 @@ chmod 644 "$work/key.pem"  # nginx reads it as root, caddy as this user
 
 # Ports: plain, TLS (PORT_BASE moves them all, for a second bench at once).
 P=${PORT_BASE:-38080}
-D=$P N=$((P + 1)) C=$((P + 2)) DS=$((P + 10)) NS=$((P + 11)) CS=$((P + 12))
-for port in $D $N $C $DS $NS $CS; do
+D=$P N=$((P + 1)) C=$((P + 2)) M=$((P + 3)) DS=$((P + 10)) NS=$((P + 11)) CS=$((P + 12)) ADMIN=$((P + 13))
+for port in $D $N $C $M $DS $NS $CS $ADMIN; do
   if ss -Hltn "sport = :$port" | grep -q .; then
     echo "bench/serve.sh: port $port is in use (another bench? set PORT_BASE)" >&2
     exit 1
@@ -70,6 +74,18 @@ tls_key = "$work/key.pem"
 [[site]]
 hosts = ["*"]
 root = "$root"
+TOML
+# depot with metrics: plain HTTP only, beside an admin listener.
+cat > "$work/depot-m.toml" <<TOML
+log_dir = "$work/logs-depot-m"
+data_dir = "$work"
+[[listen]]
+address = "127.0.0.1:$M"
+[[site]]
+hosts = ["*"]
+root = "$root"
+[admin]
+address = "127.0.0.1:$ADMIN"
 TOML
 
 cat > "$work/nginx.conf" <<CONF
@@ -126,11 +142,12 @@ https://:$CS {
 CONF
 
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/depot" serve --config "$work/depot.toml" >"$work/depot.out" 2>&1 & pids+=($!)
+GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/depot" serve --config "$work/depot-m.toml" >"$work/depot-m.out" 2>&1 & pids+=($!)
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/logs-nginx/error.log" >"$work/nginx.out" 2>&1 & pids+=($!)
 XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work GOMAXPROCS=1 taskset -c "$SERVER_CPU" caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.out" 2>&1 & pids+=($!)
 
 small=/r4.2/current/host/fc37/repodata/repomd.xml
-for url in http://127.0.0.1:{$D,$N,$C} https://127.0.0.1:{$DS,$NS,$CS}; do
+for url in http://127.0.0.1:{$D,$N,$C,$M} https://127.0.0.1:{$DS,$NS,$CS}; do
   for _ in $(seq 50); do
     curl -skf -o /dev/null "$url$small" && break
     sleep 0.2
@@ -161,28 +178,48 @@ h2_rate() { # url
     awk '/^finished in/ {gsub(",", ""); print int($4)}'
 }
 
-printf '%-32s %10s %10s %10s %9s %9s %8s %s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy" "goal" ""
-row() { # name goal d n c
-  awk -v name="$1" -v goal="$2" -v d="$3" -v n="$4" -v c="$5" 'BEGIN {
+if [ -n "${AB:-}" ]; then
+  # Alternate the two depots so that a machine's drifting load falls on
+  # both; report each round's ratio and the median.
+  ratios=()
+  for i in $(seq "$AB"); do
+    d=$(wrk_rate "http://127.0.0.1:$D$small" "$CONNS" 1)
+    m=$(wrk_rate "http://127.0.0.1:$M$small" "$CONNS" 1)
+    r=$(awk -v d="$d" -v m="$m" 'BEGIN {printf "%.3f", m/d}')
+    ratios+=("$r")
+    echo "round $i: depot $d req/s, depot+metrics $m req/s, ratio $r"
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {printf "median ratio depot+metrics/depot: %.3f over %d rounds (min %.3f, max %.3f)\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), NR, a[1], a[NR]}'
+  echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
+printf '%-26s %9s %9s %9s %8s %8s %7s %-6s %10s %7s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy" "goal" "" "depot+metr" "metrics"
+row() { # name goal d n c [m]
+  awk -v name="$1" -v goal="$2" -v d="$3" -v n="$4" -v c="$5" -v m="${6:-}" 'BEGIN {
     r = d / n; ok = (r >= goal) ? "met" : "MISSED"
-    printf "%-32s %10s %10s %10s %8.2fx %8.2fx %7.2fx %s\n", name, d, n, c, r, d / c, goal, ok }'
+    mr = (m == "") ? "-" : sprintf("%.3fx", m / d); if (m == "") m = "-"
+    printf "%-26s %9s %9s %9s %7.2fx %7.2fx %6.2fx %-6s %10s %7s\n", name, d, n, c, r, d / c, goal, ok, m, mr }'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # measure name goal cmd...: runs "cmd... PORT" for depot, nginx and Caddy
 # in turn, ROUNDS times, and prints the row of the medians. cmd is given
 # the plain or TLS port of each server by its last word, "http" or "https".
 measure() {
-  local name=$1 goal=$2 d=() n=() c=()
+  local name=$1 goal=$2 d=() n=() c=() m=()
   shift 2
   local scheme=${*: -1} cmd=("${@:1:$#-1}")
-  local ports=($D $N $C)
+  local ports=($D $N $C $M)
   [ "$scheme" = https ] && ports=($DS $NS $CS)
   for _ in $(seq "$ROUNDS"); do
     d+=("$("${cmd[@]}" "${ports[0]}")")
+    [ "$scheme" = http ] && m+=("$("${cmd[@]}" "${ports[3]}")")
     n+=("$("${cmd[@]}" "${ports[1]}")")
     c+=("$("${cmd[@]}" "${ports[2]}")")
   done
-  row "$name" "$goal" "$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${n[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)"
+  local mm=""
+  [ ${#m[@]} -gt 0 ] && mm=$(printf '%s\n' "${m[@]}" | median)
+  row "$name" "$goal" "$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${n[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)" "$mm"
 }
 wrk_at() { # scheme path conns field [wrk args...] port
   local scheme=$1 path=$2 conns=$3 field=$4
@@ -205,6 +242,7 @@ for c in $CASES; do
 done
 
 echo
-echo "access log lines: depot $(wc -l < "$work/logs-depot/access.log"), nginx $(wc -l < "$work/logs-nginx/access.log"), caddy $(wc -l < "$work/logs-caddy/access.log")"
+curl -sf "http://127.0.0.1:$ADMIN/metrics" | grep -q '^depot_http_requests_total{code="2xx",method="GET"' || { echo "depot with metrics counted nothing" >&2; exit 1; }
+echo "access log lines: depot $(wc -l < "$work/logs-depot/access.log"), depot+metrics $(wc -l < "$work/logs-depot-m/access.log"), nginx $(wc -l < "$work/logs-nginx/access.log"), caddy $(wc -l < "$work/logs-caddy/access.log")"
 echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), nginx $(nginx -v 2>&1 | cut -d/ -f2), caddy $(caddy version | cut -d' ' -f1), $(openssl version | cut -d' ' -f1-2), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then echo "kTLS: the kernel offers the tls ULP"; else echo "kTLS: not available (no tls in /proc/sys/net/ipv4/tcp_available_ulp)"; fi

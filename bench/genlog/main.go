@@ -2,7 +2,9 @@
 // combined format for benchmarking `depot stats update` against GoAccess:
 // update checks of several releases from a pool of distinct addresses, mixed
 // with other requests, errors, HEAD requests and a little garbage, spread in
-// time order over three months.
+// time order over three months. Nodes of one project are logs of different
+// -seed over the same -addrs pool: their clients overlap as the clients of
+// round-robin nodes do.
 package main
 
 import (
@@ -20,6 +22,7 @@ func main() {
 	out := flag.String("o", "access.log", "output file")
 	from := flag.String("from", "2026-09-01", "first day of the lines (UTC)")
 	to := flag.String("to", "2026-12-01", "day after the last line (UTC)")
+	seed := flag.Uint64("seed", 0, "another seed gives another log over the same address pool (another node)")
 	flag.Parse()
 	start, err1 := time.Parse(time.DateOnly, *from)
 	end, err2 := time.Parse(time.DateOnly, *to)
@@ -27,19 +30,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "genlog: -from and -to are YYYY-MM-DD, -to after -from")
 		os.Exit(2)
 	}
-	if err := write(*out, *n, *addrs, start, end); err != nil {
+	if err := write(*out, *n, *addrs, *seed, start, end); err != nil {
 		fmt.Fprintln(os.Stderr, "genlog:", err)
 		os.Exit(1)
 	}
 }
 
-func write(path string, n, pool int, start, end time.Time) error {
+func write(path string, n, pool int, seed uint64, start, end time.Time) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	rng := rand.New(rand.NewPCG(2026, 11))
+	rng := rand.New(rand.NewPCG(2026, 11+seed))
 	span := end.Sub(start)
 	releases := []string{"r4.1", "r4.2", "r4.2", "r4.3", "r4.3", "r4.3"}
 	repos := []string{"current", "current-testing", "templates-itl", "templates-community"}

@@ -135,6 +135,10 @@ data_dir/outbound.json, which depot audit reads.
 Only the configured mirror URLs are contacted; a mirror that redirects to
 another host is recorded as down.
 
+On a node with [mirrors] checker = false, check contacts no mirror: it
+fetches the checking node's results from [mirrors] state_from, as serve
+does every check interval, and prints them.
+
 Exit status: 0 when the check ran (whatever the mirrors' states; with
 --strict, only if every mirror is fresh), 1 otherwise.`,
 		Example: `  depot mirrors check --config /etc/depot/depot.toml
@@ -153,7 +157,8 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 			}
 			rec := newOutboundRecord(cfg.DataDir, cmd.ErrOrStderr())
 			defer rec.flush()
-			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record})
+			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record,
+				Interval: time.Duration(cfg.Mirrors.CheckInterval)})
 			if svc == nil {
 				return err
 			}
@@ -161,7 +166,11 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 				fmt.Fprintf(cmd.ErrOrStderr(), "depot: %v\n", err)
 			}
 			defer svc.Close()
-			rd, cerr := svc.Check(cmd.Context())
+			check := svc.Check
+			if !cfg.Mirrors.IsChecker() {
+				check = svc.Sync
+			}
+			rd, cerr := check(cmd.Context())
 			rep := svc.Status()
 			if err := f.print(cmd.OutOrStdout(), rep); err != nil {
 				return err
@@ -209,7 +218,7 @@ every mirror × file that is not fresh. It contacts nothing.`,
 			if _, err := os.Stat(mirrors.StateFile(cfg)); errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("no mirror state at %s yet; run 'depot mirrors check --config %s' or start serve", mirrors.StateFile(cfg), f.file)
 			}
-			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window})
+			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window, Interval: time.Duration(cfg.Mirrors.CheckInterval)})
 			if err != nil {
 				return err
 			}

@@ -133,6 +133,9 @@ nothing. --force records such months as empty.`,
 			for _, w := range res.Warnings {
 				warn(stderr, tty, w)
 			}
+			for _, d := range res.Duplicates {
+				fmt.Fprintf(stderr, "depot: %s\n", d)
+			}
 			fmt.Fprintf(out, "%s: %d months from %d files, %d lines (%d undated malformed), %d exit lists, in %s\n",
 				opts.DataFile, len(res.Months), res.Files, res.Lines, res.Undated, res.ExitListFiles, res.Elapsed.Round(1e6))
 			if len(res.Fetched.Archives) > 0 || res.Fetched.Recent > 0 {
@@ -153,6 +156,9 @@ nothing. --force records such months as empty.`,
 				shown = append(shown, m.Month.String())
 			}
 			printTable(out, d, shown)
+			if err := stats.WriteCoverage(out, d, shown); err != nil {
+				return err
+			}
 			for _, e := range res.Damaged {
 				fmt.Fprintf(stderr, "error: %v\n", e)
 			}
@@ -206,7 +212,7 @@ lists did not cover the month or the month is still in progress.`,
 				return err
 			}
 			printTable(cmd.OutOrStdout(), d, nil)
-			return nil
+			return stats.WriteCoverage(cmd.OutOrStdout(), d, nil)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML) naming the data file")

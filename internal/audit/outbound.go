@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -38,6 +39,21 @@ func explain(cfg *config.Config, d outbound.Destination) string {
 				}
 			}
 		}
+	case outbound.MirrorState:
+		if cfg.Mirrors.IsChecker() || cfg.Mirrors.StateFrom == "" {
+			return ""
+		}
+		if cfg.Mirrors.StateVia != "" {
+			if h, p := urlHostPort(cfg.Mirrors.StateVia); h == host && p == d.Port {
+				return "[mirrors] state_via, to fetch state_from " + cfg.Mirrors.StateFrom
+			}
+			return ""
+		}
+		// The fetch follows redirects within state_from's host, from
+		// http to https too.
+		if h, p := urlHostPort(cfg.Mirrors.StateFrom); h == host && (p == d.Port || d.Port == "80" || d.Port == "443") {
+			return "[mirrors] state_from " + cfg.Mirrors.StateFrom
+		}
 	case outbound.ExitLists:
 		if h, p := urlHostPort(torexit.CollecTorURL); cfg.Stats.Fetch && h == host && p == d.Port {
 			return "[stats] fetch = true"
@@ -69,8 +85,11 @@ func explain(cfg *config.Config, d outbound.Destination) string {
 // without Tor, so that it resolves names locally.
 func directNeeds(cfg *config.Config) []string {
 	var out []string
-	if len(cfg.Mirror) > 0 {
+	if len(cfg.Mirror) > 0 && cfg.Mirrors.IsChecker() {
 		out = append(out, "mirror checks")
+	}
+	if h, _ := urlHostPort(cfg.Mirrors.StateFrom); h != "" && cfg.Mirrors.StateVia == "" && !isIP(h) {
+		out = append(out, "the checking node's mirror state ([mirrors] state_from)")
 	}
 	if cfg.Stats.Fetch {
 		out = append(out, "exit-list downloads")
@@ -121,7 +140,7 @@ func checkOutbound(cfg *config.Config) Result {
 		if rec == nil {
 			r.Detail = "no " + path + ": depot serve has recorded no outbound connection"
 		}
-		if may := directNeeds(cfg); len(may) > 0 || cfg.Proxy.Upstream != "" {
+		if may := directNeeds(cfg); len(may) > 0 || len(upstreamNote(cfg)) > 0 {
 			r.Detail += "; the configuration allows " + strings.Join(append(may, upstreamNote(cfg)...), ", ")
 		}
 		return r
@@ -149,11 +168,23 @@ func checkOutbound(cfg *config.Config) Result {
 	return r
 }
 
+// upstreamNote lists what the configuration asks depot to reach through
+// a SOCKS server, which resolves the names.
 func upstreamNote(cfg *config.Config) []string {
+	var out []string
 	if cfg.Proxy.Enabled() && cfg.Proxy.Upstream != "" {
-		return []string{"the updates proxy through " + cfg.Proxy.Upstream}
+		out = append(out, "the updates proxy through "+cfg.Proxy.Upstream)
 	}
-	return nil
+	if !cfg.Mirrors.IsChecker() && cfg.Mirrors.StateVia != "" {
+		out = append(out, "the checking node's mirror state through "+cfg.Mirrors.StateVia)
+	}
+	return out
+}
+
+// isIP reports whether host is an IP address, which is not resolved.
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
 
 // nameservers lists the resolvers of a resolv.conf, or says it has none.

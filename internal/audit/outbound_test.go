@@ -20,6 +20,20 @@ func TestOutbound(t *testing.T) {
 	direct := func(s *setup) {
 		s.cfg.Proxy = config.Proxy{Listen: "127.0.0.1:8082", Allow: []string{"yum.qubes-os.org", "*.debian.org"}}
 	}
+	follower := func(s *setup) {
+		no := false
+		s.cfg.Mirror = []config.Mirror{{Name: "m", URL: "https://mirror.example.net/q/"}}
+		s.cfg.Mirrors = config.MirrorChecks{Checker: &no, StateFrom: "https://eu1.example.org/mirrors/status.json"}
+	}
+	followerOverTor := func(s *setup) {
+		follower(s)
+		s.cfg.Mirrors.StateFrom = "http://eu1abc.onion/mirrors/status.json"
+		s.cfg.Mirrors.StateVia = "socks5://127.0.0.1:9050"
+	}
+	followerLoopback := func(s *setup) {
+		follower(s)
+		s.cfg.Mirrors.StateFrom = "http://127.0.0.1:8080/mirrors/status.json"
+	}
 	dest := func(host, port, purpose string) string {
 		return `{"host": "` + host + `", "port": "` + port + `", "purpose": "` + purpose + `", "first": "2026-11-01T00:00:00Z", "last": "2026-11-19T00:00:00Z", "count": 3}`
 	}
@@ -49,6 +63,16 @@ func TestOutbound(t *testing.T) {
 		{"dns with nothing to resolve", func(*setup) {}, record("local", dest("127.0.0.53", "53", "dns")), Fail, "127.0.0.53:53 (dns"},
 		{"acme with no CA configured", func(*setup) {}, record("local", dest("acme-v02.api.letsencrypt.org", "443", "acme")), Fail, "acme-v02.api.letsencrypt.org:443"},
 		{"an unknown purpose", configured, record("none", dest("mirror.example.net", "443", "telemetry")), Fail, "telemetry"},
+		{"follower, no record", follower, "", Pass, "the configuration allows the checking node's mirror state ([mirrors] state_from)"},
+		{"follower over tor, no record", followerOverTor, "", Pass, "the checking node's mirror state through socks5://127.0.0.1:9050"},
+		{"follower", follower, record("local", dest("eu1.example.org", "443", "mirror-state"), dest("127.0.0.53", "53", "dns")), Pass,
+			"eu1.example.org:443 for [mirrors] state_from https://eu1.example.org/mirrors/status.json"},
+		{"follower over tor", followerOverTor, record("none", dest("127.0.0.1", "9050", "mirror-state")), Pass,
+			"127.0.0.1:9050 for [mirrors] state_via, to fetch state_from http://eu1abc.onion/"},
+		{"follower over tor, yet direct", followerOverTor, record("local", dest("eu1abc.onion", "80", "mirror-state")), Fail, "eu1abc.onion:80 (mirror-state"},
+		{"follower of another node", follower, record("local", dest("us1.example.org", "443", "mirror-state")), Fail, "us1.example.org:443 (mirror-state"},
+		{"mirror state on the checker", configured, record("local", dest("eu1.example.org", "443", "mirror-state")), Fail, "eu1.example.org:443 (mirror-state"},
+		{"follower by IP resolves nothing", followerLoopback, record("local", dest("127.0.0.1", "8080", "mirror-state"), dest("127.0.0.53", "53", "dns")), Fail, "127.0.0.53:53 (dns"},
 		{"an unknown version", func(*setup) {}, `{"version": 2}`, Fail, "version 2"},
 		{"an unknown resolver", func(*setup) {}, `{"version": 1, "resolver": "remote"}`, Fail, "resolver \"remote\""},
 		{"a broken record", func(*setup) {}, `{"version": 1,`, Fail, "cannot read the record"},

@@ -60,6 +60,7 @@ type Config struct {
 	Mirrors MirrorChecks `toml:"mirrors"`
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
+	Admin   Admin        `toml:"admin"`
 
 	FileCache FileCache `toml:"file_cache"`
 

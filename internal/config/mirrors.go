@@ -21,7 +21,28 @@ type MirrorChecks struct {
 	// AlternatesWindow is how long a superseded repomd.xml stays an
 	// alternate in metalinks (a mirror holding it is "behind", not stale).
 	AlternatesWindow Duration `toml:"alternates_window" example:"48h"`
+	// Checker says whether this node checks the mirrors itself. It is
+	// the one boolean whose default (nil) is true, because a single node
+	// must check: of several nodes, all but one set it to false and take
+	// the checking node's results from StateFrom, so that volunteers see
+	// one checker rather than one per node.
+	Checker *bool `toml:"checker" example:"false"`
+	// StateFrom, required when Checker is false and refused otherwise, is
+	// the checking node's status JSON (a site's mirror_status_path +
+	// "status.json"), fetched every CheckInterval: an https URL, an
+	// http://…onion URL (with StateVia), or http on a loopback IP.
+	// Results older than two check intervals are not used: metalinks then
+	// list the site's base_url only.
+	StateFrom string `toml:"state_from" example:"https://www.example.org/mirrors/status.json"`
+	// StateVia is "" (connect to StateFrom directly) or
+	// "socks5://IP:port", tor's SocksPort, which then receives the host
+	// name unresolved; an .onion StateFrom needs it.
+	StateVia string `toml:"state_via" example:"socks5://127.0.0.1:9050"`
 }
+
+// IsChecker reports whether this node checks the mirrors itself
+// (checker unset or true).
+func (m MirrorChecks) IsChecker() bool { return m.Checker == nil || *m.Checker }
 
 // Mirror is one volunteer mirror. A mirror holds the origin's tree (the
 // roots of the sites with metalinks or redirect) below URL: the origin
@@ -95,6 +116,7 @@ func (c *Config) validateMirrors(p *Problems) {
 	if c.Mirrors.CheckInterval != 0 && c.Mirrors.CheckInterval < Duration(time.Minute) {
 		p.add("mirrors.check_interval", "%s is less than a minute; mirrors are volunteers, be gentle", time.Duration(c.Mirrors.CheckInterval))
 	}
+	c.validateMirrorState(p)
 	names := map[string]int{}
 	urls := map[string]int{}
 	for i, m := range c.Mirror {
@@ -139,6 +161,48 @@ func (c *Config) validateMirrors(p *Problems) {
 				p.add(key+".content", "%q is not a known content; use any of %q", ct, MirrorContents)
 			}
 		}
+	}
+}
+
+// validateMirrorState checks checker, state_from and state_via together.
+func (c *Config) validateMirrorState(p *Problems) {
+	m := c.Mirrors
+	switch {
+	case m.IsChecker() && m.StateFrom != "":
+		p.add("mirrors.state_from", "is set, but mirrors.checker is not false: a node either checks the mirrors or takes the checking node's state; set checker = false, or remove state_from on the checking node")
+	case !m.IsChecker() && m.StateFrom == "":
+		p.add("mirrors.checker", "is false, but mirrors.state_from is missing; set it to the checking node's status JSON, e.g. \"https://www.example.org/mirrors/status.json\"")
+	}
+	if m.StateVia != "" {
+		if _, err := ParseUpstream(m.StateVia); err != nil {
+			p.add("mirrors.state_via", "%v", err)
+		}
+		if m.StateFrom == "" {
+			p.add("mirrors.state_via", "is set, but mirrors.state_from is not: it is only used to fetch state_from")
+		}
+	}
+	if m.StateFrom == "" {
+		return
+	}
+	u, err := url.Parse(m.StateFrom)
+	if err != nil {
+		p.add("mirrors.state_from", "%q is not a URL: %v", m.StateFrom, err)
+		return
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	onion := strings.HasSuffix(host, ".onion")
+	a, ipErr := netip.ParseAddr(host)
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
+		p.add("mirrors.state_from", "%q must be an absolute https URL, e.g. \"https://www.example.org/mirrors/status.json\"", m.StateFrom)
+	case URLHostProblem(u) != "":
+		p.add("mirrors.state_from", "%q %s", m.StateFrom, URLHostProblem(u))
+	case u.User != nil || u.Fragment != "":
+		p.add("mirrors.state_from", "%q must not carry a user name, password or fragment", m.StateFrom)
+	case u.Scheme == "http" && !onion && !(ipErr == nil && a.IsLoopback()):
+		p.add("mirrors.state_from", "%q is plain http to another machine, which anyone on the way can alter; use https, an .onion address (with state_via), or a loopback IP address", m.StateFrom)
+	case onion && m.StateVia == "":
+		p.add("mirrors.state_from", "%q is an onion address; set mirrors.state_via to tor's SOCKS port, e.g. \"socks5://127.0.0.1:9050\"", m.StateFrom)
 	}
 }
 

@@ -68,3 +68,50 @@ func TestMirrorChecksTable(t *testing.T) {
 		}
 	}
 }
+
+func TestMirrorStateKeys(t *testing.T) {
+	const onion = "http://" + "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz2345" + ".onion/mirrors/status.json"
+	cases := []struct {
+		name  string
+		table string
+		want  []string // substrings of the error; nil: valid
+	}{
+		{"default checks", "", nil},
+		{"checker true", "checker = true", nil},
+		{"follower over https", "checker = false\nstate_from = \"https://www.example.org/mirrors/status.json\"", nil},
+		{"follower over loopback", "checker = false\nstate_from = \"http://127.0.0.1:8080/mirrors/status.json\"", nil},
+		{"follower over ipv6 loopback", "checker = false\nstate_from = \"http://[::1]:8080/mirrors/status.json\"", nil},
+		{"follower over onion", "checker = false\nstate_from = \"" + onion + "\"\nstate_via = \"socks5://127.0.0.1:9050\"", nil},
+		{"follower https over tor", "checker = false\nstate_from = \"https://www.example.org/s.json\"\nstate_via = \"socks5://127.0.0.1:9050\"", nil},
+		{"state_from on the checker", "state_from = \"https://www.example.org/mirrors/status.json\"", []string{"mirrors.state_from: is set, but mirrors.checker is not false"}},
+		{"state_from with checker true", "checker = true\nstate_from = \"https://www.example.org/mirrors/status.json\"", []string{"mirrors.state_from: is set, but mirrors.checker is not false"}},
+		{"follower without state_from", "checker = false", []string{"mirrors.checker: is false, but mirrors.state_from is missing"}},
+		{"plain http to another machine", "checker = false\nstate_from = \"http://www.example.org/mirrors/status.json\"", []string{"mirrors.state_from:", "plain http to another machine"}},
+		{"localhost by name", "checker = false\nstate_from = \"http://localhost:8080/s.json\"", []string{"mirrors.state_from:", "loopback IP address"}},
+		{"onion without tor", "checker = false\nstate_from = \"" + onion + "\"", []string{"mirrors.state_from:", "set mirrors.state_via"}},
+		{"ftp", "checker = false\nstate_from = \"ftp://www.example.org/s.json\"", []string{"mirrors.state_from:", "must be an absolute https URL"}},
+		{"relative", "checker = false\nstate_from = \"/mirrors/status.json\"", []string{"mirrors.state_from:", "must be an absolute https URL"}},
+		{"credentials", "checker = false\nstate_from = \"https://u:p@www.example.org/s.json\"", []string{"mirrors.state_from:", "must not carry a user name"}},
+		{"bad host", "checker = false\nstate_from = \"https://a_b.example/s.json\"", []string{"mirrors.state_from:", "is not a host name"}},
+		{"via without state_from", "state_via = \"socks5://127.0.0.1:9050\"", []string{"mirrors.state_via: is set, but mirrors.state_from is not"}},
+		{"via by name", "checker = false\nstate_from = \"https://www.example.org/s.json\"\nstate_via = \"socks5://localhost:9050\"", []string{"mirrors.state_via:", "by IP address"}},
+		{"not a bool", "checker = \"no\"", []string{"mirrors.checker: must be true or false, not a string; for example: checker = false"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLoad(t, minimal+"[mirrors]\n"+tc.table+"\n", tc.want)
+		})
+	}
+}
+
+func TestIsChecker(t *testing.T) {
+	no, yes := false, true
+	for _, tc := range []struct {
+		v    *bool
+		want bool
+	}{{nil, true}, {&yes, true}, {&no, false}} {
+		if got := (MirrorChecks{Checker: tc.v}).IsChecker(); got != tc.want {
+			t.Errorf("Checker %v: got %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}

@@ -84,6 +84,10 @@ func what(t reflect.Type) string {
 		return "a size: a number of bytes, or a string with a unit"
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		return what(t.Elem())
+	case reflect.Map:
+		return "a table of " + strings.TrimPrefix(strings.TrimPrefix(what(t.Elem()), "a "), "an ") + "s"
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:

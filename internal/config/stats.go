@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 )
 
 // Stats is the [stats] table: where the userbase statistics read from and
@@ -28,6 +30,13 @@ type Stats struct {
 	// CountIPv6 also counts distinct IPv6 /64 prefixes, reported separately
 	// in the data file's meta and never added to the IPv4 figures.
 	CountIPv6 bool `toml:"count_ipv6" example:"true"`
+	// Nodes names the depot nodes whose logs the statistics read (on a
+	// statistics host that collects several nodes' logs): name → the
+	// directory holding that node's files, or a glob matching them. Every
+	// file of Logs belongs to at most one node. Coverage is reported per
+	// node either way (by directory when Nodes is empty); with Nodes, a
+	// month is complete only when every node named here covered it.
+	Nodes map[string]string `toml:"nodes" example:"{ eu1 = \"/srv/logs/eu1\", us1 = \"/srv/logs/us1\" }"`
 	// Rules decide which requests are update checks. Empty means the
 	// default rule of stats-method.md (yum/DNF repomd.xml and
 	// repomd.xml.metalink). With rules, a request counts for the first
@@ -56,6 +65,10 @@ func (s *Stats) resolvePaths(abs func(*string)) {
 	}
 	abs(&s.ExitLists)
 	abs(&s.Data)
+	for name, p := range s.Nodes {
+		abs(&p)
+		s.Nodes[name] = filepath.Clean(p)
+	}
 }
 
 func (s *Stats) applyDefaults(c *Config) {
@@ -79,6 +92,7 @@ func (s *Stats) validate(p *Problems, c *Config) {
 	if s.Fetch && s.ExitLists == "" {
 		p.add("stats.fetch", "needs exit_lists, the directory to store downloaded exit lists in")
 	}
+	s.validateNodes(p)
 	for i, r := range s.Rules {
 		key := fmt.Sprintf("stats.rule[%d]", i)
 		if r.Path == "" {
@@ -100,3 +114,29 @@ func (s *Stats) validate(p *Problems, c *Config) {
 		}
 	}
 }
+
+// validateNodes checks [stats.nodes]: names that read well in a table and
+// a JSON key, and distinct, valid paths or globs.
+func (s *Stats) validateNodes(p *Problems) {
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(s.Nodes)) {
+		where := s.Nodes[name]
+		key := "stats.nodes." + name
+		if !nodeName.MatchString(name) {
+			p.add(key, "%q is not a node name: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+		}
+		if _, err := filepath.Match(where, ""); err != nil || where == "" || where == "." {
+			p.add(key, "%q is not a directory or glob of that node's access logs, e.g. \"/srv/logs/%s\"", where, name)
+			continue
+		}
+		if other, dup := seen[where]; dup {
+			p.add(key, "%q is also node %s's; each node's logs are in a place of their own", where, other)
+		}
+		seen[where] = name
+	}
+	if len(s.Nodes) > 0 && len(s.Logs) == 0 {
+		p.add("stats.nodes", "is set, but stats.logs is not: logs lists what is read, nodes says which node each file is from; add e.g. logs = [\"/srv/logs/*/access*.log*\"]")
+	}
+}
+
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

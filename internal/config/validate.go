@@ -133,6 +133,7 @@ func (c *Config) problems(serve bool) *Problems {
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
 	c.FileCache.validate(p)
+	c.validateAdmin(p)
 	if serve {
 		c.preflight(p)
 	}

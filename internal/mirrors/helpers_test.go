@@ -88,8 +88,14 @@ type fixture struct {
 
 func newFixture(t testing.TB, files map[string]string, mirrors ...config.Mirror) *fixture {
 	t.Helper()
+	return newFixtureAt(t, newClock(), files, mirrors...)
+}
+
+// newFixtureAt is newFixture on a given clock, which several nodes share.
+func newFixtureAt(t testing.TB, clk *clock, files map[string]string, mirrors ...config.Mirror) *fixture {
+	t.Helper()
 	dir := t.TempDir()
-	fx := &fixture{root: filepath.Join(dir, "origin"), data: filepath.Join(dir, "data"), clock: newClock()}
+	fx := &fixture{root: filepath.Join(dir, "origin"), data: filepath.Join(dir, "data"), clock: clk}
 	if err := os.MkdirAll(fx.root, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -119,8 +119,9 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 func (s *Service) Metalink(site config.Site, name string, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
 	key := "3|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
-	gen := s.gen.Load()
 	now := s.opts.Now()
+	s.expire(now)
+	gen := s.gen.Load()
 	if body := s.caches.recent(key, gen, now); body != nil {
 		return body, nil
 	}
@@ -191,8 +192,9 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 func (s *Service) Meta4(site config.Site, name string, fi os.FileInfo, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
 	key := "4|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
-	gen := s.gen.Load()
 	now := s.opts.Now()
+	s.expire(now)
+	gen := s.gen.Load()
 	if body := s.caches.get(key, gen, fi.ModTime(), fi.Size(), inode(fi), now); body != nil {
 		return body, nil
 	}

@@ -65,7 +65,7 @@ func (s *Service) candidates(name string, f *OriginFile, behind bool, country st
 	var out []candidate
 	for _, m := range s.cfg.Mirror {
 		ms := s.state.Mirrors[m.Name]
-		if ms == nil || !ms.Trusted || !m.Carries(f.Kind) || !m.Holds(name) {
+		if ms == nil || !ms.Trusted || !s.usable(ms, now) || !m.Carries(f.Kind) || !m.Holds(name) {
 			continue
 		}
 		st := classify(f, ms.Files[name], now, s.opts.Window)

@@ -38,7 +38,11 @@ type Options struct {
 	// "mirror-check", which records each mirror contacted in Outbound,
 	// uses no proxy and follows redirects only within a mirror's host.
 	Client *http.Client
-	// Outbound receives the default client's destinations; nil records
+	// StateClient fetches [mirrors] state_from on a follower; nil means
+	// outbound's client for "mirror-state" (through state_via when set),
+	// which follows redirects only within the host.
+	StateClient *http.Client
+	// Outbound receives the default clients' destinations; nil records
 	// nothing.
 	Outbound *outbound.Record
 	// Generator names depot in metalinks; "" means "depot".
@@ -101,6 +105,8 @@ type Service struct {
 	caches  cacheSet
 	hashes  *hashes
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
+	last    Round         // the last completed round, guarded by mu
+	expires atomic.Int64  // Unix ns when a follower's results next age out; 0: never
 }
 
 // StateFile is where a configuration's mirror state lives.
@@ -122,6 +128,7 @@ func New(cfg *config.Config, opts Options) (*Service, error) {
 	}
 	s.state = st
 	s.caches.init()
+	s.expires.Store(s.nextExpiry(opts.Now()))
 	return s, err
 }
 
@@ -141,6 +148,7 @@ func (s *Service) Reload(cfg *config.Config) {
 		}
 	}
 	s.cfg = cfg
+	s.expires.Store(s.nextExpiry(s.opts.Now()))
 	// The roots are opened again from the new configuration's paths; the
 	// old ones stay open a while for requests in flight.
 	old := s.roots
@@ -189,9 +197,11 @@ func (s *Service) Save() error {
 	return nil
 }
 
-// Run checks every mirror now and then every Interval, and saves changes
-// made between rounds (new origin versions seen by responders) every
-// minute, until ctx is done. Errors go to report, which may be nil.
+// Run checks every mirror now and then every Interval (on a follower,
+// fetches the checking node's results instead, timed by nextSync), and
+// saves changes made between rounds (new origin versions seen by
+// responders) every minute, until ctx is done. Errors go to report, which
+// may be nil.
 func (s *Service) Run(ctx context.Context, report func(error)) {
 	if report == nil {
 		report = func(error) {}
@@ -212,10 +222,22 @@ func (s *Service) Run(ctx context.Context, report func(error)) {
 				report(err)
 			}
 		case <-timer.C:
-			if _, err := s.Check(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.mu.Lock()
+			checker := s.cfg.Mirrors.IsChecker()
+			s.mu.Unlock()
+			next := s.opts.Interval
+			var err error
+			if checker {
+				_, err = s.Check(ctx)
+			} else {
+				var rd Round
+				rd, err = s.Sync(ctx)
+				next = nextSync(s.opts.Now(), rd.Ended, s.opts.Interval, s.opts.Timeout)
+			}
+			if err != nil && !errors.Is(err, context.Canceled) {
 				report(err)
 			}
-			timer.Reset(s.opts.Interval)
+			timer.Reset(next)
 		}
 	}
 }
@@ -325,6 +347,22 @@ type Round struct {
 	Failed         []string // mirrors with at least one failed check
 }
 
+// LastRound is the last completed check round (zero before the first).
+func (s *Service) LastRound() Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// begin starts a round (Check or Sync, with s.round held): the
+// configuration it uses and its record.
+func (s *Service) begin() (*config.Config, Round) {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	return cfg, Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+}
+
 // Check runs one round: it scans the origin, hashes what changed, checks
 // every mirror for every file it should hold, all mirrors at once and each
 // within Timeout, then applies and saves the results. If ctx ends first,
@@ -333,33 +371,16 @@ type Round struct {
 func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.round.Lock()
 	defer s.round.Unlock()
-	s.mu.Lock()
-	cfg := s.cfg
-	s.mu.Unlock()
-	rd := Round{Started: s.opts.Now(), Mirrors: len(cfg.Mirror)}
+	cfg, rd := s.begin()
 	if len(cfg.Mirror) == 0 {
 		return rd, errNoMirrors
 	}
-
-	found, err := scanRoots(treeRoots(cfg))
+	if !cfg.Mirrors.IsChecker() {
+		return rd, fmt.Errorf("this node takes the mirror state from %s (mirrors.checker = false); the checking node checks the mirrors", cfg.Mirrors.StateFrom)
+	}
+	jobs, errs, err := s.scanOrigin(cfg)
 	if err != nil {
 		return rd, err
-	}
-	var jobs []job
-	var errs []error
-	for _, sc := range found {
-		f, err := s.refresh(sc.root, sc.name, sc.kind)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("origin file %s: %w", sc.name, err))
-			continue
-		}
-		s.mu.Lock()
-		j := job{name: sc.name, kind: sc.kind, want: f.Versions[0]}
-		for _, v := range f.Versions {
-			j.max = max(j.max, v.Size)
-		}
-		s.mu.Unlock()
-		jobs = append(jobs, j)
 	}
 	rd.Files = len(jobs)
 
@@ -389,6 +410,7 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.mu.Lock()
 	s.apply(cfg, jobs, results, rd.Ended, &rd)
 	s.dirty = true
+	s.last = rd
 	s.mu.Unlock()
 	s.changed()
 	if err := s.Save(); err != nil {
@@ -397,18 +419,53 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 	return rd, errors.Join(errs...)
 }
 
-// apply stores a completed round's results and prunes what is no longer
-// configured or present. Called with s.mu held.
-func (s *Service) apply(cfg *config.Config, jobs []job, results []map[string]*Result, end time.Time, rd *Round) {
-	present := make(map[string]bool, len(jobs))
+// scanOrigin scans the origin tree and hashes what changed, and returns a
+// job per origin file, the files that could not be hashed, and an error
+// if the tree could not be scanned at all.
+func (s *Service) scanOrigin(cfg *config.Config) ([]job, []error, error) {
+	found, err := scanRoots(treeRoots(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
+	var jobs []job
+	var errs []error
+	for _, sc := range found {
+		f, err := s.refresh(sc.root, sc.name, sc.kind)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("origin file %s: %w", sc.name, err))
+			continue
+		}
+		s.mu.Lock()
+		j := job{name: sc.name, kind: sc.kind, want: f.Versions[0]}
+		for _, v := range f.Versions {
+			j.max = max(j.max, v.Size)
+		}
+		s.mu.Unlock()
+		jobs = append(jobs, j)
+	}
+	return jobs, errs, nil
+}
+
+// keepFiles drops the state of origin files that are no longer present
+// and returns the present ones by name. Called with s.mu held.
+func (s *Service) keepFiles(jobs []job) map[string]job {
+	present := make(map[string]job, len(jobs))
 	for _, j := range jobs {
-		present[j.name] = true
+		present[j.name] = j
 	}
 	for name := range s.state.Files {
-		if !present[name] {
+		if _, ok := present[name]; !ok {
 			delete(s.state.Files, name)
 		}
 	}
+	return present
+}
+
+// apply stores a completed round's results and prunes what is no longer
+// configured or present. Called with s.mu held.
+func (s *Service) apply(cfg *config.Config, jobs []job, results []map[string]*Result, end time.Time, rd *Round) {
+	s.keepFiles(jobs)
+	s.state.From = nil // these results are this node's own
 	configured := map[string]bool{}
 	for i, m := range cfg.Mirror {
 		configured[m.Name] = true

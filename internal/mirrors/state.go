@@ -26,6 +26,16 @@ type State struct {
 	Version int                     `json:"version"`
 	Files   map[string]*OriginFile  `json:"files"`   // by tree path
 	Mirrors map[string]*MirrorState `json:"mirrors"` // by mirror name
+	// From is set on a follower: the mirrors' results are the checking
+	// node's, fetched from there.
+	From *Fetch `json:"state_from,omitempty"`
+}
+
+// Fetch is a follower's record of its fetches of state_from.
+type Fetch struct {
+	URL     string    `json:"url"`
+	Fetched time.Time `json:"fetched,omitzero"` // the last successful fetch
+	Error   string    `json:"error,omitempty"`  // of the last fetch, if it failed
 }
 
 // OriginFile is one file of the origin that mirrors are checked for, and

@@ -18,6 +18,17 @@ type Report struct {
 	Generated time.Time      `json:"generated"`
 	Files     []FileReport   `json:"files"`
 	Mirrors   []MirrorReport `json:"mirrors"`
+	// StateFrom is set on a follower ([mirrors] checker = false): where
+	// the mirrors' results come from.
+	StateFrom *StateSource `json:"state_from,omitempty"`
+}
+
+// StateSource is a follower's view of the checking node.
+type StateSource struct {
+	Fetch
+	// MaxAgeSeconds is how old a round's results may be to be offered
+	// (two check intervals); older ones leave base_url alone in metalinks.
+	MaxAgeSeconds int64 `json:"max_age_seconds"`
 }
 
 // FileReport is one origin file that mirrors are checked for.
@@ -33,13 +44,16 @@ type FileReport struct {
 
 // MirrorReport is one mirror.
 type MirrorReport struct {
-	Name      string         `json:"name"`
-	URL       string         `json:"url"`
-	Country   string         `json:"country,omitempty"`
-	Continent string         `json:"continent,omitempty"`
-	Trusted   bool           `json:"trusted"`
-	LastCheck time.Time      `json:"last_check,omitzero"`
-	LastGood  time.Time      `json:"last_success,omitzero"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	Country   string    `json:"country,omitempty"`
+	Continent string    `json:"continent,omitempty"`
+	Trusted   bool      `json:"trusted"`
+	LastCheck time.Time `json:"last_check,omitzero"`
+	LastGood  time.Time `json:"last_success,omitzero"`
+	// TooOld is set on a follower when the last round's results are older
+	// than two check intervals: the mirror is not offered.
+	TooOld    bool           `json:"too_old,omitempty"`
 	LatencyMS int64          `json:"latency_ms"` // median over its files
 	Counts    map[Status]int `json:"counts"`
 	Files     []FileCheck    `json:"files"`
@@ -49,6 +63,8 @@ type MirrorReport struct {
 type FileCheck struct {
 	Name      string    `json:"name"`
 	Status    Status    `json:"status"`
+	SHA256    string    `json:"sha256,omitempty"` // of what the mirror served (index files)
+	Size      int64     `json:"size,omitempty"`   // of what the mirror served
 	Error     string    `json:"error,omitempty"`
 	Checked   time.Time `json:"checked,omitzero"`
 	OK        time.Time `json:"last_success,omitzero"`
@@ -61,6 +77,12 @@ func (s *Service) Status() Report {
 	defer s.mu.Unlock()
 	now := s.opts.Now()
 	rep := Report{Generated: now}
+	if !s.cfg.Mirrors.IsChecker() {
+		rep.StateFrom = &StateSource{Fetch: Fetch{URL: s.cfg.Mirrors.StateFrom}, MaxAgeSeconds: int64(s.MaxStateAge() / time.Second)}
+		if f := s.state.From; f != nil && f.URL == s.cfg.Mirrors.StateFrom {
+			rep.StateFrom.Fetch = *f
+		}
+	}
 	names := make([]string, 0, len(s.state.Files))
 	for name := range s.state.Files {
 		names = append(names, name)
@@ -77,6 +99,7 @@ func (s *Service) Status() Report {
 		ms := s.state.Mirrors[m.Name]
 		if ms != nil {
 			mr.Trusted, mr.LastCheck, mr.LastGood = ms.Trusted, ms.LastRound, ms.LastGood
+			mr.TooOld = !s.usable(ms, now)
 		}
 		var lat []time.Duration
 		for _, name := range names {
@@ -89,6 +112,7 @@ func (s *Service) Status() Report {
 				if r := ms.Files[name]; r != nil {
 					fc.Status = classify(f, r, now, s.opts.Window)
 					fc.Error, fc.Checked, fc.OK, fc.LatencyMS = r.Error, r.Checked, r.OK, r.Latency.Milliseconds()
+					fc.SHA256, fc.Size = r.SHA256, r.Size
 					if fc.Status == Stale && fc.Error == "" {
 						fc.Error = "holds a version that is neither current nor among the recent ones"
 					}
@@ -115,6 +139,8 @@ func (mr MirrorReport) Summary() string {
 	switch {
 	case mr.LastCheck.IsZero():
 		return "unchecked"
+	case mr.TooOld:
+		return "expired"
 	case mr.Counts[Down] > 0:
 		return "down"
 	case !mr.Trusted:
@@ -129,6 +155,22 @@ func (mr MirrorReport) Summary() string {
 		return "nothing to check"
 	}
 	return "ok"
+}
+
+// State is the mirror's state in one of five words, as monitoring shows
+// it: "fresh" (trusted, every file current), "behind", "stale", "down" (a
+// check failed: the mirror is not used until a whole check succeeds) or
+// "unchecked".
+func (mr MirrorReport) State() string {
+	switch mr.Summary() {
+	case "ok":
+		return "fresh"
+	case "behind", "stale":
+		return mr.Summary()
+	case "down", "untrusted":
+		return "down"
+	}
+	return "unchecked"
 }
 
 // WriteTable writes the report as a terminal table: one line per mirror,
@@ -158,6 +200,13 @@ func WriteTable(w io.Writer, rep Report) error {
 	if len(problems) > 0 {
 		fmt.Fprintf(w, "\nnot fresh (%d):\n%s\n", len(problems), strings.Join(problems, "\n"))
 	}
+	if src := rep.StateFrom; src != nil {
+		fmt.Fprintf(w, "\nresults from the checking node %s, last fetched %s", src.URL, fmtTime(src.Fetched))
+		if src.Error != "" {
+			fmt.Fprintf(w, "; the last fetch failed: %s", src.Error)
+		}
+		fmt.Fprintf(w, "\n(results older than %s are not offered: metalinks then list base_url only)\n", time.Duration(src.MaxAgeSeconds)*time.Second)
+	}
 	_, err := fmt.Fprintf(w, "\n%d origin files, %d mirrors; report of %s\n", len(rep.Files), len(rep.Mirrors), fmtTime(rep.Generated))
 	return err
 }
@@ -173,7 +222,7 @@ func fmtTime(t time.Time) string {
 // 'self') forbids inline styles, and the page uses no script at all.
 const statusCSS = `body{font-family:sans-serif;margin:1em auto;max-width:72em;padding:0 1em;color:#222;background:#fff}
 table{border-collapse:collapse;margin:1em 0}th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
-.fresh,.ok{color:#0a6b0a}.behind{color:#8a6d00}.stale,.untrusted{color:#b35900}.down{color:#b00020;font-weight:bold}.unchecked{color:#666}
+.fresh,.ok{color:#0a6b0a}.behind{color:#8a6d00}.stale,.untrusted,.expired{color:#b35900}.down{color:#b00020;font-weight:bold}.unchecked{color:#666}
 code{font-size:.9em}small{color:#555}
 `
 
@@ -235,8 +284,9 @@ func (sr statusResponder) Respond(w http.ResponseWriter, r *http.Request) (bool,
 		return false, nil
 	}
 	key := "status|" + rest
-	gen := sr.s.gen.Load()
 	now := sr.s.opts.Now()
+	sr.s.expire(now)
+	gen := sr.s.gen.Load()
 	body := sr.s.caches.get(key, gen, time.Time{}, 0, 0, now)
 	if body == nil {
 		rep := sr.s.Status()

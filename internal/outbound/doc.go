@@ -1,8 +1,9 @@
 // Package outbound is the one way depot opens a connection to another
-// machine: mirror checks, exit-list downloads, the updates proxy's upstream
-// and direct connections, ACME. Every connection has a purpose, and its
-// destination (host, port, purpose) goes into a Record that `depot serve`
-// keeps in <data_dir>/outbound.json for `depot audit`.
+// machine: mirror checks, the checking node's mirror state, exit-list
+// downloads, the updates proxy's upstream and direct connections, ACME.
+// Every connection has a purpose, and its destination (host, port,
+// purpose) goes into a Record that `depot serve` keeps in
+// <data_dir>/outbound.json for `depot audit`.
 //
 // It must never record a client address (only where depot itself
 // connects to), never use proxy environment variables (HTTP_PROXY,

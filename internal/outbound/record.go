@@ -30,6 +30,7 @@ type Purpose string
 // system resolver whenever another purpose dials a host name directly.
 const (
 	MirrorCheck   Purpose = "mirror-check"   // [[mirror]] freshness checks
+	MirrorState   Purpose = "mirror-state"   // [mirrors] state_from: the checking node's results
 	ExitLists     Purpose = "exit-lists"     // stats --fetch from CollecTor
 	ProxyUpstream Purpose = "proxy-upstream" // the updates proxy's SOCKS server (tor)
 	ProxyDirect   Purpose = "proxy-direct"   // the updates proxy without upstream
@@ -37,7 +38,7 @@ const (
 	DNS           Purpose = "dns"            // the system resolver, for the above
 )
 
-var purposes = []Purpose{MirrorCheck, ExitLists, ProxyUpstream, ProxyDirect, ACME, DNS}
+var purposes = []Purpose{MirrorCheck, MirrorState, ExitLists, ProxyUpstream, ProxyDirect, ACME, DNS}
 
 // Valid reports whether p is one of the purposes above.
 func (p Purpose) Valid() bool { return slices.Contains(purposes, p) }

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"hash/maphash"
 	"testing"
 
 	"depot/internal/torexit"
@@ -20,8 +21,8 @@ func BenchmarkClassify(b *testing.B) {
 	}
 }
 
-// BenchmarkClassifyAndCount adds the per-month, per-release counting and
-// the Tor lookup.
+// BenchmarkClassifyAndCount adds the per-month, per-release counting, the
+// Tor lookup and the file's identity.
 func BenchmarkClassifyAndCount(b *testing.B) {
 	lines := [][]byte{
 		[]byte(logLine("203.0.113.7", "29/Nov/2026:04:28:39 +0000", "GET /r4.2/current/host/fc37/repodata/repomd.xml.metalink HTTP/1.1", 200)),
@@ -30,14 +31,16 @@ func BenchmarkClassifyAndCount(b *testing.B) {
 		[]byte(logLine("203.0.113.8", "29/Nov/2026:04:28:41 +0000", "GET /r4.1/templates-itl/repodata/repomd.xml HTTP/1.1", 404)),
 	}
 	c := newClassifier(nil)
-	t := newTally(months("2026-11"), false)
+	t := newTally(months("2026-11"), false, 1, maphash.MakeSeed())
+	f := t.file(0)
 	exits := torexit.NewBuilder().Set()
 	var out classified
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		v := c.classify(lines[i&3], &out)
-		t.count(v, &out, exits)
+		f.id.add(t.seed, lines[i&3])
+		t.count(v, &out, exits, f)
 		i++
 	}
 }

@@ -17,6 +17,7 @@ func OptionsFromConfig(c *config.Config) (Options, error) {
 		Title:        s.Title,
 		Comment:      s.Comment,
 		CountIPv6:    s.CountIPv6,
+		Nodes:        s.Nodes,
 		Fetch:        s.Fetch,
 	}
 	for i, r := range s.Rules {

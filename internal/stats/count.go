@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"os"
@@ -15,82 +16,133 @@ import (
 	"depot/internal/torexit"
 )
 
-// relAcc counts one release (or "any") in one month.
+// relAcc holds the address sets of one release (or "any") in one month.
+// What adds up (requests, lines) is kept per file instead (fileAcc), so
+// that a file that is a copy of another can be left out of the sums; the
+// sets are the same with or without a copy.
 type relAcc struct {
-	plain      addrSet // distinct clearnet IPv4 addresses
-	plainReq   int64
-	torReq     int64
+	plain      addrSet             // distinct clearnet IPv4 addresses
 	v6Prefixes map[uint64]struct{} // /64 prefixes; only with CountIPv6
 }
 
-// monthAcc counts one month. [from, to) are Unix seconds, UTC.
+// monthAcc holds the sets of one month. [from, to) are Unix seconds, UTC.
 type monthAcc struct {
-	name      month.Month
-	from, to  int64
-	lines     int64
-	malformed int64 // malformed lines whose time could still be read
-	any       relAcc
-	releases  map[string]*relAcc
-	v6        map[netip.Addr]struct{} // IPv6 addresses of update checks
+	name     month.Month
+	from, to int64
+	any      relAcc
+	releases []*relAcc               // by release id; nil where none was seen
+	v6       map[netip.Addr]struct{} // IPv6 addresses of update checks
 }
 
-// tally is one worker's counts: every month being computed, plus what
-// could not be dated. Workers never share a tally; merge joins them.
-type tally struct {
-	months  []monthAcc
+// rel returns the month's sets of release id, made on first use.
+func (m *monthAcc) rel(id int) *relAcc {
+	if id >= len(m.releases) {
+		m.releases = append(m.releases, make([]*relAcc, id+1-len(m.releases))...)
+	}
+	r := m.releases[id]
+	if r == nil {
+		r = &relAcc{}
+		m.releases[id] = r
+	}
+	return r
+}
+
+// reqs are counted update checks.
+type reqs struct{ plain, tor int64 }
+
+// fileMonth is what one file adds to one month: its lines (and when and on
+// which days they were), the malformed ones, and the counted requests per
+// release id.
+type fileMonth struct {
+	span
+	malformed int64
+	reqs      []reqs
+}
+
+// fileAcc is what one file adds up to, and its identity.
+type fileAcc struct {
+	id      identity
 	undated int64 // malformed lines without a readable time
-	lines   int64
-	countV6 bool
-	damaged []error // files that could not be read to their end
+	months  []fileMonth
 }
 
-func newTally(months []month.Month, countV6 bool) *tally {
-	t := &tally{countV6: countV6}
+// tally is one worker's counts: every month being computed, and what each
+// file added. Workers never share a tally; merge joins them.
+type tally struct {
+	months   []monthAcc
+	files    []*fileAcc // by file index; nil for a file not read here
+	relIDs   map[string]int
+	relNames []string // by release id
+	countV6  bool
+	seed     maphash.Seed // of file identities, the same in every tally of a run
+	damaged  []error      // files that could not be read to their end
+}
+
+func newTally(months []month.Month, countV6 bool, files int, seed maphash.Seed) *tally {
+	t := &tally{countV6: countV6, files: make([]*fileAcc, files), relIDs: map[string]int{}, seed: seed}
 	for _, m := range months {
 		t.months = append(t.months, monthAcc{
-			name:     m,
-			from:     m.Start().Unix(),
-			to:       m.End().Unix(),
-			releases: map[string]*relAcc{},
-			v6:       map[netip.Addr]struct{}{},
+			name: m,
+			from: m.Start().Unix(),
+			to:   m.End().Unix(),
+			v6:   map[netip.Addr]struct{}{},
 		})
 	}
 	return t
 }
 
-func (t *tally) month(unix int64) *monthAcc {
-	for i := range t.months {
-		if m := &t.months[i]; unix >= m.from && unix < m.to {
-			return m
-		}
+// file returns what file i added, made on first use.
+func (t *tally) file(i int) *fileAcc {
+	f := t.files[i]
+	if f == nil {
+		f = &fileAcc{months: make([]fileMonth, len(t.months))}
+		t.files[i] = f
 	}
-	return nil
+	return f
 }
 
-// count applies one classified line. It allocates only the first time a
-// month sees a release, and when an address set grows.
-func (t *tally) count(v verdict, c *classified, exits *torexit.Set) {
-	t.lines++
-	m := t.month(c.unix)
-	if m == nil {
+// release returns the id of a release name, made on first use.
+func (t *tally) release(name []byte) int {
+	if id, ok := t.relIDs[string(name)]; ok {
+		return id
+	}
+	id := len(t.relNames)
+	t.relIDs[string(name)] = id
+	t.relNames = append(t.relNames, string(name))
+	return id
+}
+
+func (t *tally) month(unix int64) int {
+	for i := range t.months {
+		if m := &t.months[i]; unix >= m.from && unix < m.to {
+			return i
+		}
+	}
+	return -1
+}
+
+// count applies one classified line of file f. It allocates only the
+// first time a month or a file sees a release, and when an address set
+// grows.
+func (t *tally) count(v verdict, c *classified, exits *torexit.Set, f *fileAcc) {
+	i := t.month(c.unix)
+	if i < 0 {
 		if v == malformed && c.unix == 0 {
-			t.undated++
+			f.undated++
 		}
 		return
 	}
-	m.lines++
+	m, fm := &t.months[i], &f.months[i]
+	fm.see(c.unix, m.from)
 	switch v {
 	case malformed:
-		m.malformed++
+		fm.malformed++
 		return
 	case notCounted:
 		return
 	}
-	r := m.releases[string(c.release)]
-	if r == nil {
-		r = &relAcc{}
-		m.releases[string(c.release)] = r
-	}
+	id := t.release(c.release)
+	r := m.rel(id)
 	if v == countedV6 {
 		m.v6[c.v6] = struct{}{}
 		if t.countV6 {
@@ -104,13 +156,14 @@ func (t *tally) count(v verdict, c *classified, exits *torexit.Set) {
 		}
 		return
 	}
+	if id >= len(fm.reqs) {
+		fm.reqs = append(fm.reqs, make([]reqs, id+1-len(fm.reqs))...)
+	}
 	if exits.IsTorV4(c.v4, c.unix) {
-		m.any.torReq++
-		r.torReq++
+		fm.reqs[id].tor++
 		return
 	}
-	m.any.plainReq++
-	r.plainReq++
+	fm.reqs[id].plain++
 	m.any.plain.add(c.v4)
 	r.plain.add(c.v4)
 }
@@ -126,8 +179,6 @@ func prefix64(a netip.Addr) uint64 {
 
 func (a *relAcc) merge(o *relAcc) {
 	a.plain.union(&o.plain)
-	a.plainReq += o.plainReq
-	a.torReq += o.torReq
 	if o.v6Prefixes != nil && a.v6Prefixes == nil {
 		a.v6Prefixes = map[uint64]struct{}{}
 	}
@@ -136,31 +187,109 @@ func (a *relAcc) merge(o *relAcc) {
 	}
 }
 
+// merge adds what o counted; its release ids are o's own, remapped here.
 func (t *tally) merge(o *tally) {
 	t.damaged = append(t.damaged, o.damaged...)
-	t.undated += o.undated
-	t.lines += o.lines
+	remap := make([]int, len(o.relNames))
+	for oid, name := range o.relNames {
+		remap[oid] = t.release([]byte(name))
+	}
 	for i := range t.months {
 		m, om := &t.months[i], &o.months[i]
-		m.lines += om.lines
-		m.malformed += om.malformed
 		m.any.merge(&om.any)
-		for k, r := range om.releases {
-			if mine := m.releases[k]; mine != nil {
-				mine.merge(r)
-			} else {
-				m.releases[k] = r
+		for oid, r := range om.releases {
+			if r != nil {
+				m.rel(remap[oid]).merge(r)
 			}
 		}
 		for a := range om.v6 {
 			m.v6[a] = struct{}{}
 		}
 	}
+	for fi, of := range o.files {
+		if of == nil {
+			continue
+		}
+		f := t.file(fi)
+		f.id.merge(of.id)
+		f.undated += of.undated
+		for i := range f.months {
+			fm, ofm := &f.months[i], &of.months[i]
+			fm.span.add(ofm.span)
+			fm.malformed += ofm.malformed
+			for oid, q := range ofm.reqs {
+				id := remap[oid]
+				if id >= len(fm.reqs) {
+					fm.reqs = append(fm.reqs, make([]reqs, id+1-len(fm.reqs))...)
+				}
+				fm.reqs[id].plain += q.plain
+				fm.reqs[id].tor += q.tor
+			}
+		}
+	}
+}
+
+// identities are the files' identities, by file index.
+func (t *tally) identities() []identity {
+	ids := make([]identity, len(t.files))
+	for i, f := range t.files {
+		if f != nil {
+			ids[i] = f.id
+		}
+	}
+	return ids
+}
+
+// monthSum is what the files that are not a copy add up to in one month.
+type monthSum struct {
+	lines, malformed int64
+	any              reqs
+	reqs             []reqs // by release id
+}
+
+// sums adds up the files that are not a copy (copyOf[i] < 0; nil: none
+// is): the lines read and the undated ones, and each month's sums.
+func (t *tally) sums(copyOf []int) (lines, undated int64, months []monthSum) {
+	months = make([]monthSum, len(t.months))
+	for fi, f := range t.files {
+		if f == nil || copyOf != nil && copyOf[fi] >= 0 {
+			continue
+		}
+		lines += f.id.lines
+		undated += f.undated
+		for i := range f.months {
+			fm, ms := &f.months[i], &months[i]
+			ms.lines += fm.lines
+			ms.malformed += fm.malformed
+			for id, q := range fm.reqs {
+				if id >= len(ms.reqs) {
+					ms.reqs = append(ms.reqs, make([]reqs, id+1-len(ms.reqs))...)
+				}
+				ms.reqs[id].plain += q.plain
+				ms.reqs[id].tor += q.tor
+				ms.any.plain += q.plain
+				ms.any.tor += q.tor
+			}
+		}
+	}
+	return lines, undated, months
+}
+
+// spans are the files' spans of month i, by file index.
+func (t *tally) spans(i int) []span {
+	out := make([]span, len(t.files))
+	for fi, f := range t.files {
+		if f != nil {
+			out[fi] = f.months[i].span
+		}
+	}
+	return out
 }
 
 // chunk is a piece of work: a whole compressed file, or the lines of a
 // plain file that start in [from, to).
 type chunk struct {
+	file       int // index in the paths planned
 	path       string
 	compressed bool
 	from, to   int64
@@ -173,18 +302,18 @@ const chunkSize = 16 << 20
 func plan(paths []string, chunkSize int64) ([]chunk, int64, error) {
 	var chunks []chunk
 	var total int64
-	for _, p := range paths {
+	for fi, p := range paths {
 		format, size, err := sniff(p)
 		if err != nil {
 			return nil, 0, err
 		}
 		total += size
 		if format != logread.Plain {
-			chunks = append(chunks, chunk{path: p, compressed: true, to: size})
+			chunks = append(chunks, chunk{file: fi, path: p, compressed: true, to: size})
 			continue
 		}
 		for from := int64(0); from < size; from += chunkSize {
-			chunks = append(chunks, chunk{path: p, from: from, to: min(from+chunkSize, size)})
+			chunks = append(chunks, chunk{file: fi, path: p, from: from, to: min(from+chunkSize, size)})
 		}
 	}
 	return chunks, total, nil
@@ -211,16 +340,17 @@ type progress struct {
 	lines, bytes atomic.Int64
 }
 
-// countFiles reads every chunk with one worker per core and returns the
-// merged tally.
-func countFiles(ctx context.Context, chunks []chunk, months []month.Month, rules []Rule, countV6 bool, exits *torexit.Set, prog *progress) (*tally, error) {
+// countFiles reads every chunk of files files with one worker per core
+// and returns the merged tally.
+func countFiles(ctx context.Context, chunks []chunk, files int, months []month.Month, rules []Rule, countV6 bool, exits *torexit.Set, prog *progress) (*tally, error) {
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(chunks)))
 	jobs := make(chan chunk)
 	tallies := make([]*tally, workers)
 	errs := make([]error, workers)
+	seed := maphash.MakeSeed()
 	var wg sync.WaitGroup
 	for i := range workers {
-		tallies[i] = newTally(months, countV6)
+		tallies[i] = newTally(months, countV6, files, seed)
 		wg.Go(func() {
 			w := &worker{cl: newClassifier(rules), t: tallies[i], exits: exits, prog: prog}
 			for c := range jobs {
@@ -276,6 +406,7 @@ func (w *worker) read(c chunk) error {
 		return err
 	}
 	defer r.Close()
+	f := w.t.file(c.file)
 	var cl classified
 	var lines, cut int64
 	reported := c.from
@@ -290,9 +421,11 @@ func (w *worker) read(c chunk) error {
 		switch {
 		case r.Cut() != cut:
 			cut = r.Cut()
-			w.t.count(malformed, &classified{}, w.exits)
+			f.id.add(w.t.seed, line)
+			w.t.count(malformed, &classified{}, w.exits, f)
 		case len(line) > 0:
-			w.t.count(w.cl.classify(line, &cl), &cl, w.exits)
+			f.id.add(w.t.seed, line)
+			w.t.count(w.cl.classify(line, &cl), &cl, w.exits, f)
 		}
 		if lines++; lines&4095 == 0 {
 			w.prog.lines.Add(4096)

@@ -3,8 +3,10 @@ package stats
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"depot/internal/chart"
@@ -130,5 +132,80 @@ func (d *Data) Note(name string) string {
 	} else if t.Before(mo.End()) {
 		notes = append(notes, "month in progress")
 	}
+	var missing []string
+	for _, n := range sortedNodes(m.Nodes) {
+		if c := m.Nodes[n]; c.Required && !c.Covered {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		notes = append(notes, "logs incomplete: "+strings.Join(missing, ", "))
+	}
 	return strings.Join(notes, "; ")
+}
+
+// WriteCoverage writes, for the months given (every month when nil),
+// newest first, how much of each month every node's logs hold: a line
+// per node, with its lines, its first and last line and the days without
+// one. A month read from one directory that covered it is left out, as
+// are months computed before coverage was recorded.
+func WriteCoverage(w io.Writer, d *Data, months []string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := false
+	for _, name := range d.MonthNames() {
+		if months != nil && !slices.Contains(months, name) {
+			continue
+		}
+		nodes := d.Detail[name].Nodes
+		if len(nodes) == 0 {
+			continue
+		}
+		if len(nodes) == 1 {
+			for _, c := range nodes {
+				if !c.Required && c.Covered {
+					nodes = nil
+				}
+			}
+			if nodes == nil {
+				continue
+			}
+		}
+		if !header {
+			fmt.Fprintln(tw, "coverage\tnode\tstate\tlines\tfirst line\tlast line\tdays without a line")
+			header = true
+		}
+		required := false
+		for _, c := range nodes {
+			required = required || c.Required
+		}
+		for i, n := range sortedNodes(nodes) {
+			c := nodes[n]
+			state := "ok"
+			switch {
+			case c.Lines == 0:
+				state = "NO LINES"
+			case !c.Covered:
+				state = "INCOMPLETE"
+			}
+			if required && !c.Required {
+				state += " (not in [stats] nodes)"
+			}
+			m := name
+			if i > 0 {
+				m = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m, n, state, c.Lines, shortTime(c.First), shortTime(c.Last), strings.Join(c.MissingDays, ", "))
+		}
+	}
+	return tw.Flush()
+}
+
+// shortTime writes an RFC 3339 time as "2006-01-02 15:04:05Z", "-" when
+// empty.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
 }

@@ -44,9 +44,13 @@ type MonthMeta struct {
 	ExitListCoverage int      `json:"exit_list_coverage_permille"`
 	ExitListGaps     []string `json:"exit_list_gaps,omitempty"` // RFC 3339 "from/to"
 	ComputedAt       string   `json:"computed_at"`              // RFC 3339, UTC
-	// Complete is true when the month was computed after it ended and exit
-	// lists covered all of it.
+	// Complete is true when the month was computed after it ended, exit
+	// lists covered all of it and so did the logs of every node named in
+	// [stats] nodes.
 	Complete bool `json:"complete"`
+	// Nodes is how much of the month each node's logs hold, by node name
+	// ([stats] nodes, else the directory of the files).
+	Nodes map[string]NodeCoverage `json:"nodes,omitempty"`
 }
 
 // dataFile is the JSON data file held as raw values, so that months and

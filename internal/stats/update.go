@@ -41,6 +41,12 @@ type Options struct {
 	// Rules decide which requests count. Empty means stats-method.md's
 	// default rule.
 	Rules []Rule
+	// Nodes names the nodes whose logs Logs holds (name → the directory of
+	// that node's files, or a glob): coverage is recorded per node, and a
+	// month is complete only when each of them covered it. Files in no
+	// node's place are grouped by directory. Empty means every directory
+	// is a node, none of which a month needs to be complete.
+	Nodes map[string]string
 	// CountIPv6 counts distinct IPv6 /64 prefixes per release, reported in
 	// meta only and never mixed into plain.
 	CountIPv6 bool
@@ -81,7 +87,11 @@ type Result struct {
 	// truncated .gz): the lines before the damage were counted, and the
 	// months were written; the operator must act on them.
 	Damaged []error
-	Elapsed time.Duration
+	// Duplicates are files that hold the same lines as another file read
+	// (a re-synced copy, a rotation both plain and compressed): each was
+	// counted once.
+	Duplicates []Duplicate
+	Elapsed    time.Duration
 }
 
 // MonthResult is one recomputed month.
@@ -142,6 +152,11 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Warnings = append(res.Warnings, warn...)
 	res.Files = len(paths)
+	nodes, warn, err := assignNodes(paths, opts.Nodes)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	res.Warnings = append(res.Warnings, warn...)
 
 	if opts.Fetch {
 		if opts.ExitListsDir == "" {
@@ -169,12 +184,15 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 	res.Bytes = total
 	prog := &progress{}
 	stop := showProgress(opts.Progress, prog, total)
-	t, err := countFiles(ctx, chunks, months, opts.Rules, opts.CountIPv6, exits, prog)
+	t, err := countFiles(ctx, chunks, len(paths), months, opts.Rules, opts.CountIPv6, exits, prog)
 	stop()
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
-	res.Lines, res.Undated = t.lines, t.undated
+	copyOf, dups := duplicates(paths, t.identities())
+	res.Duplicates = dups
+	var sums []monthSum
+	res.Lines, res.Undated, sums = t.sums(copyOf)
 	res.Damaged = t.damaged
 	slices.SortFunc(res.Damaged, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 
@@ -183,13 +201,19 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if !opts.Force {
-		if err := refuseEmptyRecount(t, data, mm, paths, opts.Logs); err != nil {
+		if err := refuseEmptyRecount(t, sums, data, mm, paths, opts.Logs); err != nil {
 			return nil, err
 		}
 	}
 	computed := now().UTC()
 	for i := range t.months {
-		mr := result(&t.months[i], exits, computed)
+		mr := result(&t.months[i], &sums[i], t.relNames, exits, computed)
+		var covered bool
+		mr.Meta.Nodes, covered = nodes.coverage(mr.Month, t.spans(i), copyOf, computed)
+		mr.Meta.Complete = mr.Meta.Complete && covered
+		if !covered {
+			res.Warnings = append(res.Warnings, nodeWarning(mr))
+		}
 		res.Months = append(res.Months, mr)
 		if mr.Meta.ExitListCoverage < 1000 {
 			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir, computed))
@@ -239,24 +263,25 @@ func writeMeta(d *dataFile, opts Options, mm any, computed time.Time) error {
 // month in progress being reported as uncovered.
 const publishDelay = 3 * time.Hour
 
-// result turns a month's tally into its published figures and meta.
-func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
+// result turns a month's sets and sums (release ids name relNames) into
+// its published figures and meta.
+func result(m *monthAcc, sum *monthSum, relNames []string, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
 	from, to := m.name.Start(), m.name.End()
-	figures := func(r *relAcc) Figures {
+	figures := func(r *relAcc, q reqs) Figures {
 		f := Figures{Plain: int64(r.plain.len())}
-		if r.plainReq > 0 {
-			f.Tor = r.torReq * f.Plain / r.plainReq // floor: all non-negative
+		if q.plain > 0 {
+			f.Tor = q.tor * f.Plain / q.plain // floor: all non-negative
 		}
 		return f
 	}
-	for name, r := range m.releases {
-		if r.plainReq+r.torReq > 0 {
-			mr.Releases[name] = figures(r)
+	for id, q := range sum.reqs {
+		if q.plain+q.tor > 0 {
+			mr.Releases[relNames[id]] = figures(m.rel(id), q)
 		}
 	}
 	if len(mr.Releases) > 0 {
-		mr.Releases[Any] = figures(&m.any)
+		mr.Releases[Any] = figures(&m.any, sum.any)
 	}
 	// A month in progress is measured up to a little before now: CollecTor
 	// publishes a list about every hour, so the last hour or two are never
@@ -266,10 +291,10 @@ func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 		cov = torexit.Coverage{}
 	}
 	meta := MonthMeta{
-		Lines:            m.lines,
-		Malformed:        m.malformed,
-		PlainRequests:    m.any.plainReq,
-		TorRequests:      m.any.torReq,
+		Lines:            sum.lines,
+		Malformed:        sum.malformed,
+		PlainRequests:    sum.any.plain,
+		TorRequests:      sum.any.tor,
 		IPv6Addresses:    int64(len(m.v6)),
 		ExitListCoverage: cov.Permille,
 		ComputedAt:       computed.Format(time.RFC3339),
@@ -284,15 +309,32 @@ func result(m *monthAcc, exits *torexit.Set, computed time.Time) MonthResult {
 	}
 	if m.any.v6Prefixes != nil {
 		meta.IPv6Prefixes = map[string]int64{Any: int64(len(m.any.v6Prefixes))}
-		for name, r := range m.releases {
-			if len(r.v6Prefixes) > 0 {
-				meta.IPv6Prefixes[name] = int64(len(r.v6Prefixes))
+		for id, r := range m.releases {
+			if r != nil && len(r.v6Prefixes) > 0 {
+				meta.IPv6Prefixes[relNames[id]] = int64(len(r.v6Prefixes))
 			}
 		}
 	}
 	mr.Meta = meta
 	mr.gaps = cov.Gaps
 	return mr
+}
+
+// nodeWarning says which nodes a month needs logs of.
+func nodeWarning(mr MonthResult) string {
+	var missing []string
+	for _, name := range sortedNodes(mr.Meta.Nodes) {
+		c := mr.Meta.Nodes[name]
+		if !c.Required || c.Covered {
+			continue
+		}
+		if c.Lines == 0 {
+			missing = append(missing, name+" has no line of it")
+		} else {
+			missing = append(missing, fmt.Sprintf("%s has no line on %s", name, strings.Join(c.MissingDays, ", ")))
+		}
+	}
+	return fmt.Sprintf("%s: %s; the month is not complete until those logs are in [stats] logs (see [stats] nodes)", mr.Month, strings.Join(missing, "; "))
 }
 
 func coverageWarning(mr MonthResult, dir string, now time.Time) string {
@@ -357,11 +399,11 @@ func exitListAdvice(gaps []torexit.Gap, dir string, now time.Time) string {
 // for read no line at all this time: the logs it was computed from are
 // not where the patterns point (a mistyped glob, a moved directory), and
 // writing the month would replace its figures with nothing.
-func refuseEmptyRecount(t *tally, data *dataFile, mm map[string]json.RawMessage, paths, patterns []string) error {
+func refuseEmptyRecount(t *tally, sums []monthSum, data *dataFile, mm map[string]json.RawMessage, paths, patterns []string) error {
 	var lost []string
 	for i := range t.months {
 		m := &t.months[i]
-		if m.lines > 0 {
+		if sums[i].lines > 0 {
 			continue
 		}
 		var meta MonthMeta
