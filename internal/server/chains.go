@@ -80,7 +80,14 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
+	h.log(r, reqLine, s, rec, err, start)
+}
 
+// log writes the access line of a request, and its error line if it
+// failed. It is apart from ServeHTTP so that the stack of the handler
+// goroutine (a new one for each HTTP/2 stream) stays small while it
+// answers: growing a stack costs a copy of it.
+func (h *clearnetHandler) log(r *http.Request, reqLine requestLine, s *site, rec *recorder, err error, start time.Time) {
 	now := h.now()
 	bp := linePool.Get().(*[]byte)
 	line := (*bp)[:0]
