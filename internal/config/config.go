@@ -78,6 +78,8 @@ type Config struct {
 	ACME    ACME         `toml:"acme"`
 	Admin   Admin        `toml:"admin"`
 
+	FileCache FileCache `toml:"file_cache"`
+
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
 	// directory.
@@ -343,4 +345,5 @@ func (c *Config) applyDefaults() {
 	c.Stats.applyDefaults(c)
 	c.Proxy.applyDefaults()
 	c.ACME.applyDefaults()
+	c.FileCache.applyDefaults()
 }

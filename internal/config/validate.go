@@ -142,6 +142,7 @@ func (c *Config) problems(serve bool) *Problems {
 	c.Proxy.validate(p)
 	c.validateACME(p)
 	c.validateRedirects(p)
+	c.FileCache.validate(p)
 	c.validateAdmin(p)
 	if serve {
 		c.preflight(p)

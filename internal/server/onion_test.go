@@ -163,11 +163,11 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 
 // TestOnionPathImportsNoLogger reads every file an onion request passes
 // through besides onion.go (the listener's guard, the guardHandler and its
-// limits, the sites and their files): none may import anything that
-// writes logs. Only the clearnet files (chains.go, refused.go,
+// limits, the sites, their roots, files and cache): none may import
+// anything that writes logs. Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.
 func TestOnionPathImportsNoLogger(t *testing.T) {
-	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "resolve.go", "hosts.go", "onionmark.go"} {
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "cache.go", "../docroot/docroot.go", "resolve.go", "hosts.go", "onionmark.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"depot/internal/atomicfile"
 	"depot/internal/certs"
 	"depot/internal/config"
+	"depot/internal/docroot"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
 	"depot/internal/metrics"
@@ -89,6 +90,8 @@ type Server struct {
 	connIDs   atomic.Uint64  // numbers clearnet connections, for the error log
 	gate      *gate          // caps responses in flight
 	conns     atomic.Pointer[connSet]
+	cache     *fileCache               // small files, shared by every site and listener
+	roots     map[string]*docroot.Root // by path, kept across reloads; guarded by mu
 }
 
 // MaxResponses is the cap on responses in flight in effect: the
@@ -116,24 +119,75 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.MaxResponses <= 0 {
 		opts.MaxResponses = cmp.Or(cfg.MaxResponses, config.DefaultMaxResponses)
 	}
-	g := newGate(opts.MaxResponses)
-	st, err := newSites(cfg.Site, opts.Responders, g)
+	s := &Server{opts: opts, cfg: cfg, gate: newGate(opts.MaxResponses), roots: map[string]*docroot.Root{}}
+	roots, err := s.openRoots(cfg.Site)
 	if err != nil {
 		return nil, err
 	}
+	s.roots = roots
+	s.cache = newFileCache(0, 0, opts.Now)
+	s.cache.setLimits(cacheLimits(cfg.FileCache))
+	st := newSites(cfg.Site, opts.Responders, s.gate, roots, s.cache)
 	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
-	s := &Server{opts: opts, cfg: cfg, gate: g, tls: make([]*listenerTLS, len(cfg.Listen))}
 	s.sites.Store(st)
+	s.tls = make([]*listenerTLS, len(cfg.Listen))
 	for i, l := range cfg.Listen {
 		if !l.TLS() {
 			continue
 		}
 		if s.tls[i], err = s.newListenerTLS(l); err != nil {
-			st.close()
+			for _, r := range roots {
+				r.Close()
+			}
 			return nil, fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
 		}
 	}
 	return s, nil
+}
+
+// cacheLimits are the file cache's limits of a configuration.
+func cacheLimits(fc config.FileCache) (maxFile, maxSize int64) {
+	if fc.Off {
+		return 0, 0
+	}
+	return int64(fc.MaxFile), int64(fc.MaxSize)
+}
+
+// openRoots returns the root of every site's root path: the one already
+// open for that path (so that its cached files stay), or a new one. On an
+// error it closes the roots it opened. s.mu is held, or s is not shared
+// yet.
+func (s *Server) openRoots(cfgs []config.Site) (map[string]*docroot.Root, error) {
+	roots := map[string]*docroot.Root{}
+	for _, c := range cfgs {
+		if roots[c.Root] != nil {
+			continue
+		}
+		if r := s.roots[c.Root]; r != nil {
+			roots[c.Root] = r
+			continue
+		}
+		r, err := docroot.Open(c.Root, s.opts.Now)
+		if err != nil {
+			for p, r := range roots {
+				if s.roots[p] != r {
+					r.Close()
+				}
+			}
+			return nil, err
+		}
+		roots[c.Root] = r
+	}
+	return roots, nil
+}
+
+// closeRoots closes every root (Close, and the end of Serve).
+func (s *Server) closeRoots() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.roots {
+		r.Close()
+	}
 }
 
 // AccessLog and ErrorLog are the clearnet log files (nil without a
@@ -165,7 +219,7 @@ func (s *Server) Listen() error {
 // closes the listeners, the log files and the sites' roots.
 func (s *Server) Close() error {
 	s.closeListeners()
-	s.sites.Load().close()
+	s.closeRoots()
 	return s.closeLogs()
 }
 
@@ -334,7 +388,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			os.Remove(l.SocketPath())
 		}
 	}
-	s.sites.Load().close()
+	s.closeRoots()
 	return errors.Join(serveErr, s.closeLogs())
 }
 
@@ -408,14 +462,31 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := newSites(cfg.Site, s.opts.Responders, s.gate)
+	roots, err := s.openRoots(cfg.Site)
 	if err != nil {
 		return err
 	}
+	s.cache.setLimits(cacheLimits(cfg.FileCache))
+	st := newSites(cfg.Site, s.opts.Responders, s.gate, roots, s.cache)
 	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
-	old := s.sites.Swap(st)
-	// Requests in flight may still hold the old roots; give them time.
-	time.AfterFunc(ShutdownTimeout, func() { old.close() })
+	s.sites.Store(st)
+	for p, r := range s.roots {
+		if roots[p] == r {
+			// The same path: look at it now rather than within a second,
+			// for an operator who reloads after a deploy.
+			r.Moved(r.Current())
+			continue
+		}
+		// A root no site has any more: its files leave the cache now.
+		// Requests in flight may still hold it; it closes after them,
+		// taking along what they put in the cache meanwhile.
+		s.cache.dropRoot(r)
+		time.AfterFunc(ShutdownTimeout, func() {
+			s.cache.dropRoot(r)
+			r.Close()
+		})
+	}
+	s.roots = roots
 	var restart []string
 	if !slices.EqualFunc(cfg.Listen, s.cfg.Listen, config.Listen.Equal) {
 		restart = append(restart, "listen")
@@ -426,7 +497,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if cfg.LogDir != s.cfg.LogDir {
 		restart = append(restart, "log_dir")
 	}
-	s.cfg.Site = cfg.Site
+	s.cfg.Site, s.cfg.FileCache = cfg.Site, cfg.FileCache
 	if len(restart) > 0 {
 		return fmt.Errorf("sites reloaded, but changes to %v take effect only after a restart", restart)
 	}
