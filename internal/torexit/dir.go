@@ -13,10 +13,10 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ulikunitz/xz"
+	"golang.org/x/sync/errgroup"
 )
 
 var (
@@ -94,28 +94,28 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 		return nil, fmt.Errorf("exit lists: %w", err)
 	}
 
+	// Each worker fills a Builder of its own; a path takes an idle one,
+	// and the builders are merged at the end.
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(paths)))
-	jobs := make(chan string)
 	builders := make([]*Builder, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for i := range workers {
+	idle := make(chan *Builder, workers)
+	for i := range builders {
 		builders[i] = NewBuilder()
-		wg.Go(func() {
-			for p := range jobs {
-				if errs[i] != nil || ctx.Err() != nil {
-					continue
-				}
-				errs[i] = loadPath(builders[i], p)
-			}
+		idle <- builders[i]
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, p := range paths {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			b := <-idle
+			defer func() { idle <- b }()
+			return loadPath(b, p)
 		})
 	}
-	for _, p := range paths {
-		jobs <- p
-	}
-	close(jobs)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
