@@ -13,23 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// chromium finds the browser; without one the test is skipped, or fails
-// under CI=true (.ci/run installs it).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI must install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium)")
-	return ""
-}
+	"depot/internal/testtool"
+)
 
 // runChromium runs headless Chromium on a local file with extra flags and
 // returns its standard output. Its proxy is a closed port: it reaches
@@ -92,7 +78,7 @@ func TestSVGFitsInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	browser := chromium(t)
+	browser := testtool.Path(t, "chromium", "chromium-browser", "google-chrome")
 	cases := testCharts()
 	var page strings.Builder
 	page.WriteString("<!DOCTYPE html><html><head><meta charset=utf-8></head><body style=\"margin:0\">\n")
