@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"depot/internal/month"
 	"depot/internal/testtool"
 )
 
@@ -126,15 +127,15 @@ func testCharts() []struct {
 	name string
 	in   Input
 } {
-	three := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: "2026-11",
-		Months: map[string]map[string]Bar{
-			"2026-09": {"r4.2": {Plain: 700, Tor: 120}, "r4.1": {Plain: 150, Tor: 30}},
-			"2026-10": {"r4.2": {Plain: 760, Tor: 130}, "r4.1": {Plain: 100, Tor: 20}},
-			"2026-11": {"r4.2": {Plain: 241, Tor: 56}},
+	three := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: month.MustParse("2026-11"),
+		Months: map[month.Month]map[string]Bar{
+			month.MustParse("2026-09"): {"r4.2": {Plain: 700, Tor: 120}, "r4.1": {Plain: 150, Tor: 30}},
+			month.MustParse("2026-10"): {"r4.2": {Plain: 760, Tor: 130}, "r4.1": {Plain: 100, Tor: 20}},
+			month.MustParse("2026-11"): {"r4.2": {Plain: 241, Tor: 56}},
 		}}
-	many := Input{Title: "Estimated userbase of a project with a rather long name", Current: "2026-11", Months: map[string]map[string]Bar{}}
+	many := Input{Title: "Estimated userbase of a project with a rather long name", Current: month.MustParse("2026-11"), Months: map[month.Month]map[string]Bar{}}
 	for i := range 60 {
-		m := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, i, 0).Format("2006-01")
+		m := month.Date(2022, time.January).Add(i)
 		rels := map[string]Bar{}
 		for j, rel := range []string{"bookworm-security", "trixie", "r4.2", "r4.3", "fc41", "fc42", "sid", "r4.10"} {
 			rels[rel] = Bar{Plain: int64(100000 + 1000*i*j), Tor: int64(20000 + 150*i)}
@@ -147,7 +148,7 @@ func testCharts() []struct {
 	}{
 		{"three months", three},
 		{"three years, the last in progress", sample()},
-		{"no figures yet", Input{Current: "2026-11"}},
+		{"no figures yet", Input{Current: month.MustParse("2026-11")}},
 		{"five years, eight releases, large figures", many},
 	}
 }

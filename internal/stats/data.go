@@ -100,10 +100,14 @@ func (d *Data) ChartInput(now time.Time) chart.Input {
 	in := chart.Input{
 		Title:   d.Title,
 		Updated: d.LastUpdated,
-		Current: month.Of(now).String(),
-		Months:  map[string]map[string]chart.Bar{},
+		Current: month.Of(now),
+		Months:  map[month.Month]map[string]chart.Bar{},
 	}
-	for m, rels := range d.Months {
+	for name, rels := range d.Months {
+		m, err := month.Parse(name)
+		if err != nil {
+			continue // not a month: nothing to draw
+		}
 		bars := map[string]chart.Bar{}
 		for r, f := range rels {
 			bars[r] = chart.Bar{Plain: f.Plain, Tor: f.Tor}

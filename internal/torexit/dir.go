@@ -17,6 +17,8 @@ import (
 
 	"github.com/ulikunitz/xz"
 	"golang.org/x/sync/errgroup"
+
+	"depot/internal/month"
 )
 
 var (
@@ -41,8 +43,9 @@ const (
 	MaxAddresses = 200_000
 )
 
-// ArchiveName is CollecTor's name of a month's archive ("2026-11").
-func ArchiveName(month string) string { return "exit-list-" + month + ".tar.xz" }
+// ArchiveName is CollecTor's name of a month's archive
+// ("exit-list-2026-11.tar.xz").
+func ArchiveName(m month.Month) string { return "exit-list-" + m.String() + ".tar.xz" }
 
 // Load reads every exit list below dir that could matter for requests in
 // [from, to): CollecTor monthly archives (exit-list-YYYY-MM.tar.xz) of the
@@ -60,9 +63,8 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("exit lists: %s is not a directory", dir)
 	}
-	firstMonth := time.Date(from.Year(), from.Month()-1, 1, 0, 0, 0, 0, time.UTC)
-	end := to.Add(-time.Second) // to is exclusive: often the 1st of the next month
-	lastMonth := time.Date(end.Year(), end.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	firstMonth := month.Of(from).Prev()
+	lastMonth := month.Of(to.Add(-time.Second)).Next() // to is exclusive: often the 1st of the next month
 	winFrom, winTo := from.Add(-2*Margin), to.Add(2*Margin)
 
 	var paths []string
@@ -74,9 +76,9 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 			return nil
 		}
 		name := d.Name()
-		if m := archiveName.FindStringSubmatch(name); m != nil {
-			t, err := time.Parse("2006-01", m[1])
-			if err != nil || t.Before(firstMonth) || t.After(lastMonth) {
+		if sub := archiveName.FindStringSubmatch(name); sub != nil {
+			m, err := month.Parse(sub[1])
+			if err != nil || m.Before(firstMonth) || m.After(lastMonth) {
 				return nil
 			}
 		} else if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".tar.xz") {
