@@ -21,7 +21,7 @@ func OptionsFromConfig(c *config.Config) (Options, error) {
 		Fetch:        s.Fetch,
 	}
 	for i, r := range s.Rules {
-		rule, err := NewRule(r.Path, r.Exclude, r.ExcludeRelease)
+		rule, err := NewRule(r)
 		if err != nil {
 			return Options{}, fmt.Errorf("stats.rule[%d]: %w", i, err)
 		}
