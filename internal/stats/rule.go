@@ -27,7 +27,10 @@ const AptRuleExample = `^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Relea
 // config (which also validates it).
 func NewRule(r config.StatsRule) (Rule, error) {
 	c, err := r.Compile()
-	return Rule{c}, err
+	if err != nil {
+		return Rule{}, err
+	}
+	return Rule{c}, nil
 }
 
 // Release returns the release that path checks for, or false when the
