@@ -16,6 +16,7 @@ import (
 	"depot/internal/logfiles"
 	"depot/internal/mirrors"
 	"depot/internal/outbound"
+	"depot/internal/responder"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -204,12 +205,12 @@ func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 // to mirrors and the mirror status page. Nothing here may log: these handlers sit below the
 // onion chain too, so page errors are dropped rather than written anywhere.
 // The [stats] table is read at start; changing it needs a restart.
-func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []server.Responder {
+func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []responder.Responder {
 	dataFile := cfg.Stats.Data
-	return func(site config.Site) []server.Responder {
-		var rs []server.Responder
+	return func(site config.Site) []responder.Responder {
+		var rs []responder.Responder
 		if site.StatsPath != "" {
-			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
+			rs = append(rs, responder.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
 		}
 		return append(rs, svc.Responders(site)...)
 	}

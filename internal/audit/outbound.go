@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"depot/internal/allowlist"
 	"depot/internal/config"
 	"depot/internal/outbound"
-	"depot/internal/allowlist"
 	"depot/internal/torexit"
 )
 

@@ -14,9 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"depot/internal/allowlist"
 	"depot/internal/config"
 	"depot/internal/outbound"
-	"depot/internal/allowlist"
 )
 
 // ShutdownGrace is how long Serve lets requests and tunnels in flight

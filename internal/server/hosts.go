@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"depot/internal/config"
+	"depot/internal/responder"
 )
 
 // sites is the virtual-host table: what a reload builds whole and swaps in.
@@ -15,10 +16,10 @@ type sites struct {
 	all    []*site
 }
 
-func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate) (*sites, error) {
+func newSites(cfgs []config.Site, responders func(config.Site) []responder.Responder, g *gate) (*sites, error) {
 	t := &sites{byHost: map[string]*site{}}
 	for _, c := range cfgs {
-		var rs []Responder
+		var rs []responder.Responder
 		if responders != nil {
 			rs = responders(c)
 		}

@@ -24,6 +24,7 @@ import (
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
 	"depot/internal/outbound"
+	"depot/internal/responder"
 )
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
@@ -50,7 +51,7 @@ const (
 type Options struct {
 	// Responders, if set, returns the responders of a site (metalinks,
 	// redirects, published pages). It is called again on every reload.
-	Responders func(config.Site) []Responder
+	Responders func(config.Site) []responder.Responder
 	// Now is the clock of log lines; nil means time.Now.
 	Now func() time.Time
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
