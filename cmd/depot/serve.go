@@ -76,12 +76,10 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
 		Outbound: rec.Record,
+		Warn:     warnTo(stderr), // a corrupt mirror state file, moved aside
 	})
-	if svc == nil {
-		return err
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
+		return err
 	}
 	defer svc.Close()
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
