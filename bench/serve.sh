@@ -2,10 +2,13 @@
 # bench/serve.sh — depot, nginx and Caddy serve the same tree with access
 # logs on, each pinned to one core, with wrk pinned to the other. Prints
 # requests/s for a 4 KB repomd.xml and a 404, MB/s for a 100 MB file, and
-# depot's ratio to each peer.
+# depot's ratio to each peer. A second depot with metrics on (an [admin]
+# listener) serves the same tree: "metrics" is its ratio to depot without.
 #
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
+#   AB=8 DURATION=5 bash bench/serve.sh   # only depot vs depot+metrics on the
+#                                         # 4 KB file, 8 alternating rounds
 #
 # Needs: go, nginx, caddy, wrk, taskset (Debian: nginx caddy wrk util-linux).
 set -euo pipefail
@@ -42,6 +45,9 @@ address = "127.0.0.1:38080"
 hosts = ["*"]
 root = "$root"
 TOML
+sed -e 's/38080/38083/' -e "s|logs-depot|logs-depot-m|" "$work/depot.toml" > "$work/depot-m.toml"
+mkdir -p "$work/logs-depot-m"
+printf '[admin]\naddress = "127.0.0.1:38093"\n' >> "$work/depot-m.toml"
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -80,11 +86,12 @@ http://:38082 {
 CONF
 
 GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/depot" serve --config "$work/depot.toml" >"$work/$RANDOM.out" 2>&1 & pids+=($!)
+GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$work/depot" serve --config "$work/depot-m.toml" >"$work/$RANDOM.out" 2>&1 & pids+=($!)
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/logs-nginx/error.log" >"$work/$RANDOM.out" 2>&1 & pids+=($!)
 XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work GOMAXPROCS=1 taskset -c "$SERVER_CPU" caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/$RANDOM.out" 2>&1 & pids+=($!)
 mkdir -p "$work/nginx-tmp"
 
-for port in 38080 38081 38082; do
+for port in 38080 38081 38082 38083; do
   for _ in $(seq 50); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/r4.2/current/host/fc37/repodata/repomd.xml" && break
     sleep 0.2
@@ -102,18 +109,36 @@ run_wrk() { # port path conns -> "req/s MB/s"
        END {printf "%.0f %.1f\n", r, t}' <<<"$out"
 }
 
-printf '%-22s %12s %12s %12s %10s %10s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy"
+if [ -n "${AB:-}" ]; then
+  # Alternate the two depots so that a machine's drifting load falls on
+  # both; report each round's ratio and the median.
+  ratios=()
+  for i in $(seq "$AB"); do
+    d=$(run_wrk 38080 /r4.2/current/host/fc37/repodata/repomd.xml "$CONNS" | cut -d' ' -f1)
+    m=$(run_wrk 38083 /r4.2/current/host/fc37/repodata/repomd.xml "$CONNS" | cut -d' ' -f1)
+    r=$(awk -v d="$d" -v m="$m" 'BEGIN {printf "%.3f", m/d}')
+    ratios+=("$r")
+    echo "round $i: depot $d req/s, depot+metrics $m req/s, ratio $r"
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {printf "median ratio depot+metrics/depot: %.3f over %d rounds (min %.3f, max %.3f)\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), NR, a[1], a[NR]}'
+  echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
+printf '%-22s %12s %12s %12s %10s %10s %12s %8s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy" "depot+metr" "metrics"
 bench_case() { # name path conns field(1=req/s,2=MB/s)
-  local d n c
+  local d n c m
   d=$(run_wrk 38080 "$2" "$3" | cut -d' ' -f"$4")
+  m=$(run_wrk 38083 "$2" "$3" | cut -d' ' -f"$4")
   n=$(run_wrk 38081 "$2" "$3" | cut -d' ' -f"$4")
   c=$(run_wrk 38082 "$2" "$3" | cut -d' ' -f"$4")
-  awk -v name="$1" -v d="$d" -v n="$n" -v c="$c" 'BEGIN {printf "%-22s %12s %12s %12s %9.2fx %9.2fx\n", name, d, n, c, d/n, d/c}'
+  awk -v name="$1" -v d="$d" -v n="$n" -v c="$c" -v m="$m" 'BEGIN {printf "%-22s %12s %12s %12s %9.2fx %9.2fx %12s %7.3fx\n", name, d, n, c, d/n, d/c, m, m/d}'
 }
 bench_case "repomd.xml 4KB req/s" /r4.2/current/host/fc37/repodata/repomd.xml "$CONNS" 1
 bench_case "404 req/s" /r9.9/missing "$CONNS" 1
 bench_case "100MB file MB/s" /iso/big.iso 4 2
 
 echo
-echo "access log lines: depot $(wc -l < "$work/logs-depot/access.log"), nginx $(wc -l < "$work/logs-nginx/access.log"), caddy $(wc -l < "$work/logs-caddy/access.log")"
+curl -sf "http://127.0.0.1:38093/metrics" | grep -q '^depot_http_requests_total{code="2xx",method="GET"' || { echo "depot with metrics counted nothing" >&2; exit 1; }
+echo "access log lines: depot $(wc -l < "$work/logs-depot/access.log"), depot+metrics $(wc -l < "$work/logs-depot-m/access.log"), nginx $(wc -l < "$work/logs-nginx/access.log"), caddy $(wc -l < "$work/logs-caddy/access.log")"
 echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), nginx $(nginx -v 2>&1 | cut -d/ -f2), caddy $(caddy version | cut -d' ' -f1)"

@@ -14,9 +14,11 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/mirrors"
 	"depot/internal/outbound"
 	"depot/internal/responder"
+	"depot/internal/sdnotify"
 	"depot/internal/server"
 	"depot/internal/stats"
 )
@@ -83,28 +85,42 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	}
 	defer svc.Close()
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf})
+	var m *metrics.Metrics // nil without [admin]: nothing is counted
+	if cfg.Admin.Enabled() {
+		m = metrics.New()
+	}
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf, Metrics: m})
 	if err != nil {
 		return err
 	}
 	if n := srv.MaxResponses(); n < cfg.MaxResponses {
 		logf("max_responses lowered from %d to %d, half of the open-file limit (raise LimitNOFILE for more)", cfg.MaxResponses, n)
 	}
-	// Every listener is bound before anything is created: the proxy's,
-	// then the server's, which then creates log_dir and its logs; then
-	// proxy.log, and (rec.keep, below) the outbound record in data_dir.
-	// If one fails, the others are closed: all or nothing.
-	px, pxLog, err := bindProxy(cfg, rec.Record, stderr)
+	// Every listener is bound before anything is created: the admin
+	// listener, the proxy's, then the server's, which then creates log_dir
+	// and its logs; then proxy.log, and (rec.keep, below) the outbound
+	// record in data_dir. If one fails, the others are closed: all or
+	// nothing.
+	var admin *metrics.Admin
+	if m != nil {
+		if admin, err = metrics.Listen(cfg.Admin.Address, m.Handler()); err != nil {
+			return err
+		}
+	}
+	px, pxLog, err := bindProxy(cfg, rec.Record, stderr, m)
 	if err != nil {
+		admin.Close()
 		return err
 	}
 	if err := srv.Listen(); err != nil {
 		closeProxy(px)
+		admin.Close()
 		return err
 	}
 	proxyLog, err := pxLog.open(cfg, logf)
 	if err != nil {
 		closeProxy(px)
+		admin.Close()
 		srv.Close()
 		return err
 	}
@@ -115,15 +131,36 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if px != nil {
 		describeProxy(stdout, cfg)
 	}
+	if m != nil {
+		watch(m, srv, svc, proxyLog)
+		fmt.Fprintf(stdout, "  %s  (admin: /metrics, /healthz)\n", cfg.Admin.Address)
+	}
 
+	// systemd (Type=notify) learns that every listener is bound, and
+	// about each reload and the shutdown.
+	notify, err := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", err)
+	}
 	ctx, release := withSignals(ctx, func() {
+		warnNotify(stderr, notify.Reloading())
 		reopenLog(stderr, proxyLog)
-		reload(srv, svc, file, stderr)
+		warnNotify(stderr, notify.Ready(reload(srv, svc, file, stderr)))
 	})
 	defer release()
-	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, stderr)
+	stopping := context.AfterFunc(ctx, func() { warnNotify(stderr, notify.Stopping()) })
+	defer stopping()
+	warnNotify(stderr, notify.Ready("serving"))
+	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, m, stderr)
 	jobs.Go(func() { rec.keep(ctx) })
 	defer rec.flush() // connections made during the shutdown grace
+	if admin != nil {
+		jobs.Go(func() {
+			if err := admin.Serve(ctx); err != nil {
+				fmt.Fprintf(stderr, "depot: admin listener: %v\n", err)
+			}
+		})
+	}
 	if px != nil {
 		jobs.Go(func() {
 			if err := px.Serve(ctx); err != nil {
@@ -151,22 +188,60 @@ func printWarnings(w io.Writer, cfg *config.Config) {
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
-// that does not validate is reported and the running one kept.
-func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) {
+// that does not validate is reported and the running one kept. It returns
+// the outcome in a few words, for systemctl status.
+func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) (status string) {
 	if err := srv.ReopenLogs(); err != nil {
 		fmt.Fprintf(stderr, "depot: reopening logs: %v\n", err)
 	}
 	cfg, err := loadServeConfig(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration:\n%v\n", err)
-		return
+		return "reload failed, serving the previous configuration (see the journal)"
 	}
 	svc.Reload(cfg)
 	if err := srv.Reload(cfg); err != nil {
 		fmt.Fprintf(stderr, "depot: reload: %v\n", err)
-		return
+		return "reloaded in part (see the journal)"
 	}
 	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
+	return "serving; configuration reloaded"
+}
+
+// warnNotify reports a failed notification to systemd: the service keeps
+// running, but systemd may consider it failed to start or reload.
+func warnNotify(stderr io.Writer, err error) {
+	if err != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", err)
+	}
+}
+
+// watch registers what the admin listener reports besides requests: the
+// log files and the mirrors.
+func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logfiles.File) {
+	var logs []metrics.LogFile
+	for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+		if f != nil {
+			logs = append(logs, f)
+		}
+	}
+	m.Register(metrics.LogCollector(func() []metrics.LogFile { return logs }))
+	m.Register(metrics.MirrorCollector(func() []metrics.Mirror {
+		rep := svc.Status()
+		out := make([]metrics.Mirror, 0, len(rep.Mirrors))
+		for _, mr := range rep.Mirrors {
+			files := map[string]int{}
+			for st, n := range mr.Counts {
+				files[string(st)] = n
+			}
+			out = append(out, metrics.Mirror{Name: mr.Name, State: mr.State(), Files: files,
+				Latency: time.Duration(mr.LatencyMS) * time.Millisecond, Checked: !mr.LastCheck.IsZero()})
+		}
+		return out
+	}, func() metrics.Round {
+		rd := svc.LastRound()
+		return metrics.Round{Started: rd.Started, Ended: rd.Ended}
+	}))
 }
 
 // describe prints what is served where: the addresses actually bound
@@ -219,7 +294,7 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []re
 // statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
@@ -232,8 +307,9 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 		}
 	}
 	rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
-		Report: func(err error) { logf("log rotation: %v", err) },
-		Daily:  dailyPrune(cfg, stderr, logf),
+		Report:  func(err error) { logf("log rotation: %v", err) },
+		Daily:   dailyPrune(cfg, stderr, logf, m),
+		Rotated: func(err error) { m.JobDone(metrics.JobRotation, time.Now(), err) },
 	})
 	jobs.Go(func() {
 		if err := rot.Run(ctx); err != nil {
@@ -247,7 +323,9 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 			logf("statistics: %v; the daily run is off", err)
 		} else {
 			opts.Outbound = rec
-			jobs.Go(func() { stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf}) })
+			jobs.Go(func() {
+				stats.RunDaily(ctx, opts, stats.DailyOptions{Logf: logf, Done: func(err error) { m.JobDone(metrics.JobStats, time.Now(), err) }})
+			})
 		}
 	}
 	return &jobs
@@ -256,13 +334,14 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 // dailyPrune is retention as the rotator runs it each day, or nil (and
 // said so) when the statistics configuration is broken: without its guard
 // no month may be deleted, but rotation goes on.
-func dailyPrune(cfg *config.Config, stderr io.Writer, logf func(string, ...any)) func(context.Context) {
+func dailyPrune(cfg *config.Config, stderr io.Writer, logf func(string, ...any), m *metrics.Metrics) func(context.Context) {
 	opts, err := pruneOptions(cfg, false)
 	if err != nil {
 		logf("statistics: %v; log retention is off until this is fixed (rotation goes on)", err)
 		return nil
 	}
 	return logfiles.DailyPrune(opts, func(res *logfiles.PruneResult, err error) {
+		m.JobDone(metrics.JobPrune, time.Now(), err)
 		if res != nil && (len(res.Actions) > 0 || len(res.Problems) > 0) {
 			printPrune(stderr, stderr, res, false)
 		}

@@ -60,6 +60,7 @@ type Config struct {
 	Mirrors MirrorChecks `toml:"mirrors"`
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
+	Admin   Admin        `toml:"admin"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its

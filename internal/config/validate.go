@@ -132,6 +132,7 @@ func (c *Config) problems(serve bool) *Problems {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
+	c.validateAdmin(p)
 	if serve {
 		c.preflight(p)
 	}

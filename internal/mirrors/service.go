@@ -111,6 +111,7 @@ type Service struct {
 	caches  cacheSet
 	hashes  *hashes
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
+	last    Round         // the last completed round, guarded by mu
 	expires atomic.Int64  // Unix ns when a follower's results next age out; 0: never
 }
 
@@ -336,6 +337,13 @@ type Round struct {
 	Failed         []string // mirrors with at least one failed check
 }
 
+// LastRound is the last completed check round (zero before the first).
+func (s *Service) LastRound() Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
 // begin starts a round (Check or Sync, with s.round held): the
 // configuration it uses and its record.
 func (s *Service) begin() (*config.Config, Round) {
@@ -392,6 +400,7 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.mu.Lock()
 	s.apply(cfg, jobs, results, rd.Ended, &rd)
 	s.dirty = true
+	s.last = rd
 	s.mu.Unlock()
 	s.changed()
 	if err := s.Save(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // table is the current virtual-host table, swapped whole on reload.
@@ -20,17 +21,20 @@ type table = atomic.Pointer[sites]
 
 // newClearnet returns the handler chain of a clearnet listener: every
 // request gets one nginx combined line in access, and every failure one
-// nginx-style line, with the client address, in errors.
-func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clearnetHandler {
-	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid()}
+// nginx-style line, with the client address, in errors. With m non-nil,
+// every request is also counted by site, method and status class (never
+// by anything the client chose freely).
+func newClearnet(t *table, access, errors io.Writer, now func() time.Time, m *metrics.Metrics) *clearnetHandler {
+	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid(), metrics: m}
 }
 
 type clearnetHandler struct {
-	t      *table
-	access io.Writer
-	errors io.Writer
-	now    func() time.Time
-	pid    int
+	t       *table
+	access  io.Writer
+	errors  io.Writer
+	now     func() time.Time
+	pid     int
+	metrics *metrics.Metrics // nil: not counted
 }
 
 // connID is the number of r's connection (the "*N" of the error log,
@@ -50,6 +54,10 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqLine := requestLine(r)
 	if markHandled(r, reqLine) {
 		w.Header().Set("Connection", "close")
+	}
+	var start time.Time
+	if h.metrics != nil {
+		start = h.now()
 	}
 	rec := &recorder{ResponseWriter: w}
 	var err error
@@ -78,6 +86,13 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
+	if h.metrics != nil {
+		label := metrics.NoSite
+		if s != nil && len(s.cfg.Hosts) > 0 {
+			label = s.cfg.Hosts[0]
+		}
+		h.metrics.Site(label).Observe(r.Method, rec.status, rec.bytes, now.Sub(start))
+	}
 	level := errorlog.Error
 	if err == nil && errors.Is(rec.werr, errSendTimeout) {
 		// nginx's words and level for its send_timeout.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // net/http answers some requests itself, before any handler runs: a
@@ -247,6 +249,10 @@ func (h *clearnetHandler) logConn(remote net.Addr, id uint64, line []byte, statu
 		e := accesslog.Entry{RemoteAddr: addr, Time: now, Request: reqLine, Status: status, BodyBytes: body}
 		buf = accesslog.AppendCombined(buf, &e)
 		_, _ = h.access.Write(buf)
+		if h.metrics != nil {
+			method, _, _ := strings.Cut(reqLine, " ")
+			h.metrics.Site(metrics.NoSite).Count(method, status, body)
+		}
 	}
 	ee := errorlog.Entry{Time: now, Level: errorlog.Info, PID: h.pid, ConnID: id, Message: msg, Client: addr}
 	if line != nil {

@@ -23,6 +23,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/outbound"
 	"depot/internal/responder"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// files at once (standard error in depot serve): a log file that
 	// cannot be written, and when it can be again. nil discards it.
 	Logf func(format string, args ...any)
+	// Metrics, if set, counts the requests of clearnet listeners. Onion
+	// listeners never see it.
+	Metrics *metrics.Metrics
 }
 
 // Server runs every listener of one configuration.
@@ -391,7 +395,7 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 		return srv, nil
 	}
-	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now, s.opts.Metrics)
 	srv.Handler = guardHandler{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
 	srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
 	srv.ConnContext = s.clearnetContext
