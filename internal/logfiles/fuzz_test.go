@@ -3,6 +3,7 @@ package logfiles
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,4 +196,34 @@ func readSegment(t *testing.T, path string) []string {
 		}
 	}
 	return nil
+}
+
+// FuzzParseQuery: any text either parses into a query whose bounds are in
+// order when both are given as the same date, or fails naming a field.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range [][4]string{
+		{"203.0.113.7", "2026-11-01", "^/r4", "4xx"}, {"2001:db8::/32", "2026-11-29T04:28:39Z", "", "404"},
+		{"", "", "(", "6xx"}, {"x", "yesterday", "", "99"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, ip, when, path, status string) {
+		q, err := ParseQuery(QueryText{IPs: []string{ip}, Since: when, Until: when, Path: path, Status: status})
+		if err != nil {
+			var qe *QueryError
+			if !errors.As(err, &qe) || qe.Field == "" {
+				t.Fatalf("error %v names no field", err)
+			}
+			return
+		}
+		if len(q.IPs) != 1 || q.IPs[0] != q.IPs[0].Masked() {
+			t.Fatalf("IPs %v: want one masked prefix", q.IPs)
+		}
+		if when != "" && !q.Since.Before(q.Until) {
+			t.Fatalf("since %v, until %v of the same %q: want since before until", q.Since, q.Until, when)
+		}
+		if q.Status != 0 && !(q.Status >= 1 && q.Status <= 5 || q.Status >= 100 && q.Status <= 999) {
+			t.Fatalf("status %d", q.Status)
+		}
+	})
 }
