@@ -15,7 +15,9 @@ func TestParseQuery(t *testing.T) {
 		check func(Query) bool
 		field string // of the error; "" for none
 	}{
-		{"empty", QueryText{}, func(q Query) bool { return q.Since.IsZero() && q.Until.IsZero() && q.Path == nil && q.Status == 0 && len(q.IPs) == 0 }, ""},
+		{"empty", QueryText{}, func(q Query) bool {
+			return q.Since.IsZero() && q.Until.IsZero() && q.Path == nil && q.Status == 0 && len(q.IPs) == 0
+		}, ""},
 		{"address and network", QueryText{IPs: []string{"203.0.113.7", "2001:db8::/32", "::ffff:198.51.100.9"}}, func(q Query) bool {
 			return len(q.IPs) == 3 && q.IPs[0] == netip.MustParsePrefix("203.0.113.7/32") && q.IPs[1] == netip.MustParsePrefix("2001:db8::/32") && q.IPs[2] == netip.MustParsePrefix("198.51.100.9/32")
 		}, ""},
