@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync/atomic"
 
@@ -52,24 +51,8 @@ exits 0. See docs/proxy.md for clients' settings.`,
 	return cmd
 }
 
-// loadProxyConfig reads file and validates its [proxy] table alone.
-func loadProxyConfig(file string) (*config.Config, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	cfg, err := config.Parse(file, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.ValidateProxy(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error {
-	cfg, err := loadProxyConfig(file)
+	cfg, err := config.LoadProxy(file)
 	if err != nil {
 		return err
 	}
