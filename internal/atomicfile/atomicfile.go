@@ -69,6 +69,25 @@ func (f *File) SetModTime(t time.Time) error {
 // Commit syncs and closes the temporary file, renames it over the target
 // and syncs the directory, so that the replacement survives a crash.
 func (f *File) Commit() error {
+	return f.commit("replacing", func(tmp string) error { return os.Rename(tmp, f.target) })
+}
+
+// CommitNew is Commit for a file that must not replace anything: the
+// temporary file is linked to the target's name, which fails with an
+// error wrapping fs.ErrExist when anything (even a dangling symbolic link)
+// has that name, and leaves it as it was.
+func (f *File) CommitNew() error {
+	return f.commit("creating", func(tmp string) error {
+		if err := os.Link(tmp, f.target); err != nil {
+			return err
+		}
+		return os.Remove(tmp)
+	})
+}
+
+// commit syncs and closes the temporary file, puts it in place and syncs
+// the directory; the temporary file is removed if place fails.
+func (f *File) commit(what string, place func(tmp string) error) error {
 	if f.done {
 		return errors.New("atomicfile: Commit after Commit or Abort")
 	}
@@ -78,11 +97,11 @@ func (f *File) Commit() error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), f.target)
+		err = place(f.Name())
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return fmt.Errorf("replacing %s: %w", f.target, err)
+		return fmt.Errorf("%s %s: %w", what, f.target, err)
 	}
 	return SyncDir(filepath.Dir(f.target))
 }

@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,19 +51,19 @@ func TestWriteFailureLeavesOldContent(t *testing.T) {
 	assertOnly(t, dir, "f")
 }
 
-// assertOnly fails unless dir holds exactly the one file name.
-func assertOnly(t *testing.T, dir, name string) {
+// assertOnly fails unless dir holds exactly the file names want, sorted.
+func assertOnly(t *testing.T, dir string, want ...string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 1 || ents[0].Name() != name {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("%s holds %v, want only %s (a temporary file was left behind)", dir, names, name)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("%s holds %v, want only %v (a temporary file was left behind)", dir, names, want)
 	}
 }
 
@@ -172,4 +174,56 @@ func TestTempTarget(t *testing.T) {
 			t.Errorf("TempTarget(%q) = %q, want %q", name, got, want)
 		}
 	}
+}
+
+// TestCommitNewNeverReplaces: CommitNew gives the target its whole content
+// at once, like Commit, but fails with fs.ErrExist when anything (a file,
+// or a symbolic link, even a dangling one) has the name, which it leaves
+// as it was; no temporary file remains either way.
+func TestCommitNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "depot.toml")
+	f, err := Create(p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("first")
+	if err := f.CommitNew(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort()
+	st, err := os.Lstat(p)
+	if err != nil || st.Mode() != 0o644 {
+		t.Fatalf("after CommitNew: %v, %v; want a regular file, mode 0644", st, err)
+	}
+	assertOnly(t, dir, "depot.toml")
+
+	g, err := Create(p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteString("second")
+	if err := g.CommitNew(); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CommitNew over a file: got %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "first" {
+		t.Errorf("the existing file holds %q, want it untouched", b)
+	}
+	assertOnly(t, dir, "depot.toml")
+
+	link := filepath.Join(dir, "link.toml")
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Create(link, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.CommitNew(); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CommitNew over a dangling link: got %v, want fs.ErrExist", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CommitNew wrote through the link: %v", err)
+	}
+	assertOnly(t, dir, "depot.toml", "link.toml")
 }
