@@ -227,3 +227,49 @@ func TestCommitNewNeverReplaces(t *testing.T) {
 	}
 	assertOnly(t, dir, "depot.toml", "link.toml")
 }
+
+// TestReplaceDir: a directory tree is put in place whole: at a new name by
+// a rename, over an existing tree by exchanging the two (the old tree is
+// then left at the temporary name for the caller to remove) or, where the
+// file system cannot exchange, by moving the old one aside and removing it.
+func TestReplaceDir(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "site")
+	tree := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "index.html"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := tree(".site.build-1", "first")
+	if err := ReplaceDir(first, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "first" {
+		t.Fatalf("after ReplaceDir to a new name, %s holds %q", dst, b)
+	}
+	second := tree(".site.build-2", "second")
+	if err := ReplaceDir(second, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "second" {
+		t.Fatalf("after ReplaceDir over a tree, %s holds %q, want the new tree", dst, b)
+	}
+	if b, err := os.ReadFile(filepath.Join(second, "index.html")); err == nil && string(b) != "first" {
+		t.Errorf("the temporary name holds %q, want the old tree or nothing", b)
+	}
+	os.RemoveAll(second)
+	assertOnly(t, dir, "site")
+
+	if err := ReplaceDir(filepath.Join(dir, "missing"), dst); err == nil {
+		t.Error("ReplaceDir of a directory that does not exist succeeded")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "second" {
+		t.Errorf("a failed ReplaceDir left %s holding %q", dst, b)
+	}
+}
