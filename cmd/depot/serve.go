@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"depot/internal/certs"
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
@@ -37,9 +39,11 @@ Without --config it serves the embedded demo: a website, a yum tree and an apt
 tree, on 127.0.0.1:8080 (logged) and 127.0.0.1:8081 (onion, unlogged), with
 logs under ./depot-data/.
 
-Signals: SIGHUP reloads the configuration and reopens the log files (for
-logrotate); SIGTERM or SIGINT stops accepting, lets requests in flight finish,
-flushes the logs and exits 0.`,
+Signals: SIGHUP reloads the configuration and the certificate files (a
+certificate that does not load, match its key or is not valid now is refused
+and the running one kept) and reopens the log files (for logrotate); SIGTERM
+or SIGINT stops accepting, lets requests in flight finish, flushes the logs
+and exits 0.`,
 		Example: `  depot serve
   depot serve --config /etc/depot/depot.toml
   kill -HUP $(pidof depot)    # reload and reopen logs`,
@@ -70,7 +74,7 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printWarnings(stderr, cfg)
-	// Where depot connects (mirror checks, exit lists, the proxy), for
+	// Where depot connects (mirror checks, exit lists, the proxy, ACME), for
 	// depot audit; data_dir is read at start, a reload keeps it.
 	rec := newOutboundRecord(cfg.DataDir, stderr)
 	svc, err := mirrors.New(cfg, mirrors.Options{
@@ -89,7 +93,11 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if cfg.Admin.Enabled() {
 		m = metrics.New()
 	}
-	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf, Metrics: m})
+	acme, err := newACME(cfg, rec.Record, logf)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cfg, server.Options{Responders: responders(cfg, svc), Logf: logf, Metrics: m, ACME: acme})
 	if err != nil {
 		return err
 	}
@@ -171,6 +179,9 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if len(cfg.Mirror) > 0 {
 		jobs.Go(func() { svc.Run(ctx, func(err error) { fmt.Fprintf(stderr, "depot: mirrors: %v\n", err) }) })
 	}
+	if acme != nil {
+		jobs.Go(func() { acme.Run(ctx) })
+	}
 	err = srv.Serve(ctx)
 	jobs.Wait() // compressions in flight finish: nothing is left half-done
 	if err != nil {
@@ -188,24 +199,55 @@ func printWarnings(w io.Writer, cfg *config.Config) {
 }
 
 // reload applies SIGHUP: logs are reopened whatever happens; a configuration
-// that does not validate is reported and the running one kept. It returns
-// the outcome in a few words, for systemctl status.
+// that does not validate (a certificate file that does not load, match or
+// is not valid now included) is reported and the running one kept, with its
+// certificates. It returns the outcome in a few words, for systemctl status.
 func reload(srv *server.Server, svc *mirrors.Service, file string, stderr io.Writer) (status string) {
 	if err := srv.ReopenLogs(); err != nil {
 		fmt.Fprintf(stderr, "depot: reopening logs: %v\n", err)
 	}
 	cfg, err := loadServeConfig(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration:\n%v\n", err)
+		fmt.Fprintf(stderr, "depot: reload failed, still serving the previous configuration and certificates:\n%v\n", err)
 		return "reload failed, serving the previous configuration (see the journal)"
 	}
 	svc.Reload(cfg)
-	if err := srv.Reload(cfg); err != nil {
-		fmt.Fprintf(stderr, "depot: reload: %v\n", err)
+	reloadErr := srv.Reload(cfg)
+	notes, certErr := srv.ReloadCertificates()
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "depot: %s\n", n)
+	}
+	if certErr != nil {
+		fmt.Fprintf(stderr, "depot: %v\n", certErr)
+	}
+	switch {
+	case reloadErr != nil:
+		fmt.Fprintf(stderr, "depot: reload: %v\n", reloadErr)
 		return "reloaded in part (see the journal)"
+	case certErr != nil:
+		return "reloaded, but a new certificate was refused (see the journal)"
 	}
 	fmt.Fprintln(stderr, "depot: configuration reloaded, logs reopened")
 	return "serving; configuration reloaded"
+}
+
+// newACME is the ACME manager of a configuration that uses ACME, or nil.
+// It contacts nobody until it runs.
+func newACME(cfg *config.Config, rec *outbound.Record, logf func(string, ...any)) (*certs.ACME, error) {
+	if !cfg.ACMEEnabled() {
+		return nil, nil
+	}
+	plain := slices.ContainsFunc(cfg.Listen, func(l config.Listen) bool { return !l.TLS() && !l.Onion })
+	return certs.NewACME(certs.ACMEOptions{
+		CA:       cfg.ACME.CA,
+		Email:    cfg.ACME.Email,
+		CARoot:   cfg.ACME.CARoot,
+		Dir:      cfg.ACMEDir(),
+		Hosts:    cfg.ACMEHosts(),
+		HTTP01:   plain,
+		Outbound: rec,
+		Logf:     logf,
+	})
 }
 
 // warnNotify reports a failed notification to systemd: the service keeps
@@ -263,13 +305,21 @@ func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 			scheme = "https"
 		}
 		kind := "clearnet, logged to " + cfg.LogDir
-		if l.Onion {
+		switch {
+		case l.Onion:
 			kind = "onion, never logged"
+		case l.RedirectHTTPS:
+			kind += ", redirects to https"
+		case l.ACME:
+			kind += ", certificates by ACME"
 		}
 		fmt.Fprintf(w, "  %s://%s  (%s)\n", scheme, addr, kind)
 	}
 	for _, s := range cfg.Site {
 		fmt.Fprintf(w, "  site %v -> %s\n", s.Hosts, s.Root)
+	}
+	if ca := cfg.ACMECA(); ca != "" {
+		fmt.Fprintf(w, "  ACME: certificates for %v from %s, kept in %s\n", cfg.ACMEHosts(), ca, cfg.ACMEDir())
 	}
 }
 
@@ -290,8 +340,8 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []re
 }
 
 // startJobs starts the periodic work of a running server: log rotation
-// (access, error and, when enabled, proxy log) and retention, and the
-// statistics. Jobs report to stderr only, with lines
+// (access, error and, when enabled, proxy log), retention and
+// pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
 func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
@@ -306,9 +356,13 @@ func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, prox
 			}
 		}
 	}
+	daily := dailyPrune(cfg, stderr, logf, m)
+	if cfg.Pseudonymise {
+		daily = withPseudonymise(cfg, daily, stderr, logf, m)
+	}
 	rot := logfiles.NewRotator(cfg.LogDir, files, time.Now, logfiles.RotatorOptions{
 		Report:  func(err error) { logf("log rotation: %v", err) },
-		Daily:   dailyPrune(cfg, stderr, logf, m),
+		Daily:   daily,
 		Rotated: func(err error) { m.JobDone(metrics.JobRotation, time.Now(), err) },
 	})
 	jobs.Go(func() {

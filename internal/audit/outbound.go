@@ -73,6 +73,12 @@ func explain(cfg *config.Config, d outbound.Destination) string {
 		if t, err := allowlist.ParseAuthority(net.JoinHostPort(d.Host, d.Port), 0); err == nil && list.Allows(t) {
 			return "[proxy] allow"
 		}
+	case outbound.ACME:
+		// Every URL of a CA's directory is on its host (RFC 8555,
+		// section 7.1.1, as the CAs run them).
+		if h, p := urlHostPort(cfg.ACMECA()); h != "" && h == host && p == d.Port {
+			return "[acme] ca, certificates of " + strings.Join(cfg.ACMEHosts(), ", ")
+		}
 	case outbound.DNS:
 		if r := directNeeds(cfg); len(r) > 0 {
 			return "names of " + strings.Join(r, ", ") + " resolved locally"
@@ -96,6 +102,9 @@ func directNeeds(cfg *config.Config) []string {
 	}
 	if cfg.Proxy.Enabled() && cfg.Proxy.Upstream == "" {
 		out = append(out, "the updates proxy (no upstream)")
+	}
+	if cfg.ACMECA() != "" {
+		out = append(out, "the ACME CA")
 	}
 	return out
 }

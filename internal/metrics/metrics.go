@@ -93,9 +93,10 @@ func (m *Metrics) Handler() http.Handler {
 
 // Jobs whose last run is recorded.
 const (
-	JobRotation = "rotation"
-	JobPrune    = "prune"
-	JobStats    = "stats"
+	JobRotation     = "rotation"
+	JobPrune        = "prune"
+	JobPseudonymise = "pseudonymise"
+	JobStats        = "stats"
 )
 
 // JobDone records that job finished at t, successfully if err is nil.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +56,7 @@ func (s *Service) stat(root, name string) (os.FileInfo, bool) {
 	if err != nil {
 		return nil, false
 	}
-	fi, err := r.Stat(filepath.FromSlash(name))
+	fi, err := r.Stat(name)
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil, false
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"depot/internal/docroot"
 	"depot/internal/sitepath"
 )
 
@@ -94,7 +95,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
-	case errors.Is(err, errEscapes):
+	case errors.Is(err, docroot.ErrEscapes):
 		return http.StatusNotFound // a symlink out of the root: as if absent
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		// Out of descriptors: the server is overloaded, not broken, and

@@ -20,6 +20,7 @@ import (
 // of its requests.
 type connInfo struct {
 	raw      syscall.RawConn // the TCP socket, for corking; nil otherwise
+	guard    *guardConn      // for holding a small response (see corked); nil in tests
 	id       uint64          // the clearnet connection's number in the error log
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
@@ -43,6 +44,9 @@ func newConnInfo(c net.Conn) *connInfo {
 	ci := &connInfo{}
 	for {
 		// recordingConn, tls.Conn, guardConn... down to the socket.
+		if g, ok := c.(*guardConn); ok {
+			ci.guard = g
+		}
 		w, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
 			break

@@ -164,9 +164,9 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 
 // TestOnionPathImportsNoLogger reads every file an onion request passes
 // through besides onion.go (the listener's guard, the guardHandler and its
-// limits, the sites and their files): none may import anything that
-// writes logs, nor any depot package that does or imports one
-// (responder, sitepath). Only the clearnet files (chains.go, refused.go,
+// limits, the sites, their files and cache): none may import anything
+// that writes logs, nor any depot package that does or imports one
+// (docroot, responder, sitepath). Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.
 func TestOnionPathImportsNoLogger(t *testing.T) {
 	logging := func(path string) bool {
@@ -198,7 +198,7 @@ func TestOnionPathImportsNoLogger(t *testing.T) {
 		}
 		return nil
 	}
-	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "hosts.go", "onionmark.go"} {
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "cache.go", "hosts.go", "onionmark.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)

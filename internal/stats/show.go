@@ -11,7 +11,7 @@ import (
 )
 
 // WriteTable writes months of d (all when nil), newest first, as
-// "plain+tor" per release, with each month's note: what depot stats show
+// "plain+tor" per release ("<N" for a cell left out below min_count), with each month's note: what depot stats show
 // and update print.
 func WriteTable(w io.Writer, d *Data, months []string) {
 	if d.Title != "" {
@@ -36,6 +36,8 @@ func WriteTable(w io.Writer, d *Data, months []string) {
 		for _, r := range rels {
 			if f, ok := d.Months[m][r]; ok {
 				fmt.Fprintf(tw, "%d+%d\t", f.Plain, f.Tor)
+			} else if d.Below(m, r) {
+				fmt.Fprintf(tw, "<%d\t", d.MinCount)
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}
