@@ -154,7 +154,7 @@ func TestProxyOverTorLeaksNoDNS(t *testing.T) {
 }
 
 // waitForProxyLog waits for proxy.log to hold a line containing want
-// (lines reach the file within logfiles.FlushInterval).
+// (lines reach the file within logsink.FlushInterval).
 func waitForProxyLog(t testing.TB, path, want string) {
 	t.Helper()
 	waitForLogWhile(t, path, want, func() {}, func(l logLine) bool { return strings.Contains(l.Raw, want) })

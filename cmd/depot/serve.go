@@ -16,6 +16,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
+	"depot/internal/logsink"
 	"depot/internal/metrics"
 	"depot/internal/mirrors"
 	"depot/internal/outbound"
@@ -260,9 +261,9 @@ func warnNotify(stderr io.Writer, err error) {
 
 // watch registers what the admin listener reports besides requests: the
 // log files and the mirrors.
-func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logfiles.File) {
+func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logsink.File) {
 	var logs []metrics.LogFile
-	for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+	for _, f := range []*logsink.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
 		if f != nil {
 			logs = append(logs, f)
 		}
@@ -344,13 +345,13 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []re
 // pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logsink.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
-	var files []*logfiles.File
+	var files []*logsink.File
 	if cfg.LogRotation == config.RotationDaily {
-		for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+		for _, f := range []*logsink.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
 			if f != nil {
 				files = append(files, f)
 			}

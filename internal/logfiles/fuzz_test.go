@@ -15,6 +15,7 @@ import (
 	"depot/internal/logaddr"
 	"depot/internal/logfiles/logfilestest"
 	"depot/internal/logread"
+	"depot/internal/logsink"
 )
 
 // FuzzSearchFile feeds arbitrary bytes to search and prune. As files of
@@ -157,11 +158,11 @@ func FuzzFileLines(f *testing.F) {
 		}
 		dir := t.TempDir()
 		day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-		lf, err := Open(filepath.Join(dir, "access.log"))
+		lf, err := logsink.Open(filepath.Join(dir, "access.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rot := NewRotator(dir, []*File{lf}, func() time.Time { return day }, RotatorOptions{})
+		rot := NewRotator(dir, []*logsink.File{lf}, func() time.Time { return day }, RotatorOptions{})
 		var want [][]string   // the lines of each segment, the active one last
 		var segments []string // rotated and renamed files, oldest first
 		var cur []string
@@ -207,7 +208,7 @@ func FuzzFileLines(f *testing.F) {
 			got := readSegment(t, p)
 			if !slices.Equal(got, want[i]) {
 				t.Fatalf("%s holds %d lines, want the %d written while it was active, once each and in order (first difference at %d)",
-					filepath.Base(p), len(got), len(want[i]), firstDiff(got, want[i]))
+					filepath.Base(p), len(got), len(want[i]), logfilestest.FirstDiff(got, want[i]))
 			}
 		}
 	})

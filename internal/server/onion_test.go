@@ -171,7 +171,7 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 func TestOnionPathImportsNoLogger(t *testing.T) {
 	logging := func(path string) bool {
 		switch path {
-		case "depot/internal/accesslog", "depot/internal/errorlog", "depot/internal/logfiles", "log", "log/slog", "log/syslog":
+		case "depot/internal/accesslog", "depot/internal/errorlog", "depot/internal/logfiles", "depot/internal/logsink", "log", "log/slog", "log/syslog":
 			return true
 		}
 		return false
