@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,7 @@ func AppendCombined(dst []byte, e *Entry) []byte {
 	dst = append(dst, " - "...)
 	dst = appendField(dst, e.RemoteUser)
 	dst = append(dst, " ["...)
-	dst = e.Time.AppendFormat(dst, TimeLayout)
+	dst = appendTime(dst, e.Time)
 	dst = append(dst, "] \""...)
 	if e.Request == "" && e.Method != "" {
 		// Escaping leaves spaces alone, so the parts escape as the line.
@@ -61,6 +62,31 @@ func AppendCombined(dst []byte, e *Entry) []byte {
 	dst = appendField(dst, e.UserAgent)
 	dst = append(dst, "\"\n"...)
 	return dst
+}
+
+// stamp is one second's time in one zone as TimeLayout writes it.
+type stamp struct {
+	sec  int64
+	loc  *time.Location
+	text []byte
+}
+
+// lastStamp is the time of the latest line: a busy server writes many
+// lines a second, and formatting a time (its zone's offset looked up) costs
+// more than the rest of the line, so it is done once a second, as nginx
+// does with its cached $time_local.
+var lastStamp atomic.Pointer[stamp]
+
+// appendTime appends t in TimeLayout. A second in a zone is the same text
+// whatever its nanoseconds, so the cache is exact.
+func appendTime(dst []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	if s := lastStamp.Load(); s != nil && s.sec == sec && s.loc == loc {
+		return append(dst, s.text...)
+	}
+	s := &stamp{sec: sec, loc: loc, text: t.AppendFormat(make([]byte, 0, len(TimeLayout)), TimeLayout)}
+	lastStamp.Store(s)
+	return append(dst, s.text...)
 }
 
 // appendField writes s escaped, or "-" when s is empty, as nginx does for

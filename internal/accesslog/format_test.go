@@ -45,3 +45,32 @@ func TestAppendCombined(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeIsFormattedAsAlways checks the once-a-second time against
+// time.Format over instants that share a second, cross one, and are the
+// same second in other zones, in the order a busy server meets them.
+func TestTimeIsFormattedAsAlways(t *testing.T) {
+	base := time.Date(2026, 3, 29, 0, 59, 59, 0, time.UTC) // Europe's DST starts at 01:00 UTC
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	zones := []*time.Location{time.UTC, time.Local, paris, time.FixedZone("", -5*3600)}
+	for i := range 40 {
+		at := base.Add(time.Duration(i) * 250 * time.Millisecond)
+		for _, z := range zones {
+			for range 2 {
+				want := at.In(z).Format(TimeLayout)
+				if got := string(appendTime(nil, at.In(z))); got != want {
+					t.Fatalf("%v in %v: got %q, want %q", at, z, got, want)
+				}
+			}
+		}
+	}
+	// Back in time (a clock stepped back), and across a year.
+	for _, at := range []time.Time{base.Add(-time.Hour), time.Date(2026, 12, 31, 23, 59, 59, 999999999, paris), time.Date(2027, 1, 1, 0, 0, 0, 0, paris)} {
+		if got, want := string(appendTime([]byte("x"), at)), "x"+at.Format(TimeLayout); got != want {
+			t.Fatalf("%v: got %q, want %q", at, got, want)
+		}
+	}
+}
