@@ -15,7 +15,7 @@ import (
 // records in one call); a larger body is written under TCP_CORK (what
 // nginx's tcp_nopush does), so that it leaves in full segments. write
 // must produce the whole response; it is flushed before the end. Over
-// HTTP/2, whose frames net/http batches itself, write simply runs.
+// HTTP/2, whose frames h2Conn gathers, write simply runs.
 func corked(w http.ResponseWriter, r *http.Request, body int64, write func()) {
 	ci := infoOf(r.Context())
 	switch {

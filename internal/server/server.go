@@ -346,6 +346,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		case l.TLS():
 			g.ids = &s.connIDs
 			ln = newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
+			if err := serveH2(srv); err != nil {
+				return err
+			}
 		default:
 			g.ids = &s.connIDs
 			ln = recordingListener{g} // logs what net/http refuses itself

@@ -21,8 +21,9 @@ import (
 //   - an HTTP/1 connection reaches net/http as a recordingConn above TLS,
 //     and what net/http refuses on it is logged as on a plain listener
 //     (refused.go);
-//   - an HTTP/2 one reaches it as the *tls.Conn that net/http hands to its
-//     HTTP/2 server (ALPN "h2");
+//   - an HTTP/2 one reaches it as the *tls.Conn that net/http hands to
+//     TLSNextProto["h2"] (ALPN "h2"), whose server writes to it through
+//     an h2Conn (h2conn.go);
 //   - a failed handshake gets an error line with the client's address in
 //     its client field, where `depot logs search --ip` finds it, and plain
 //     HTTP sent to the port gets 400 and an access line, as in nginx.

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+
+	"golang.org/x/net/http2"
+)
+
+// HTTP/2 over TLS is served by golang.org/x/net/http2 (the same server
+// net/http bundles) on an h2Conn, so that what it writes reaches the
+// client in large TLS records and few system calls.
+//
+// The HTTP/2 server writes through a 4 KiB buffer and sends each frame
+// that does not fit it (the DATA frame of a 4 KiB file) from a new
+// goroutine, as one TLS record and one system call: under many streams,
+// three quarters of its time went to those writes, their goroutines'
+// stack growth (a TLS write is deep) and system calls. nginx, for
+// comparison, fills 16 KiB records (ssl_buffer_size) before it writes.
+
+// h2Pending is how much an h2Conn gathers before Write waits for the
+// writer: four full TLS records.
+const h2Pending = 64 << 10
+
+// h2Conn gathers the HTTP/2 server's writes and sends them from one
+// writer goroutine, which runs while there is something to send: every
+// write that arrives while it sends goes out with the next, in one TLS
+// Write (16 KiB records) and as few system calls. Write returns once its
+// bytes are gathered, as a socket's write returns once they are in the
+// kernel's buffer; past h2Pending it waits, so a client that reads
+// nothing holds at most that (and the send timeout of the connection
+// below still cuts it off). A write error is returned by every later
+// Write, and closes the connection so that its reader stops too.
+type h2Conn struct {
+	*tls.Conn
+
+	mu      sync.Mutex
+	cond    sync.Cond // the writer took pending, or stopped
+	pending *[]byte   // gathered, not yet taken by the writer; nil for none
+	writing bool      // the writer goroutine runs
+	err     error     // the first write error, or net.ErrClosed
+}
+
+func newH2Conn(c *tls.Conn) *h2Conn {
+	h := &h2Conn{Conn: c}
+	h.cond.L = &h.mu
+	return h
+}
+
+var h2BufPool = sync.Pool{New: func() any { b := make([]byte, 0, h2Pending+16<<10); return &b }}
+
+func (c *h2Conn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.err == nil && c.writing && c.pending != nil && len(*c.pending) >= h2Pending {
+		c.cond.Wait()
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.pending == nil {
+		c.pending = h2BufPool.Get().(*[]byte)
+	}
+	*c.pending = append(*c.pending, p...)
+	if !c.writing {
+		c.writing = true
+		go c.send()
+	}
+	return len(p), nil
+}
+
+// send is the writer: it writes what is pending until nothing is, then
+// gives the buffers back (an idle connection holds none).
+func (c *h2Conn) send() {
+	var out *[]byte // being written; emptied, it takes pending's place
+	c.mu.Lock()
+	for c.pending != nil && len(*c.pending) > 0 && c.err == nil {
+		if out != nil {
+			*out = (*out)[:0]
+		}
+		out, c.pending = c.pending, out
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		_, err := c.Conn.Write(*out)
+		c.mu.Lock()
+		if err != nil {
+			c.err = err
+			c.Conn.Close()
+		}
+	}
+	for _, b := range [2]*[]byte{out, c.pending} {
+		if b != nil && cap(*b) <= 2*h2Pending {
+			*b = (*b)[:0]
+			h2BufPool.Put(b)
+		}
+	}
+	c.pending = nil
+	c.writing = false
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// Close sends what was gathered (the server's last frames: the end of a
+// response, a GOAWAY), then closes the connection. The send timeout of
+// the connection below bounds the wait for a client that reads nothing.
+func (c *h2Conn) Close() error {
+	c.mu.Lock()
+	for c.writing {
+		c.cond.Wait()
+	}
+	if c.err == nil {
+		c.err = net.ErrClosed
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// serveH2 makes srv serve HTTP/2 over TLS with x/net's server on an
+// h2Conn, with the settings net/http would use (srv.HTTP2), and its
+// graceful shutdown (http2.ConfigureServer hooks it to srv.Shutdown).
+// ServeConn is marked deprecated in favour of net/http's own HTTP/2, but
+// it is the one way to give the server a connection of our own; from Go
+// 1.27 x/net's server is net/http's, and ServeConn stays.
+func serveH2(srv *http.Server) error {
+	h2 := &http2.Server{}
+	if err := http2.ConfigureServer(srv, h2); err != nil {
+		return err
+	}
+	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+		// net/http passes a connection's context to its HTTP/2 server
+		// through the handler (see http2.ConfigureServer).
+		var ctx context.Context
+		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
+			ctx = bc.BaseContext()
+		}
+		h2.ServeConn(newH2Conn(c), &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: hs})
+	}
+	return nil
+}
