@@ -49,6 +49,7 @@ type fileScan struct {
 	oldMonth []string // their months
 	kept     []bool   // per month since the cutoff's: it has lines here
 	undated  int      // lines with a client address but no readable time
+	cut      int64    // lines longer than logread.MaxLine, read in part
 	err      error    // why the file could not be read to the end
 	// inProgress is a temporary file being written now (see tempGrace).
 	inProgress bool
@@ -168,6 +169,7 @@ func (f *fileScan) add(o *fileScan) {
 	f.lines += o.lines
 	f.old += o.old
 	f.undated += o.undated
+	f.cut += o.cut
 	for _, m := range o.oldMonth {
 		if !slices.Contains(f.oldMonth, m) {
 			f.oldMonth = append(f.oldMonth, m)
@@ -194,6 +196,9 @@ func (f *fileScan) problems(cutoff time.Time) []string {
 	}
 	if f.undated > 0 {
 		out = append(out, fmt.Sprintf("%s: %d lines with a client address and no readable time, which retention can never date", f.path, f.undated))
+	}
+	if f.cut > 0 {
+		out = append(out, fmt.Sprintf("%s: %d lines longer than %d bytes, whose ends cannot be read nor dated (no log line is that long: an old line can hide there)", f.path, f.cut, logread.MaxLine))
 	}
 	if f.err != nil {
 		out = append(out, fmt.Sprintf("%s: cannot be read to the end (%v), so what it holds cannot be dated", f.path, f.err))
@@ -240,6 +245,7 @@ func scanFile(pt part, cutoffTime, now time.Time) *fileScan {
 	for {
 		line, err := lr.Next()
 		if err != nil {
+			f.cut = lr.Cut()
 			if !errors.Is(err, io.EOF) && !(f.inProgress && errors.Is(err, logread.ErrTruncated)) {
 				f.err = err
 			}

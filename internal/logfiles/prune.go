@@ -342,6 +342,7 @@ func survey(path string, cutoff time.Time) (s surveyed) {
 			continue
 		case s.dated == 0 && t >= quickAfter:
 			s.quick = true
+			s.cut = r.Cut()
 			return s
 		case t < limit:
 			m := month.Of(time.Unix(t, 0))
@@ -373,6 +374,10 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 		return act, false
 	}
 	switch {
+	case s.cut > 0 && s.err == nil && (act.Kept > 0 || s.quick):
+		// What a line holds past logread.MaxLine is skipped unread: an old
+		// line can hide there (behind a sparse hole, a crash's zeroes).
+		return problem("%s: %d lines longer than %d bytes, whose ends cannot be read nor dated; no log line is that long: check the file, remove the junk or the file by hand, and prune again", path, s.cut, logread.MaxLine)
 	case s.quick:
 		return act, false
 	case s.err != nil && act.Removed > 0:
@@ -400,8 +405,6 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 		return act, true
 	case s.format == logread.Bzip2:
 		return problem("%s: %s, and newer lines: prune cannot write bzip2 to rewrite it without them; decompress it (bunzip2 %s) and prune again", path, old(), path)
-	case s.cut > 0:
-		return problem("%s: %s, and %d lines longer than %d bytes that a rewrite would cut; split it by hand", path, old(), s.cut, logread.MaxLine)
 	}
 	if act.Undated > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: kept %d lines that have no readable time", path, act.Undated))

@@ -293,3 +293,28 @@ func TestPruneUnreadableFileIsKept(t *testing.T) {
 		t.Errorf("the unreadable file was removed: %v", err)
 	}
 }
+
+// TestPruneNamesLinesTooLongToDate: a line longer than logread.MaxLine is
+// read to its first MiB only, and what follows in it cannot be dated: an
+// old line behind a MiB of junk (a sparse hole, a crash's zeroes) is
+// named and kept, never passed over in silence.
+func TestPruneNamesLinesTooLongToDate(t *testing.T) {
+	now := day(2026, 11, 29, 4, 0, 0)
+	old := acc("192.0.2.1", day(2026, 8, 15, 10, 0, 0), "/old")
+	recent := acc("192.0.2.1", day(2026, 11, 28, 10, 0, 0), "/recent")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log.3")
+	if err := os.WriteFile(path, []byte(strings.Repeat("\x00", 2<<20)+old+"\n"+recent+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "access.log.3: 1 lines longer than 1048576 bytes") {
+		t.Errorf("problems %v, want one naming the long line of access.log.3", res.Problems)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the file was removed: %v", err)
+	}
+}
