@@ -33,6 +33,10 @@ type File struct {
 	*os.File
 	target string
 	done   bool
+	// root, when set, holds the directory open: tmp and target are names
+	// relative to it (see CreateIn).
+	root *os.Root
+	tmp  string
 }
 
 // Create makes a temporary file ".BASE.tmp-RANDOM" beside path, mode 0600
@@ -77,6 +81,16 @@ func (f *File) Commit() error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if f.root != nil {
+		if err == nil {
+			err = f.root.Rename(f.tmp, f.target)
+		}
+		if err != nil {
+			f.root.Remove(f.tmp)
+			return fmt.Errorf("replacing %s: %w", filepath.Join(f.root.Name(), f.target), err)
+		}
+		return syncDirIn(f.root, filepath.Dir(f.target))
+	}
 	if err == nil {
 		err = os.Rename(f.Name(), f.target)
 	}
@@ -95,6 +109,10 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.Close()
+	if f.root != nil {
+		f.root.Remove(f.tmp)
+		return
+	}
 	os.Remove(f.Name())
 }
 
@@ -237,4 +255,98 @@ func TempTarget(name string) string {
 		return ""
 	}
 	return t
+}
+
+// In a directory held open as an os.Root, the functions below work on
+// names relative to it: a symbolic link, planted before or swapped in
+// while they work (a subdirectory replaced by a link to /etc), cannot
+// lead them out of it. Use them for whatever lies below the directory
+// that the configuration names (log_dir, data_dir): others may write
+// there, but not above it.
+
+// CreateIn is Create for name, relative to root.
+func CreateIn(root *os.Root, name string, perm os.FileMode) (*File, error) {
+	dir, base := filepath.Split(name)
+	for range 100 {
+		tmp := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
+		// os.Root never follows a link with O_CREATE|O_EXCL, nor one
+		// that leads out of it.
+		f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			root.Remove(tmp)
+			return nil, err
+		}
+		return &File{File: f, target: name, root: root, tmp: tmp}, nil
+	}
+	return nil, fmt.Errorf("creating a temporary file for %s: every name tried exists", filepath.Join(root.Name(), name))
+}
+
+// WriteBytesIn is WriteBytes for name, relative to root; the directory
+// name is in is created if missing (its last element only).
+func WriteBytesIn(root *os.Root, name string, perm os.FileMode, b []byte) error {
+	if dir := filepath.Dir(name); dir != "." {
+		if err := root.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("cannot create %s: %w", filepath.Join(root.Name(), dir), err)
+		}
+	}
+	f, err := CreateIn(root, name, perm)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	return f.Commit()
+}
+
+// RemoveIn is Remove for name, relative to root.
+func RemoveIn(root *os.Root, name string) error {
+	if err := root.Remove(name); err != nil {
+		return err
+	}
+	return syncDirIn(root, filepath.Dir(name))
+}
+
+// OpenNoFollowIn is OpenNoFollow for name, relative to root. (os.Root
+// follows a link that stays inside it: the file opened is checked to be
+// the one that is at name.)
+func OpenNoFollowIn(root *os.Root, name string) (*os.File, error) {
+	full := filepath.Join(root.Name(), name)
+	lst, err := root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if lst.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", full)
+	}
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !os.SameFile(st, lst) {
+		f.Close()
+		return nil, fmt.Errorf("%s was replaced while it was opened; depot does not follow links it would change", full)
+	}
+	return f, nil
+}
+
+// syncDirIn is SyncDir for dir, relative to root.
+func syncDirIn(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("syncing directory %s: %w", d.Name(), err)
+	}
+	return nil
 }

@@ -173,3 +173,51 @@ func TestTempTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestInNeverLeavesTheRoot: below a directory held open, a subdirectory
+// that is a symbolic link out of it is refused for writing, removing and
+// reading, and a link at the name itself is never read.
+func TestInNeverLeavesTheRoot(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "f"), []byte("theirs"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "real"), []byte("mine"), 0o600)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := WriteBytesIn(root, "sub/f", 0o644, []byte("ours")); err == nil {
+		t.Error("WriteBytesIn through a link out of the root succeeded")
+	}
+	if err := RemoveIn(root, "sub/f"); err == nil {
+		t.Error("RemoveIn through a link out of the root succeeded")
+	}
+	if f, err := OpenNoFollowIn(root, "sub/f"); err == nil {
+		f.Close()
+		t.Error("OpenNoFollowIn through a link out of the root succeeded")
+	}
+	if f, err := OpenNoFollowIn(root, "link"); err == nil {
+		f.Close()
+		t.Error("OpenNoFollowIn opened a symbolic link")
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "f")); err != nil || string(b) != "theirs" {
+		t.Errorf("outside file: %q, %v", b, err)
+	}
+	assertOnly(t, outside, "f")
+	// Inside, it works as Write does, creating the last directory.
+	if err := WriteBytesIn(root, "new/f", 0o640, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "new", "f")); err != nil || string(b) != "ok" {
+		t.Errorf("new/f: %q, %v", b, err)
+	}
+	assertOnly(t, filepath.Join(dir, "new"), "f")
+}

@@ -151,9 +151,19 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	places, err := openPlaces(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer places.close()
 	if !opts.DryRun {
 		for _, dir := range dirs {
-			removed, errs := removeTemps(dir)
+			root, rel, err := places.of(dir, true)
+			if err != nil {
+				res.Problems = append(res.Problems, err)
+				continue
+			}
+			removed, errs := removeTemps(root, rel)
 			res.Problems = append(res.Problems, errs...)
 			for _, r := range removed {
 				res.Notes = append(res.Notes, fmt.Sprintf("%s: a leftover temporary file; removed", r))
@@ -167,7 +177,7 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		act, ok := res.judge(path, survey(path, res.Cutoff))
+		act, ok := res.judge(path, survey(places, path, res.Cutoff))
 		if !ok {
 			continue
 		}
@@ -196,9 +206,15 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	for _, act := range todo {
 		var err error
 		if act.Kind == Delete {
-			err = opts.step("delete", act.Path, func() error { return atomicfile.Remove(act.Path) })
+			err = opts.step("delete", act.Path, func() error {
+				root, name, err := places.of(act.Path, false)
+				if err != nil {
+					return err
+				}
+				return atomicfile.RemoveIn(root, name)
+			})
 		} else {
-			err = rewrite(act.Path, res.Cutoff.Unix(), opts)
+			err = rewrite(places, act.Path, res.Cutoff.Unix(), opts)
 		}
 		if err != nil {
 			res.Problems = append(res.Problems, fmt.Errorf("%s: %w; the file was kept", act.Path, err))
@@ -304,9 +320,9 @@ type surveyed struct {
 // survey reads a file (without following a link) and counts its lines by
 // month against the cutoff. It stops after the first dated line when that
 // line is comfortably after the cutoff.
-func survey(path string, cutoff time.Time) (s surveyed) {
+func survey(places *places, path string, cutoff time.Time) (s surveyed) {
 	s.act = PruneAction{Path: path, Lines: map[month.Month]int64{}, Access: map[month.Month]int64{}}
-	f, err := atomicfile.OpenNoFollow(path)
+	f, err := places.open(path)
 	if err != nil {
 		s.err = err
 		return s
@@ -415,8 +431,8 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 
 // rewrite replaces path with a copy in the same format that holds only its
 // lines dated at or after cutoff and its undated lines.
-func rewrite(path string, cutoff int64, opts PruneOptions) error {
-	f, err := atomicfile.OpenNoFollow(path)
+func rewrite(places *places, path string, cutoff int64, opts PruneOptions) error {
+	f, err := places.open(path)
 	if err != nil {
 		return err
 	}
@@ -429,7 +445,14 @@ func rewrite(path string, cutoff int64, opts PruneOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := atomicfile.Create(path, st.Mode().Perm())
+	var out *atomicfile.File
+	err = opts.step("create", path, func() error {
+		root, name, err := places.of(path, false)
+		if err == nil {
+			out, err = atomicfile.CreateIn(root, name, st.Mode().Perm())
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -489,6 +512,64 @@ func compressor(f logread.Format, w io.Writer) (io.WriteCloser, error) {
 }
 
 var newline = []byte{'\n'}
+
+// places holds open the directories prune works in, so that it names each
+// file relative to one of them (atomicfile's ...In functions): the log
+// directory, in which a subdirectory swapped for a symbolic link after
+// the listing (by someone who can write there) cannot lead a deletion or
+// a rewrite out of it, and the directory of each [stats] logs file
+// outside it.
+type places struct {
+	dir   string
+	root  *os.Root
+	other map[string]*os.Root
+}
+
+func openPlaces(dir string) (*places, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &places{dir: filepath.Clean(dir), root: root, other: map[string]*os.Root{}}, nil
+}
+
+// of returns the directory held open for path and path's name in it;
+// isDir says that path is a directory, itself the place.
+func (p *places) of(path string, isDir bool) (*os.Root, string, error) {
+	path = filepath.Clean(path)
+	if rel, err := filepath.Rel(p.dir, path); err == nil && filepath.IsLocal(rel) || rel == "." {
+		return p.root, rel, nil
+	}
+	dir, name := filepath.Dir(path), filepath.Base(path)
+	if isDir {
+		dir, name = path, "."
+	}
+	r := p.other[dir]
+	if r == nil {
+		var err error
+		if r, err = os.OpenRoot(dir); err != nil {
+			return nil, "", err
+		}
+		p.other[dir] = r
+	}
+	return r, name, nil
+}
+
+// open opens path for reading, refusing a link.
+func (p *places) open(path string) (*os.File, error) {
+	root, name, err := p.of(path, false)
+	if err != nil {
+		return nil, err
+	}
+	return atomicfile.OpenNoFollowIn(root, name)
+}
+
+func (p *places) close() {
+	p.root.Close()
+	for _, r := range p.other {
+		r.Close()
+	}
+}
 
 type nopCloser struct{ io.Writer }
 
