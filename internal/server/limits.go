@@ -23,6 +23,7 @@ type connInfo struct {
 	id       uint64          // the clearnet connection's number in the error log
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
+	guard    *guardConn      // nil in tests that serve other connections
 }
 
 // connKey holds a request's *connInfo in its context.
@@ -40,7 +41,10 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 }
 
 func newConnInfo(c net.Conn) *connInfo {
-	ci := &connInfo{}
+	ci := &connInfo{guard: guardOf(c)}
+	if ci.guard != nil {
+		ci.guard.info.Store(ci)
+	}
 	for {
 		// recordingConn, tls.Conn, guardConn... down to the socket.
 		w, ok := c.(interface{ NetConn() net.Conn })
@@ -80,6 +84,23 @@ func newGate(limit int) *gate {
 	return &gate{max: n, soft: n / 2}
 }
 
+// connReserve is what the connection cap leaves of the open-file limit,
+// beside max_responses' files: log files, listeners, site roots, mirror
+// checks, statistics runs.
+const connReserve = 64
+
+// connLimit is the most connections the server holds at once: the
+// process's open-file limit (read at each call: it can change while
+// depot runs) less what responses in flight and everything else need.
+func (g *gate) connLimit() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
+		return 1 << 30
+	}
+	cur := int64(rl.Cur)
+	return int(max(cur-min(g.max, cur/2)-connReserve, 16))
+}
+
 // retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds:
 // most responses in flight end sooner, stalled ones within the send
 // timeout.
@@ -110,6 +131,10 @@ func (g *gate) leave(ci *connInfo) {
 	g.n.Add(-1)
 	if ci != nil {
 		ci.inFlight.Add(-1)
+		if ci.guard != nil {
+			// Served: the connection is new again to the connection cap.
+			ci.guard.since.Store(ci.guard.set.now().UnixNano())
+		}
 	}
 }
 

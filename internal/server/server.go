@@ -265,7 +265,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
 		}
 	}
-	conns := newConnSet()
+	conns := newConnSet(s.gate.connLimit)
 	s.conns.Store(conns)
 	var servers []*http.Server
 	var tops []net.Listener
