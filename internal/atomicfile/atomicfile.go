@@ -194,11 +194,17 @@ func Remove(path string) error {
 // OpenAppend opens path for appending, creating it with perm if needed. A
 // symbolic link at path is refused (O_NOFOLLOW), and so is anything that
 // is not a regular file: lines are never written through a link planted
-// in the log directory.
+// in the log directory. The open does not wait: a named pipe planted there
+// would hold it until someone reads (O_NONBLOCK, which changes nothing for
+// a regular file).
 func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, perm)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; depot does not write through links: replace it with a regular file (rm %s)", path, path)
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		// A named pipe with no reader, or a socket.
+		return nil, fmt.Errorf("%s is not a regular file (%w); depot writes logs to regular files only: remove it (rm %s)", path, err, path)
 	}
 	if err != nil {
 		return nil, err
@@ -206,7 +212,7 @@ func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = fmt.Errorf("%s is not a regular file (%v); depot writes logs to regular files only", path, st.Mode().Type())
+			err = fmt.Errorf("%s is not a regular file (%v); depot writes logs to regular files only: remove it (rm %s)", path, st.Mode().Type(), path)
 		}
 		return nil, err
 	}

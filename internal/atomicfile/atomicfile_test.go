@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,6 +144,47 @@ func TestAppendRefusesLinks(t *testing.T) {
 	if b, _ := os.ReadFile(plain); string(b) != "line\nline\n" {
 		t.Errorf("appended %q", b)
 	}
+}
+
+// TestAppendRefusesFIFOs: a named pipe planted as access.log in a
+// writable log directory made depot serve hang at start (and at a reopen)
+// in its open, waiting for a reader, with no word. It is refused at once,
+// with a reader on the other end or without.
+func TestAppendRefusesFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "access.log")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	open := func(what string) {
+		t.Helper()
+		got := make(chan error, 1)
+		go func() {
+			f, err := OpenAppend(fifo, 0o640)
+			if err == nil {
+				f.Close()
+			}
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if err == nil {
+				t.Fatalf("%s: OpenAppend opened a named pipe", what)
+			}
+			if !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), fifo) {
+				t.Errorf("%s: error %q does not say that the path is not a regular file", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: OpenAppend still waits on a named pipe", what)
+		}
+	}
+	open("no reader")
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	open("a reader")
 }
 
 func TestRemoveRemovesTheLinkNotItsTarget(t *testing.T) {
