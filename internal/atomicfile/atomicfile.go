@@ -220,13 +220,44 @@ func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
 }
 
 // OpenNoFollow opens path for reading, refusing a symbolic link: for files
-// that depot will replace or delete after reading them.
+// that depot will replace or delete after reading them. Anything but a
+// regular file is refused too, without waiting: a named pipe would hold
+// the open until someone writes (O_NONBLOCK, which changes nothing for a
+// regular file).
 func OpenNoFollow(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", path)
 	}
-	return f, err
+	if err != nil {
+		return nil, err
+	}
+	return regularOnly(f, path)
+}
+
+// OpenRegular opens path for reading, following a symbolic link (as
+// reading tools do), and refuses at once anything but a regular file: a
+// named pipe planted among the logs would hold the open, or the first
+// read, until someone writes.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	return regularOnly(f, path)
+}
+
+// regularOnly returns f if it is a regular file, or closes it.
+func regularOnly(f *os.File, path string) (*os.File, error) {
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (%v); depot reads logs from regular files only", path, st.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // tempInfix marks the temporary files Create makes: ".NAME.tmp-RANDOM".
@@ -333,8 +364,11 @@ func OpenNoFollowIn(root *os.Root, name string) (*os.File, error) {
 	if lst.Mode()&fs.ModeSymlink != 0 {
 		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", full)
 	}
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
+		return nil, err
+	}
+	if f, err = regularOnly(f, full); err != nil {
 		return nil, err
 	}
 	if st, err := f.Stat(); err != nil || !os.SameFile(st, lst) {

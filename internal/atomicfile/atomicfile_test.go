@@ -187,6 +187,43 @@ func TestAppendRefusesFIFOs(t *testing.T) {
 	open("a reader")
 }
 
+// TestOpenNoFollowRefusesFIFOs: prune and compression read a file before
+// they replace or delete it; a named pipe swapped in for it after the
+// listing held them in the open. They refuse it at once.
+func TestOpenNoFollowRefusesFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "access.log-20261130")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for name, open := range map[string]func() (*os.File, error){
+		"OpenNoFollow":   func() (*os.File, error) { return OpenNoFollow(fifo) },
+		"OpenNoFollowIn": func() (*os.File, error) { return OpenNoFollowIn(root, filepath.Base(fifo)) },
+	} {
+		got := make(chan error, 1)
+		go func() {
+			f, err := open()
+			if err == nil {
+				f.Close()
+			}
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: error %v, want one saying it is not a regular file", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still waits on a named pipe", name)
+		}
+	}
+}
+
 func TestRemoveRemovesTheLinkNotItsTarget(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
