@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -241,14 +242,57 @@ func (d *Depot) URL(path string) string { return "http://" + d.Addr + path }
 func (d *Depot) AccessLog() string { return filepath.Join(d.Config.LogDir, "access.log") }
 
 // freeAddr returns a loopback host:port that was free a moment ago.
+//
+// The port lies below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), which is where the kernel picks the source
+// port of every outgoing connection and the port of every listen on port 0:
+// a port taken from that range and released could be reused by any of them
+// before depot binds it ("address already in use"). Below it, only another
+// freeAddr could choose it, and freeAddr never chooses a port twice.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := ephemeralLow()
+	for range 1000 {
+		port := nextPort.Add(1)%int64(low-freePortMin) + freePortMin
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue // taken by something else: the next one
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatalf("no free port in %d-%d", freePortMin, low-1)
+	return ""
+}
+
+// freePortMin is the lowest port freeAddr chooses.
+const freePortMin = 10000
+
+// nextPort starts at a port that depends on the process, so that two e2e
+// runs at once (a developer's and CI's) start far apart.
+var nextPort = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(int64(os.Getpid()) * 7919)
+	return &n
+}()
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768 when
+// it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= freePortMin+1000 {
+		return 32768
+	}
+	return n
 }
 
 // socketDir returns a short directory for unix sockets, whose paths are

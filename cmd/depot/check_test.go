@@ -44,6 +44,52 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckTLSAndACME: check says what serve would refuse about TLS and
+// ACME, naming each key, and accepts an ACME configuration without
+// contacting the CA (its URL does not resolve).
+func TestCheckTLSAndACME(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "www"), 0o755)
+	good := filepath.Join(dir, "good.toml")
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(good, []byte(`[[listen]]
+address = "127.0.0.1:8080"
+redirect_https = true
+[[listen]]
+address = "127.0.0.1:8443"
+acme = true
+[[site]]
+hosts = ["www.example.org"]
+root = "www"
+[acme]
+ca = "https://ca.invalid/directory"
+`), 0o644)
+	os.WriteFile(bad, []byte(`[[listen]]
+address = "127.0.0.1:8080"
+redirect_https = true
+hsts_max_age = 600
+[[site]]
+hosts = ["*"]
+root = "www"
+acme = true
+[acme]
+ca = "http://ca.example.org/directory"
+`), 0o644)
+	if out, _, err := runDepot(t, "check", "--config", good); err != nil || !strings.Contains(out, "configuration is valid") {
+		t.Errorf("check of a valid ACME file: %v, %q", err, out)
+	}
+	_, _, err := runDepot(t, "check", "--config", bad)
+	if err == nil {
+		t.Fatal("check accepted an invalid file")
+	}
+	for _, want := range []string{"listen[0].redirect_https: no TLS listener", "listen[0].hsts_max_age: only TLS listeners",
+		"site[0].acme: no TLS listener", `site[0].hosts: "*" cannot get a certificate by ACME`, "acme.ca:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
 // TestExitStatusByErrorType: the status follows from the error's type,
 // never from its text: every wrong call exits 2, including an unknown or
 // missing subcommand (cobra reports success for those on its own), and a

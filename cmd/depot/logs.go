@@ -27,15 +27,16 @@ import (
 func newLogsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs",
-		Short: "Prune and search the access and error logs",
+		Short: "Prune, search and pseudonymise the access and error logs",
 		Long: `logs works on the log directory (log_dir): the active access.log and error.log,
 their daily rotations (access.log-YYYYMMDD.gz) and files rotated by logrotate
 (access.log.1, access.log.2.gz).`,
 		Example: `  depot logs prune --config /etc/depot/depot.toml --dry-run
-  depot logs search --dir /var/log/depot --ip 203.0.113.7 --since 2026-11-01`,
+  depot logs search --dir /var/log/depot --ip 203.0.113.7 --since 2026-11-01
+  depot logs pseudonymise --config /etc/depot/depot.toml --dry-run`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newLogsPruneCmd(defaultConfig), newLogsSearchCmd())
+	cmd.AddCommand(newLogsPruneCmd(defaultConfig), newLogsSearchCmd(), newLogsPseudonymiseCmd())
 	return cmd
 }
 
@@ -338,6 +339,13 @@ expression matched against the request target as logged.`,
 			if q.Status, err = parseStatus(status); err != nil {
 				return err
 			}
+			notes, err := logfiles.PseudonymisedNotes(dir, q)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
+			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
 			emit := emitPlain(out)
 			if asJSON {
@@ -373,6 +381,19 @@ expression matched against the request target as logged.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print how many files and blocks were read or skipped")
 	return cmd
+}
+
+// nowFlag is the clock of --now YYYY-MM-DD (that day, 00:00 UTC), or
+// time.Now without it.
+func nowFlag(now string) (func() time.Time, error) {
+	if now == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse("2006-01-02", now)
+	if err != nil {
+		return nil, usagef("--now %q: want a date YYYY-MM-DD", now)
+	}
+	return func() time.Time { return t }, nil
 }
 
 // parseSearchTime reads RFC 3339 or YYYY-MM-DD. For an upper bound the

@@ -67,3 +67,54 @@ func TestLogsUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// depot logs pseudonymise on the shared case: it says which months it
+// rewrote and how many lines, search then says those months hold no
+// addresses, and usage errors exit 2.
+func TestLogsPseudonymise(t *testing.T) {
+	dir := t.TempDir()
+	for src, dst := range map[string]string{"access.log.2": "access.log-20260930", "access.log.1": "access.log-20261031", "access.log": "access.log"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "qubes-method", "logs", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, dst), b, 0o640)
+	}
+	exits := filepath.Join("..", "..", "testdata", "qubes-method", "exit-lists")
+	args := []string{"logs", "pseudonymise", "--dir", dir, "--exit-lists", exits, "--now", "2026-12-15"}
+
+	out, _, err := runDepot(t, append(args, "--dry-run")...)
+	if err != nil || !strings.Contains(out, "would pseudonymise 2026-09: 1963 lines in 1 files\n") {
+		t.Fatalf("dry run: err %v, output %q", err, out)
+	}
+	out, errOut, err := runDepot(t, args...)
+	if err != nil || !strings.Contains(out, "pseudonymised 2026-09: 1963 lines in 1 files\npseudonymised 2026-10: 1953 lines in 1 files\n") ||
+		!strings.Contains(errOut, "note: "+filepath.Join(dir, "access.log")+": 1964 lines of 2026-11 hold client addresses, but the file is being written") {
+		t.Fatalf("err %v, output %q, errors %q", err, out, errOut)
+	}
+	out, _, err = runDepot(t, args...)
+	if err != nil || !strings.Contains(out, "nothing to pseudonymise (months before 2026-12 are settled)") {
+		t.Fatalf("second run: err %v, output %q", err, out)
+	}
+
+	out, errOut, err = runDepot(t, "logs", "search", "--dir", dir, "--ip", "5.97.243.63", "--until", "2026-10-31")
+	if err != nil || out != "" || !strings.Contains(errOut, "note: 2026-10 was pseudonymised on 2026-12-15: its lines hold pseudonyms, not client addresses") ||
+		!strings.Contains(errOut, "note: 2026-09 was") {
+		t.Fatalf("search: err %v, output %q, errors %q", err, out, errOut)
+	}
+	_, errOut, _ = runDepot(t, "logs", "search", "--dir", dir, "--ip", "5.97.243.63", "--since", "2026-11-01")
+	if strings.Contains(errOut, "pseudonymised") {
+		t.Errorf("a search of November only notes pseudonymised months: %q", errOut)
+	}
+
+	for _, bad := range [][]string{
+		{"logs", "pseudonymise", "--dir", dir},
+		{"logs", "pseudonymise", "--dir", dir, "--exit-lists", exits, "--now", "15 Dec"},
+		{"logs", "pseudonymise", "--dir", dir, "--exit-lists", exits, "--after", "1h"},
+		{"logs", "pseudonymise"},
+	} {
+		if code := run(bad); code != 2 {
+			t.Errorf("depot %s: exit %d, want 2", strings.Join(bad, " "), code)
+		}
+	}
+}

@@ -51,6 +51,9 @@ rotates and prunes them, estimates the monthly userbase, and watches mirrors.`,
 		newSiteCmd(),
 		newAuditCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
+		newInitCmd(),
+		newManpagesCmd(),
 	)
 	return root
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"depot/internal/atomicfile"
 	"depot/internal/config"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/outbound"
 	"depot/internal/proxy"
 )
@@ -72,7 +74,7 @@ func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error 
 		return err
 	}
 	rec := newOutboundRecord(cfg.DataDir, stderr)
-	srv, pxLog, err := bindProxy(cfg, rec.Record, stderr)
+	srv, pxLog, err := bindProxy(cfg, rec.Record, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -111,25 +113,32 @@ func describeProxy(w io.Writer, cfg *config.Config) {
 	if p.Log {
 		logged = "requests logged without client addresses to " + cfg.ProxyLogPath()
 	}
-	fmt.Fprintf(w, "depot: updates proxy on %s, %s; %s\n", p.Listen, via, logged)
+	// One write: whoever reads the first line reads the whole description.
+	var b strings.Builder
+	fmt.Fprintf(&b, "depot: updates proxy on %s, %s; %s\n", p.Listen, via, logged)
 	if len(p.Allow) == 0 {
-		fmt.Fprintln(w, "  allow is empty: every destination is refused (a closed proxy)")
+		fmt.Fprintln(&b, "  allow is empty: every destination is refused (a closed proxy)")
 	}
 	for _, a := range p.Allow {
-		fmt.Fprintf(w, "  allow %s\n", a)
+		fmt.Fprintf(&b, "  allow %s\n", a)
 	}
+	io.WriteString(w, b.String())
 }
 
 // bindProxy builds and binds the updates proxy of cfg's [proxy] table, or
 // returns nil, nil, nil when there is none (for depot serve). It creates
 // nothing: with log = true, the proxy writes to the returned proxyLog,
-// whose file the caller opens once every listener is bound.
-func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer) (*proxy.Server, *proxyLog, error) {
+// whose file the caller opens once every listener is bound. m, if not nil,
+// counts the allowlist's decisions.
+func bindProxy(cfg *config.Config, rec *outbound.Record, stderr io.Writer, m *metrics.Metrics) (*proxy.Server, *proxyLog, error) {
 	if !cfg.Proxy.Enabled() {
 		return nil, nil, nil
 	}
 	var pl *proxyLog
 	opts := proxy.Options{Errors: stderr, Outbound: rec}
+	if m != nil {
+		opts.Decision = m.ProxyDecision
+	}
 	if cfg.Proxy.Log {
 		pl = &proxyLog{}
 		opts.Log = pl

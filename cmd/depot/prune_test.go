@@ -134,7 +134,7 @@ func TestStatsConfigErrorKeepsRotation(t *testing.T) {
 	os.Chtimes(filepath.Join(logDir, "access.log"), yesterday, yesterday)
 	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
-	jobs := startJobs(ctx, cfg, srv, nil, nil, &stderr)
+	jobs := startJobs(ctx, cfg, srv, nil, nil, nil, &stderr)
 	rotated := filepath.Join(logDir, "access.log-"+yesterday.UTC().Format("20060102")+".gz")
 	deadline := time.Now().Add(20 * time.Second)
 	for {

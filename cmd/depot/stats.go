@@ -245,6 +245,8 @@ func printTable(w io.Writer, d *stats.Data, months []string) {
 		for _, r := range rels {
 			if f, ok := d.Months[m][r]; ok {
 				fmt.Fprintf(tw, "%d+%d\t", f.Plain, f.Tor)
+			} else if d.Below(m, r) {
+				fmt.Fprintf(tw, "<%d\t", d.MinCount)
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}

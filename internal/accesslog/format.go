@@ -12,10 +12,15 @@ type Entry struct {
 	RemoteUser string    // authenticated user, normally empty
 	Time       time.Time // when the request was received; written in its own zone
 	Request    string    // the request line as received, e.g. "GET / HTTP/1.1"
-	Status     int
-	BodyBytes  int64 // bytes of the response body sent
-	Referer    string
-	UserAgent  string
+	// Method, URI and Proto are the request line in its three parts, for
+	// a server that has them apart (net/http): written with a space
+	// between them when Request is empty, so that the line need not be
+	// built first.
+	Method, URI, Proto string
+	Status             int
+	BodyBytes          int64 // bytes of the response body sent
+	Referer            string
+	UserAgent          string
 }
 
 const hexDigits = "0123456789ABCDEF"
@@ -36,7 +41,16 @@ func AppendCombined(dst []byte, e *Entry) []byte {
 	dst = append(dst, " ["...)
 	dst = e.Time.AppendFormat(dst, TimeLayout)
 	dst = append(dst, "] \""...)
-	dst = appendField(dst, e.Request)
+	if e.Request == "" && e.Method != "" {
+		// Escaping leaves spaces alone, so the parts escape as the line.
+		dst = AppendEscaped(dst, e.Method)
+		dst = append(dst, ' ')
+		dst = AppendEscaped(dst, e.URI)
+		dst = append(dst, ' ')
+		dst = AppendEscaped(dst, e.Proto)
+	} else {
+		dst = appendField(dst, e.Request)
+	}
 	dst = append(dst, "\" "...)
 	dst = strconv.AppendInt(dst, int64(e.Status), 10)
 	dst = append(dst, ' ')

@@ -25,6 +25,12 @@ func TestAppendCombined(t *testing.T) {
 			want: `2001:db8::1 - - [28/Nov/2026:23:28:39 -0500] "GET /\x22x\x5C\x0A HTTP/1.1" 404 0 "a\x22b" "\x00\x7F\xFF"` + "\n",
 		},
 		{
+			name: "request in parts",
+			e: Entry{RemoteAddr: "203.0.113.7", Time: at, Method: "GET", URI: "/\"x\\\n", Proto: "HTTP/1.1",
+				Status: 404, UserAgent: "u"},
+			want: `203.0.113.7 - - [29/Nov/2026:04:28:39 +0000] "GET /\x22x\x5C\x0A HTTP/1.1" 404 0 "-" "u"` + "\n",
+		},
+		{
 			name: "empty request",
 			e:    Entry{RemoteAddr: "127.0.0.1", Time: at, Status: 400},
 			want: `127.0.0.1 - - [29/Nov/2026:04:28:39 +0000] "-" 400 0 "-" "-"` + "\n",

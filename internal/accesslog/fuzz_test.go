@@ -35,5 +35,14 @@ func FuzzParse(f *testing.F) {
 		if want := AppendEscaped(nil, request); request != "" && !bytes.Equal(l.Request, want) {
 			t.Fatalf("request %q, want %q", l.Request, want)
 		}
+		// The request line in parts is written as the whole line.
+		if m, rest, ok := bytes.Cut([]byte(request), []byte(" ")); ok && len(m) > 0 {
+			uri, proto, _ := bytes.Cut(rest, []byte(" "))
+			parts := e
+			parts.Request, parts.Method, parts.URI, parts.Proto = "", string(m), string(uri), string(proto)
+			if whole := AppendCombined(nil, &Entry{RemoteAddr: e.RemoteAddr, Time: e.Time, Request: string(m) + " " + string(uri) + " " + string(proto), Status: 200, BodyBytes: 42, UserAgent: ua}); !bytes.Equal(AppendCombined(nil, &parts), whole) {
+				t.Fatalf("in parts %q, whole %q", AppendCombined(nil, &parts), whole)
+			}
+		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"depot/internal/pseudonym"
 )
 
 // clients is the set of client addresses found in the logs, kept in the
@@ -91,6 +93,9 @@ func (c *clients) addText(b []byte) {
 	}
 	if _, ok := c.seen[string(b)]; ok {
 		return
+	}
+	if _, _, ok := pseudonym.ParseText(b); ok {
+		return // no client's address (docs/pseudonyms.md)
 	}
 	s := string(b)
 	c.seen[s] = struct{}{}

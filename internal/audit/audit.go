@@ -119,6 +119,7 @@ func Run(ctx context.Context, o Options) []Result {
 	}
 	scan := scanLogs(ctx, cfg, o.Now())
 	rs = append(rs, checkRetention(cfg), checkRetentionEnforced(scan), checkStats(cfg, scan, o.Now()))
+	rs = append(rs, checkPseudonymised(cfg, scan), checkMinCount(cfg))
 	rs = append(rs, checkExposed(cfg), checkPublished(ctx, cfg, live, scan.clients))
 	rs = append(rs, checkSites(ctx, o, live)...)
 	rs = append(rs, checkOutbound(cfg, o.ResolvConf), checkTLS(cfg))

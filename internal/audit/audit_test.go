@@ -36,6 +36,10 @@ func TestConfigurationChecks(t *testing.T) {
 			s.cfg.Listen[0].Address = "0.0.0.0:80"
 			s.cfg.Listen = append(s.cfg.Listen, config.Listen{Address: "0.0.0.0:443", TLSCert: "c", TLSKey: "k"})
 		}, "tls", Warn, policyMITM, "beside TLS on 0.0.0.0:443"},
+		{"public plain http redirecting to tls", func(s *setup) {
+			s.cfg.Listen[0] = config.Listen{Address: "0.0.0.0:80", RedirectHTTPS: true}
+			s.cfg.Listen = append(s.cfg.Listen, config.Listen{Address: "0.0.0.0:443", ACME: true})
+		}, "tls", Pass, policyMITM, "every public clearnet listener has TLS"},
 		{"public tls", func(s *setup) { s.cfg.Listen[0] = config.Listen{Address: "[::]:443", TLSCert: "c", TLSKey: "k"} }, "tls", Pass, policyMITM, "every public clearnet listener has TLS"},
 		{"logs outside the root", func(*setup) {}, "logs-not-published", Pass, policyShare, "outside every site root"},
 		{"logs inside the root", func(s *setup) { s.cfg.LogDir = filepath.Join(s.root, "logs") }, "logs-not-published", Fail, policyShare, "log_dir: "},

@@ -165,6 +165,9 @@ func checkTLS(cfg *config.Config) Result {
 			secure = append(secure, l.Address)
 			continue
 		}
+		if l.RedirectHTTPS {
+			continue // serves nothing in plain HTTP but ACME challenges
+		}
 		host, _, err := net.SplitHostPort(l.Address)
 		if err != nil {
 			host = l.Address
@@ -176,7 +179,7 @@ func checkTLS(cfg *config.Config) Result {
 	}
 	switch {
 	case len(plain) > 0 && len(secure) == 0:
-		r.Status, r.Detail = Fail, "the sites are public over plain HTTP only ("+strings.Join(plain, ", ")+"): anyone on the path can read and change every page; add a listener with tls_cert and tls_key"
+		r.Status, r.Detail = Fail, "the sites are public over plain HTTP only ("+strings.Join(plain, ", ")+"): anyone on the path can read and change every page; add a listener with tls_cert and tls_key or acme = true, and redirect_https = true on the plain one"
 	case len(plain) > 0:
 		r.Status, r.Detail = Warn, "plain HTTP on "+strings.Join(plain, ", ")+" beside TLS on "+strings.Join(secure, ", ")+": fine for repositories with signed metadata, not for the website"
 	case len(secure) == 0:

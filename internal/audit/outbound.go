@@ -74,6 +74,12 @@ func explain(cfg *config.Config, d outbound.Destination, resolvConf string) stri
 		if t, err := allow.ParseAuthority(net.JoinHostPort(d.Host, d.Port), 0); err == nil && list.Allows(t) {
 			return "[proxy] allow"
 		}
+	case outbound.ACME:
+		// Every URL of a CA's directory is on its host (RFC 8555,
+		// section 7.1.1, as the CAs run them).
+		if h, p := urlHostPort(cfg.ACMECA()); h != "" && h == host && p == d.Port {
+			return "[acme] ca, certificates of " + strings.Join(cfg.ACMEHosts(), ", ")
+		}
 	case outbound.DNS:
 		// The system resolver, on its port: a "dns" destination anywhere
 		// else is a connection that only claims the purpose.
@@ -102,6 +108,9 @@ func directNeeds(cfg *config.Config) []string {
 	}
 	if cfg.Proxy.Enabled() && cfg.Proxy.Upstream == "" {
 		out = append(out, "the updates proxy (no upstream)")
+	}
+	if cfg.ACMECA() != "" {
+		out = append(out, "the ACME CA")
 	}
 	return out
 }

@@ -20,6 +20,11 @@ func TestOutbound(t *testing.T) {
 	direct := func(s *setup) {
 		s.cfg.Proxy = config.Proxy{Listen: "127.0.0.1:8082", Allow: []string{"yum.qubes-os.org", "*.debian.org"}}
 	}
+	acme := func(s *setup) {
+		s.cfg.Site[0].Hosts = []string{"www.example.org"}
+		s.cfg.Site[0].ACME = true
+		s.cfg.ACME.CA = config.DefaultACMECA
+	}
 	follower := func(s *setup) {
 		no := false
 		s.cfg.Mirror = []config.Mirror{{Name: "m", URL: "https://mirror.example.net/q/"}}
@@ -62,6 +67,9 @@ func TestOutbound(t *testing.T) {
 		{"another upstream", configured, record("none", dest("203.0.113.50", "9050", "proxy-upstream")), Fail, "203.0.113.50:9050"},
 		{"dns with nothing to resolve", func(*setup) {}, record("local", dest("127.0.0.53", "53", "dns")), Fail, "127.0.0.53:53 (dns"},
 		{"acme with no CA configured", func(*setup) {}, record("local", dest("acme-v02.api.letsencrypt.org", "443", "acme")), Fail, "acme-v02.api.letsencrypt.org:443"},
+		{"acme", acme, record("local", dest("acme-v02.api.letsencrypt.org", "443", "acme"), dest("127.0.0.53", "53", "dns")), Pass,
+			"acme-v02.api.letsencrypt.org:443 for [acme] ca, certificates of www.example.org"},
+		{"acme at another CA", acme, record("local", dest("ca.example", "443", "acme")), Fail, "ca.example:443 (acme"},
 		{"an unknown purpose", configured, record("none", dest("mirror.example.net", "443", "telemetry")), Fail, "telemetry"},
 		{"follower, no record", follower, "", Pass, "the configuration allows the checking node's mirror state ([mirrors] state_from)"},
 		{"follower over tor, no record", followerOverTor, "", Pass, "the checking node's mirror state through socks5://127.0.0.1:9050"},

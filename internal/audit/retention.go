@@ -30,11 +30,16 @@ const tempGrace = 10 * time.Minute
 
 // logScan is what reading every log file of a configuration found.
 type logScan struct {
-	cutoff  time.Time
-	read    []string // where logs were looked for: log_dir, [stats] logs
-	files   int
-	lines   int64
-	bad     []string      // one entry per file that breaks retention
+	cutoff time.Time
+	read   []string // where logs were looked for: log_dir, [stats] logs
+	files  int
+	lines  int64
+	bad    []string // one entry per file that breaks retention
+	// settled is the end of the last month pseudonymise should have done,
+	// zero when pseudonymise is off; real lists, per file, the lines
+	// before it that still hold an address.
+	settled time.Time
+	real    []string
 	clients *clients      // every client address of the logs
 	months  []month.Month // the months since the cutoff that have dated lines
 	err     error         // log_dir itself cannot be read
@@ -42,15 +47,17 @@ type logScan struct {
 
 // fileScan is one file read to its end (or as far as it could be).
 type fileScan struct {
-	path     string
-	info     fs.FileInfo
-	lines    int64
-	old      int      // lines older than the cutoff
-	oldMonth []string // their months
-	kept     []bool   // per month since the cutoff's: it has lines here
-	undated  int      // lines with a client address but no readable time
-	cut      int64    // lines longer than logread.MaxLine, read in part
-	err      error    // why the file could not be read to the end
+	path      string
+	info      fs.FileInfo
+	lines     int64
+	old       int      // lines older than the cutoff
+	oldMonth  []string // their months
+	kept      []bool   // per month since the cutoff's: it has lines here
+	undated   int      // lines with a client address but no readable time
+	real      int      // lines of settled months with a real address (pseudonymise)
+	realMonth []string
+	cut       int64 // lines longer than logread.MaxLine, read in part
+	err       error // why the file could not be read to the end
 	// inProgress is a temporary file being written now (see tempGrace).
 	inProgress bool
 	clients    *clients
@@ -80,6 +87,9 @@ func scanLogs(ctx context.Context, cfg *config.Config, now time.Time) *logScan {
 // scanLogsIn is scanLogs reading plain files in parts of size bytes.
 func scanLogsIn(ctx context.Context, cfg *config.Config, now time.Time, size int64) *logScan {
 	ls := &logScan{cutoff: logfiles.Cutoff(now, cfg.RetentionMonths), clients: newClients()}
+	if cfg.Pseudonymise {
+		ls.settled = logfiles.SettledBefore(now, time.Duration(cfg.PseudonymiseAfter))
+	}
 	paths, err := logPaths(cfg)
 	ls.err = err
 	ls.read = append([]string{cfg.LogDir}, cfg.Stats.Logs...)
@@ -90,7 +100,7 @@ func scanLogsIn(ctx context.Context, cfg *config.Config, now time.Time, size int
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for p := range jobs {
-				results <- scanFile(p, ls.cutoff, now)
+				results <- scanFile(p, ls.cutoff, ls.settled, now)
 			}
 		})
 	}
@@ -125,6 +135,9 @@ func scanLogsIn(ctx context.Context, cfg *config.Config, now time.Time, size int
 		ls.lines += f.lines
 		ls.clients.merge(f.clients)
 		ls.bad = append(ls.bad, f.problems(ls.cutoff)...)
+		if f.real > 0 {
+			ls.real = append(ls.real, fmt.Sprintf("%s: %d lines of %s", f.path, f.real, strings.Join(f.realMonth, ", ")))
+		}
 	}
 	for i, m := range keptMonths(ls.cutoff, now) {
 		if kept[i] {
@@ -170,6 +183,13 @@ func (f *fileScan) add(o *fileScan) {
 	f.old += o.old
 	f.undated += o.undated
 	f.cut += o.cut
+	f.real += o.real
+	for _, m := range o.realMonth {
+		if !slices.Contains(f.realMonth, m) {
+			f.realMonth = append(f.realMonth, m)
+		}
+	}
+	slices.Sort(f.realMonth)
 	for _, m := range o.oldMonth {
 		if !slices.Contains(f.oldMonth, m) {
 			f.oldMonth = append(f.oldMonth, m)
@@ -209,8 +229,13 @@ func (f *fileScan) problems(cutoff time.Time) []string {
 	return out
 }
 
-// scanFile reads one part of a file to its end.
-func scanFile(pt part, cutoffTime, now time.Time) *fileScan {
+// scanFile reads one part of a file to its end. Lines before settled
+// (unless zero) that still hold a real address are counted.
+func scanFile(pt part, cutoffTime, settledTime, now time.Time) *fileScan {
+	settled := settledTime.Unix()
+	if settledTime.IsZero() {
+		settled = 0
+	}
 	path := pt.path
 	cutoff := cutoffTime.Unix()
 	var bounds []int64 // month ends after the cutoff
@@ -262,6 +287,12 @@ func scanFile(pt part, cutoffTime, now time.Time) *fileScan {
 			isAddr = true
 		}
 		t, ok := logfiles.LineTime(line)
+		if ok && t < settled && logfiles.HasRealAddress(line) {
+			f.real++
+			if m := month.Of(time.Unix(t, 0)).String(); !slices.Contains(f.realMonth, m) {
+				f.realMonth = append(f.realMonth, m)
+			}
+		}
 		switch {
 		case ok && t < cutoff:
 			f.old++

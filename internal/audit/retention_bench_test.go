@@ -31,7 +31,7 @@ func BenchmarkScanFile(b *testing.B) {
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
 	for b.Loop() {
-		if fs := scanFile(part{path: p, to: -1}, day("2026-09-01"), testNow); fs.err != nil || fs.lines != n {
+		if fs := scanFile(part{path: p, to: -1}, day("2026-09-01"), time.Time{}, testNow); fs.err != nil || fs.lines != n {
 			b.Fatalf("%v, %d lines", fs.err, fs.lines)
 		}
 	}

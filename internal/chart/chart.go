@@ -31,8 +31,15 @@ type Input struct {
 	// drawn in lighter shades, because it is incomplete.
 	Current string
 	// Months maps "YYYY-MM" to release to figures. The pseudo-release
-	// "any" is ignored: releases are stacked.
+	// "any" is ignored (releases are stacked), except in the current month
+	// when it has nothing else: published as its totals only, it is drawn
+	// as one grey bar.
 	Months map[string]map[string]Bar
+	// MinCount and Below: releases whose figures in a month were left out
+	// for counting fewer than MinCount addresses; their legend entries say
+	// "< MinCount".
+	MinCount int
+	Below    map[string][]string // month -> releases
 }
 
 // MinSpan is the fewest months the chart is wide: it starts with the
@@ -80,8 +87,9 @@ func PNG(w io.Writer, in Input) error {
 // all it is the MinSpan months ending with the current one.
 func span(in Input, cur time.Time) (months []string, current int) {
 	var first, last string
+	_, totals := in.totalsOnly(in.Current)
 	for m, rels := range in.Months {
-		if hasFigures(rels) {
+		if hasFigures(rels) || (totals && m == in.Current) {
 			if first == "" || m < first {
 				first = m
 			}
@@ -101,7 +109,7 @@ func span(in Input, cur time.Time) (months []string, current int) {
 		months = append(months, m)
 	}
 	current = -1
-	if hasFigures(in.Months[in.Current]) {
+	if hasFigures(in.Months[in.Current]) || totals {
 		current = slices.Index(months, in.Current)
 	}
 	return months, current
@@ -115,6 +123,13 @@ func hasFigures(rels map[string]Bar) bool {
 		}
 	}
 	return false
+}
+
+// totalsOnly is the "any" bar of the current month when it has nothing
+// else (published as totals only).
+func (in Input) totalsOnly(m string) (Bar, bool) {
+	b, ok := in.Months[m]["any"]
+	return b, ok && m == in.Current && len(in.Months[m]) == 1 && b.Plain+b.Tor > 0
 }
 
 func draw1(c vg.CanvasSizer, in Input) error {
@@ -148,8 +163,12 @@ func draw1(c vg.CanvasSizer, in Input) error {
 
 	w, _ := c.Size()
 	legendWidth := vg.Points(0)
+	labels := []string{"all releases via Tor (in progress)"}
 	for _, rel := range releases {
-		legendWidth = max(legendWidth, legend.ThumbnailWidth+legend.TextStyle.Rectangle("  "+rel+" via Tor").Max.X)
+		labels = append(labels, rel+" via Tor", rel+in.belowNote(rel, months, false))
+	}
+	for _, l := range labels {
+		legendWidth = max(legendWidth, legend.ThumbnailWidth+legend.TextStyle.Rectangle("  "+l).Max.X)
 	}
 	legendWidth += vg.Points(12)
 	plotWidth := w - legendWidth - vg.Points(76) // less the Y axis and its labels, and the margin
@@ -197,8 +216,37 @@ func draw1(c vg.CanvasSizer, in Input) error {
 			}
 			below, belowCur = full, pale
 			p.Add(full, pale)
-			legend.Add(part.label, full)
+			legend.Add(part.label+in.belowNote(rel, months, part.tor), full)
 		}
+	}
+	// A month published as totals only: one grey bar, clearnet and Tor.
+	for _, part := range []struct {
+		label string
+		tor   bool
+		light float64
+	}{{"all releases", false, 0.45}, {"all releases via Tor", true, 0.72}} {
+		vals, any := make(plotter.Values, n), false
+		for j, m := range months {
+			if b, ok := in.totalsOnly(m); ok {
+				vals[j], any = float64(b.Plain), true
+				if part.tor {
+					vals[j] = float64(b.Tor)
+				}
+			}
+		}
+		if !any {
+			break
+		}
+		grey, err := bars(vals, barWidth, blend(hsl(0, 0, part.light), 0.4))
+		if err != nil {
+			return err
+		}
+		if part.tor {
+			grey.StackOn(below)
+		}
+		below = grey
+		p.Add(grey)
+		legend.Add(part.label+" (in progress)", grey)
 	}
 	top := 0.0
 	for _, m := range months {
@@ -206,10 +254,13 @@ func draw1(c vg.CanvasSizer, in Input) error {
 		for _, rel := range releases {
 			sum += float64(in.Months[m][rel].Plain + in.Months[m][rel].Tor)
 		}
+		if b, ok := in.totalsOnly(m); ok {
+			sum = float64(b.Plain + b.Tor)
+		}
 		top = max(top, sum)
 	}
 	p.Y.Max = top * 1.05
-	if len(releases) == 0 {
+	if top == 0 {
 		p.Y.Max = 10
 		p.Title.Text += " (no data yet)"
 	}
@@ -247,6 +298,20 @@ func bars(vals plotter.Values, width vg.Length, c color.Color) (*plotter.BarChar
 	b.Color = c
 	b.LineStyle.Width = 0
 	return b, nil
+}
+
+// belowNote is what a release's legend entry adds when some of its cells
+// were left out for counting too few addresses.
+func (in Input) belowNote(rel string, months []string, tor bool) string {
+	if tor || in.MinCount <= 0 {
+		return ""
+	}
+	for _, m := range months {
+		if slices.Contains(in.Below[m], rel) {
+			return fmt.Sprintf(" (< %d in some months)", in.MinCount)
+		}
+	}
+	return ""
 }
 
 // releasesIn lists the releases with a non-zero figure in the months drawn,

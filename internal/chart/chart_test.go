@@ -160,3 +160,28 @@ func TestEveryTextIsFitted(t *testing.T) {
 		t.Errorf("%d of %d text elements have a textLength", fitted, texts)
 	}
 }
+
+// A month in progress published as totals only is drawn, as one grey bar;
+// a release with cells below min_count says so in the legend.
+func TestTotalsOnlyAndBelow(t *testing.T) {
+	in := sample()
+	in.Months["2026-11"] = map[string]Bar{"any": {Plain: 5000, Tor: 900}}
+	in.MinCount = 10
+	in.Below = map[string][]string{"2026-10": {"r4.10"}}
+	var s bytes.Buffer
+	if err := SVG(&s, in); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"all releases (in progress)", "all releases via Tor (in progress)", "r4.10 (&lt; 10 in some months)", "2026-11 is in progress"} {
+		if !strings.Contains(s.String(), want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(s.String(), "r4.2 (&lt;") {
+		t.Error("a release with every cell published is marked below min_count")
+	}
+	var p bytes.Buffer
+	if err := PNG(&p, in); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,20 @@ type Config struct {
 	// 00:00 UTC and compresses them) or "external" (logrotate moves the
 	// files and sends SIGHUP; depot only prunes). Empty means "daily".
 	LogRotation string `toml:"log_rotation" example:"daily"`
+	// Pseudonymise replaces the client address of every log line of a
+	// settled month (ended, its statistics computed after it ended, and
+	// PseudonymiseAfter passed) by a pseudonym that keeps the statistics
+	// exact (docs/pseudonyms.md). false keeps real addresses until
+	// retention deletes them.
+	Pseudonymise bool `toml:"pseudonymise" example:"true"`
+	// PseudonymiseAfter is how long after a month ends its real addresses
+	// are kept, so that late exit lists still count. 0 means 168h (7 days);
+	// at least 24h.
+	PseudonymiseAfter Duration `toml:"pseudonymise_after" example:"168h"`
+	// ErrorLogDetail is "full" (error lines name the request line and the
+	// Host, as nginx's do) or "minimal" (time, level, client and the
+	// reason only: the access log has the rest). Empty means "full".
+	ErrorLogDetail string `toml:"error_log_detail" example:"minimal"`
 	// SendTimeout is the most time a client may accept no byte of a
 	// response (nginx's send_timeout): the HTTP/1 connection, or the
 	// HTTP/2 stream, is then closed. A client that accepts bytes, however
@@ -60,6 +75,10 @@ type Config struct {
 	Mirrors MirrorChecks `toml:"mirrors"`
 	Stats   Stats        `toml:"stats"`
 	Proxy   Proxy        `toml:"proxy"`
+	ACME    ACME         `toml:"acme"`
+	Admin   Admin        `toml:"admin"`
+
+	FileCache FileCache `toml:"file_cache"`
 
 	// Path is the file the configuration came from ("" for the embedded
 	// demo). Relative paths inside the file are resolved against its
@@ -76,9 +95,28 @@ type Listen struct {
 	// Address is "host:port" or "unix:/absolute/path".
 	Address string `toml:"address" example:"0.0.0.0:443"`
 	// TLSCert and TLSKey are PEM files; set both for HTTPS (with HTTP/2) or
-	// neither for plain HTTP.
+	// neither for plain HTTP. SIGHUP reads them again.
 	TLSCert string `toml:"tls_cert" example:"/etc/depot/cert.pem"`
 	TLSKey  string `toml:"tls_key" example:"/etc/depot/key.pem"`
+	// ACME makes the listener serve HTTPS with certificates obtained and
+	// renewed by ACME (see [acme]) for the host names of every site, instead
+	// of files. false (the default) never contacts a CA.
+	ACME bool `toml:"acme" example:"true"`
+	// RedirectHTTPS, on a plain clearnet listener, answers every request
+	// with a 301 to the same URL over HTTPS, except ACME HTTP-01 challenges.
+	RedirectHTTPS bool `toml:"redirect_https" example:"true"`
+	// HSTSMaxAge is the max-age, in seconds, of the Strict-Transport-Security
+	// header on every response of a TLS listener. Unset means 63072000 (two
+	// years); 0 sends max-age=0, which tells browsers to forget the policy
+	// (RFC 6797, section 6.1.1).
+	HSTSMaxAge *int64 `toml:"hsts_max_age" example:"63072000"`
+	// SessionTickets, on a TLS listener, lets clients resume sessions with
+	// tickets whose keys are rotated every 12 hours. Unset means true; false
+	// turns resumption off, so that no two connections of a visitor can be
+	// linked by it (Tor Browser refuses resumption for the same reason).
+	// (Unlike depot's other booleans it defaults to true: the key is named
+	// for what operators turn off.)
+	SessionTickets *bool `toml:"session_tickets" example:"false"`
 	// Onion marks a listener that Tor's onion service forwards to. Nothing
 	// about its requests is ever logged. It must be a unix socket or a
 	// loopback address.
@@ -96,7 +134,31 @@ func (l Listen) IsUnix() bool { return strings.HasPrefix(l.Address, "unix:") }
 func (l Listen) SocketPath() string { return strings.TrimPrefix(l.Address, "unix:") }
 
 // TLS reports whether the listener serves HTTPS.
-func (l Listen) TLS() bool { return l.TLSCert != "" }
+func (l Listen) TLS() bool { return l.TLSCert != "" || l.ACME }
+
+// HSTS is the Strict-Transport-Security value of a TLS listener's
+// responses ("" for a plain listener).
+func (l Listen) HSTS() string {
+	if !l.TLS() {
+		return ""
+	}
+	age := DefaultHSTSMaxAge
+	if l.HSTSMaxAge != nil {
+		age = *l.HSTSMaxAge
+	}
+	return "max-age=" + strconv.FormatInt(age, 10)
+}
+
+// Tickets reports whether a TLS listener issues session tickets.
+func (l Listen) Tickets() bool { return l.SessionTickets == nil || *l.SessionTickets }
+
+// Equal reports whether l and o are the same listener with the same
+// settings (comparing what the pointers point to).
+func (l Listen) Equal(o Listen) bool {
+	return l.Address == o.Address && l.TLSCert == o.TLSCert && l.TLSKey == o.TLSKey &&
+		l.ACME == o.ACME && l.RedirectHTTPS == o.RedirectHTTPS && l.Onion == o.Onion &&
+		l.HSTS() == o.HSTS() && l.Tickets() == o.Tickets()
+}
 
 // Site is one virtual host.
 type Site struct {
@@ -129,6 +191,16 @@ type Site struct {
 	// MirrorStatusPath, when set, publishes the mirror status page and its
 	// JSON under this URL path of the site (e.g. "/mirrors/").
 	MirrorStatusPath string `toml:"mirror_status_path" example:"/mirrors/"`
+	// ACME gets the site's host names certificates by ACME (see [acme]) on
+	// every TLS listener, including those with certificate files, which
+	// keep serving their file to other names. false (the default) never
+	// contacts a CA for this site.
+	ACME bool `toml:"acme" example:"true"`
+	// LogNotFound writes an error-log line for each request answered 404,
+	// as nginx's log_not_found does. Unset means true; false leaves 404s
+	// to the access log. (Unlike depot's other booleans it defaults to
+	// true: the key is nginx's, named for what operators turn off.)
+	LogNotFound *bool `toml:"log_not_found" example:"false"`
 }
 
 // Defaults.
@@ -137,11 +209,17 @@ const (
 	DefaultDataDir         = "/var/lib/depot"
 	DefaultRetentionMonths = 3
 	DefaultRedirectMinSize = Size(1 << 20)
+	DefaultHSTSMaxAge      = int64(63072000) // two years, as Mozilla's profiles set it
 	DefaultSendTimeout     = Duration(60 * time.Second)
 	DefaultMaxResponses    = 1024
+	// DefaultPseudonymiseAfter is 7 days.
+	DefaultPseudonymiseAfter = Duration(7 * 24 * time.Hour)
 
 	RotationDaily    = "daily"
 	RotationExternal = "external"
+
+	ErrorLogFull    = "full"
+	ErrorLogMinimal = "minimal"
 )
 
 // Load reads, decodes strictly and validates the file at path. The error
@@ -229,6 +307,7 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Site[i].Root)
 	}
 	c.Stats.resolvePaths(abs)
+	abs(&c.ACME.CARoot)
 }
 
 // applyDefaults is the one place where zero values get their meaning.
@@ -251,6 +330,12 @@ func (c *Config) applyDefaults() {
 	if c.MaxResponses == 0 {
 		c.MaxResponses = DefaultMaxResponses
 	}
+	if c.ErrorLogDetail == "" {
+		c.ErrorLogDetail = ErrorLogFull
+	}
+	if c.PseudonymiseAfter == 0 {
+		c.PseudonymiseAfter = DefaultPseudonymiseAfter
+	}
 	for i := range c.Site {
 		if c.Site[i].RedirectMinSize == 0 {
 			c.Site[i].RedirectMinSize = DefaultRedirectMinSize
@@ -259,4 +344,6 @@ func (c *Config) applyDefaults() {
 	c.normalizeMirrors()
 	c.Stats.applyDefaults(c)
 	c.Proxy.applyDefaults()
+	c.ACME.applyDefaults()
+	c.FileCache.applyDefaults()
 }

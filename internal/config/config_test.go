@@ -60,6 +60,9 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 	if c.Site[0].RedirectMinSize != 1<<20 {
 		t.Errorf("redirect_min_size default %d", c.Site[0].RedirectMinSize)
 	}
+	if c.Pseudonymise || c.PseudonymiseAfter != DefaultPseudonymiseAfter {
+		t.Errorf("pseudonymise %v after %v; want false after 168h", c.Pseudonymise, c.PseudonymiseAfter)
+	}
 	if c.Stats.Data != filepath.Join(DefaultDataDir, "stats.json") {
 		t.Errorf("stats data default %q", c.Stats.Data)
 	}
@@ -93,11 +96,16 @@ func TestLoadRejects(t *testing.T) {
 		{"public onion listener", minimal + "[[listen]]\naddress = \"0.0.0.0:8081\"\nonion = true\n", []string{"listen[1].onion", "loopback"}},
 		{"relative unix socket", minimal + "[[listen]]\naddress = \"unix:run/x.sock\"\nonion = true\n", []string{"listen[1].address", "must be absolute"}},
 		{"half tls", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"", 1), []string{"set both tls_cert and tls_key"}},
-		{"missing cert", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"", 1), []string{"listen[0].tls_cert", "cannot load"}},
+		{"missing cert", strings.Replace(minimal, `address = "127.0.0.1:8080"`, "address = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"", 1), []string{"listen[0].tls_cert", "cannot read", "c.pem: no such file or directory"}},
 		{"duplicate host", minimal + "[[site]]\nhosts = [\"*\"]\nroot = \"www\"\n", []string{"site[1].hosts", "also a host of site[0]"}},
 		{"duplicate address", minimal + "[[listen]]\naddress = \"127.0.0.1:8080\"\n", []string{"listen[1].address", "also listen[0]"}},
 		{"bad onion location", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nonion_location = \"http://example.org\"", 1), []string{"site[0].onion_location"}},
 		{"metalinks need base_url", strings.Replace(minimal, `root = "www"`, "root = \"www\"\nmetalinks = true", 1), []string{"site[0].base_url", "required with metalinks"}},
+		{"short pseudonymisation grace", "pseudonymise = true\npseudonymise_after = \"12h\"\n" + minimal, []string{"pseudonymise_after: 12h0m0s is less than 24h"}},
+		{"pseudonymise not a bool", "pseudonymise = \"yes\"\n" + minimal, []string{"depot.toml:"}},
+		{"pseudonymise with nodes", "pseudonymise = true\n" + minimal + "[stats]\nlogs = [\"/srv/logs/*/access.log*\"]\nnodes = { eu1 = \"/srv/logs/eu1\" }\n", []string{"pseudonymise: not with [stats] nodes yet"}},
+		{"bad error_log_detail", "error_log_detail = \"none\"\n" + minimal, []string{`error_log_detail: "none" is neither "full" nor "minimal"`}},
+		{"negative min_count", minimal + "[stats]\nmin_count = -1\n", []string{"stats.min_count: -1 is negative"}},
 		{"send timeout too short", "send_timeout = \"100ms\"\n" + minimal, []string{"send_timeout: 100ms is less than a second"}},
 		{"send timeout negative", "send_timeout = \"-5s\"\n" + minimal, []string{"send_timeout: -5s is less than a second"}},
 		{"send timeout not a duration", "send_timeout = 60\n" + minimal, []string{"depot.toml:"}},

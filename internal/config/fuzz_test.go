@@ -15,6 +15,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("retention_months = \"3\"\n[[site]]\nhosts = \"a\"\n"))
 	f.Add([]byte("[mirrors]\ntimeout = 30\n[[stats.rule]]\npath = 1\n"))
 	f.Add([]byte("listen = 5\nmirrors = []\n"))
+	f.Add([]byte("[[listen]]\naddress = \"127.0.0.1:80\"\nredirect_https = true\n[[listen]]\naddress = \"127.0.0.1:443\"\nacme = true\nhsts_max_age = 0\nsession_tickets = false\n[[site]]\nhosts = [\"www.example.org\", \"*\"]\nroot = \"/\"\nacme = true\n[acme]\nca = \"https://ca.example/dir\"\nemail = \"a@b.c\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("/fuzz/depot.toml", data)
 		if err != nil {

@@ -77,6 +77,9 @@ func (f field) what() string {
 
 // what says in words what a value of type t is.
 func what(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer { // an optional key (hsts_max_age, session_tickets)
+		return what(t.Elem())
+	}
 	switch {
 	case t == durationType:
 		return "a duration in a string"

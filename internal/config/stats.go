@@ -30,6 +30,19 @@ type Stats struct {
 	// CountIPv6 also counts distinct IPv6 /64 prefixes, reported separately
 	// in the data file's meta and never added to the IPv4 figures.
 	CountIPv6 bool `toml:"count_ipv6" example:"true"`
+	// MinCount keeps cells that could single out a user out of what is
+	// published: a release's figures in a month with fewer distinct
+	// addresses than this are shown as "< N" and left out of the data
+	// file, a release below it in every month is folded into "other", and
+	// the month in progress is published as its totals only. 0 (the
+	// default) publishes every cell, as the reference counter does; 10 is
+	// recommended.
+	MinCount int `toml:"min_count" example:"10"`
+	// PublishCurrent publishes the month in progress. Unset means true;
+	// false leaves it out until it has ended. (Unlike depot's other
+	// booleans it defaults to true: the key is named for what operators
+	// turn off.)
+	PublishCurrent *bool `toml:"publish_current" example:"false"`
 	// Nodes names the depot nodes whose logs the statistics read (on a
 	// statistics host that collects several nodes' logs): name → the
 	// directory holding that node's files, or a glob matching them. Every
@@ -88,6 +101,9 @@ func (s *Stats) validate(p *Problems, c *Config) {
 		if st, err := os.Stat(s.ExitLists); err != nil || !st.IsDir() {
 			p.add("stats.exit_lists", "%q is not a directory; create it and put CollecTor's exit-list-YYYY-MM.tar.xz archives in it, or set fetch = true", s.ExitLists)
 		}
+	}
+	if s.MinCount < 0 {
+		p.add("stats.min_count", "%d is negative; 0 publishes every cell, 10 is recommended", s.MinCount)
 	}
 	if s.Fetch && s.ExitLists == "" {
 		p.add("stats.fetch", "needs exit_lists, the directory to store downloaded exit lists in")

@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"crypto/sha3"
-	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -83,6 +82,15 @@ func (c *Config) problems(serve bool) *Problems {
 		}
 		p.add("retention_months", "must be at least 1 (the current month alone), got %d; leave it out for the default, 3 (the current month and the two before)", got)
 	}
+	if c.Pseudonymise && len(c.Stats.Nodes) > 0 {
+		p.add("pseudonymise", "not with [stats] nodes yet: a month's pseudonyms must come from one key over every node's logs, and the pull of the nodes' logs (docs/nodes.md) would put their real addresses back; see docs/pseudonyms.md, \"Several nodes\"")
+	}
+	if c.PseudonymiseAfter != 0 && c.PseudonymiseAfter < Duration(24*time.Hour) {
+		p.add("pseudonymise_after", "%s is less than 24h; the exit lists of a month's last day are published up to a day after it ends", time.Duration(c.PseudonymiseAfter))
+	}
+	if c.ErrorLogDetail != "" && c.ErrorLogDetail != ErrorLogFull && c.ErrorLogDetail != ErrorLogMinimal {
+		p.add("error_log_detail", "%q is neither \"full\" nor \"minimal\"", c.ErrorLogDetail)
+	}
 	if c.LogRotation != RotationDaily && c.LogRotation != RotationExternal {
 		p.add("log_rotation", "%q is neither \"daily\" nor \"external\"", c.LogRotation)
 	}
@@ -132,6 +140,10 @@ func (c *Config) problems(serve bool) *Problems {
 	c.validateMirrors(p)
 	c.Stats.validate(p, c)
 	c.Proxy.validate(p)
+	c.validateACME(p)
+	c.validateRedirects(p)
+	c.FileCache.validate(p)
+	c.validateAdmin(p)
 	if serve {
 		c.preflight(p)
 	}
@@ -260,15 +272,7 @@ func validateListen(p *Problems, key string, l Listen) {
 			p.add(key+".socket_group", "only a unix socket has a group; %q is a TCP address", l.Address)
 		}
 	}
-	if (l.TLSCert == "") != (l.TLSKey == "") {
-		p.add(key, "set both tls_cert and tls_key, or neither")
-	} else if l.TLSCert != "" {
-		if l.Onion {
-			p.add(key+".tls_cert", "onion listeners serve plain HTTP: tor already encrypts and authenticates the connection")
-		} else if _, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey); err != nil {
-			p.add(key+".tls_cert", "cannot load the key pair: %v", err)
-		}
-	}
+	validateListenTLS(p, key, l)
 }
 
 func isLoopback(host string) bool {

@@ -41,7 +41,9 @@ type File struct {
 	closed   bool
 	incident *Incident // the write failure in progress, or nil
 	lost     int64     // lines dropped since Open
+	written  int64     // lines taken into the buffer since Open, for monitoring
 	lastErr  error     // the most recent write error
+	errAt    time.Time // when lastErr happened
 	reports  []Incident
 
 	kick chan struct{} // wakes the flusher to deliver reports
@@ -138,6 +140,7 @@ func (lf *File) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("log line dropped: %w", lf.lastErr)
 	}
 	lf.buf = append(lf.buf, p...)
+	lf.written += countLines(p)
 	if len(lf.buf) >= bufferSize {
 		_ = lf.flushLocked()
 	}
@@ -170,6 +173,22 @@ func (lf *File) LastWriteError() error {
 	return lf.lastErr
 }
 
+// Written is how many lines Write took since Open (lines lost later, at
+// Close, are counted by LostLines too).
+func (lf *File) Written() int64 {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	return lf.written
+}
+
+// LastWriteErrorAt is when LastWriteError happened (the zero time if no
+// write ever failed).
+func (lf *File) LastWriteErrorAt() time.Time {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	return lf.errAt
+}
+
 // Failing reports whether the file cannot be written now: the last write
 // failed and none has succeeded since.
 func (lf *File) Failing() bool {
@@ -198,7 +217,7 @@ func (lf *File) flushLocked() error {
 }
 
 func (lf *File) failLocked(err error) {
-	lf.lastErr = err
+	lf.lastErr, lf.errAt = err, lf.opts.Now()
 	if lf.incident == nil {
 		lf.incident = &Incident{Path: lf.path, Start: lf.opts.Now(), Err: err}
 		lf.queueLocked(*lf.incident)

@@ -189,3 +189,17 @@ func nameRank(n logName) int {
 	}
 	return 0
 }
+
+// LogFiles returns the files that retention and pseudonymisation read in
+// dir: every file under it, subdirectories included, but depot's
+// temporary files, symbolic links and skip.
+func LogFiles(dir string, skip []string) ([]string, error) {
+	files, _, err := (&PruneOptions{Dir: dir, Skip: skip}).collect(&PruneResult{})
+	return files, err
+}
+
+// beingWritten reports whether a log file is one that a server may still be
+// appending to ("*.log", such as access.log): it is never replaced.
+func beingWritten(path string) bool {
+	return strings.HasSuffix(filepath.Base(path), ".log")
+}

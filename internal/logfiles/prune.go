@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -55,7 +54,7 @@ type PruneOptions struct {
 
 	// hook, in tests, runs before each step of a change ("delete",
 	// "rename"); an error stops Prune there, as a crash would.
-	hook func(step, path string) error
+	hook testHook
 }
 
 // Action kinds.
@@ -157,6 +156,11 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	}
 	defer places.close()
 	if !opts.DryRun {
+		// A pseudonymisation's journal names temporary files that must
+		// replace their logs, not be removed as leftovers.
+		if err := finishPseudonymise(opts.Dir); err != nil {
+			return nil, err
+		}
 		for _, dir := range dirs {
 			root, rel, err := places.of(dir, true)
 			if err != nil {
@@ -206,7 +210,7 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	for _, act := range todo {
 		var err error
 		if act.Kind == Delete {
-			err = opts.step("delete", act.Path, func() error {
+			err = opts.hook.step("delete", act.Path, func() error {
 				root, name, err := places.of(act.Path, false)
 				if err != nil {
 					return err
@@ -225,9 +229,14 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	return res, nil
 }
 
-func (o *PruneOptions) step(name, path string, fn func() error) error {
-	if o.hook != nil {
-		if err := o.hook(name, path); err != nil {
+// testHook, in tests, runs before each step of a change; an error stops
+// the change there, as a crash would.
+type testHook func(step, path string) error
+
+// step runs fn after the hook, if any.
+func (h testHook) step(name, path string, fn func() error) error {
+	if h != nil {
+		if err := h(name, path); err != nil {
 			return err
 		}
 	}
@@ -381,7 +390,7 @@ func survey(places *places, path string, cutoff time.Time) (s surveyed) {
 func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 	act := s.act
 	cutoff := res.Cutoff.Format("2006-01-02")
-	active := strings.HasSuffix(filepath.Base(path), ".log")
+	active := beingWritten(path)
 	old := func() string {
 		return fmt.Sprintf("%d lines older than %s (of %s)", act.Removed, cutoff, month.Join(act.Months()))
 	}
@@ -446,7 +455,7 @@ func rewrite(places *places, path string, cutoff int64, opts PruneOptions) error
 		return err
 	}
 	var out *atomicfile.File
-	err = opts.step("create", path, func() error {
+	err = opts.hook.step("create", path, func() error {
 		root, name, err := places.of(path, false)
 		if err == nil {
 			out, err = atomicfile.CreateIn(root, name, st.Mode().Perm())
@@ -492,7 +501,7 @@ func rewrite(places *places, path string, cutoff int64, opts PruneOptions) error
 	if err := out.SetModTime(st.ModTime()); err != nil {
 		return err
 	}
-	return opts.step("rename", path, out.Commit)
+	return opts.hook.step("rename", path, out.Commit)
 }
 
 // compressor writes format f to w: a rewritten file keeps its format

@@ -22,6 +22,11 @@ type RotatorOptions struct {
 	// schedule; a run is skipped (and reported) while the previous one has
 	// not finished.
 	Daily func(ctx context.Context)
+	// Rotated, when non-nil, receives the outcome of each rotation pass:
+	// the one at start (files last written on an earlier day) and each
+	// midnight's. Compression, which follows in the background, goes to
+	// Report.
+	Rotated func(error)
 }
 
 // Rotator rotates log files at 00:00 UTC: "access.log" becomes
@@ -58,7 +63,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 	// Recovery first, so that it never races the compression of a file
 	// that rotateStale is about to rotate.
 	r.report(r.recover())
-	r.report(r.rotateStale())
+	r.rotated(r.rotateStale())
 	r.runDaily(ctx)
 	for {
 		now := r.now().UTC()
@@ -73,7 +78,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 		if r.now().Before(next) {
 			continue // woke early (clock stepped back): wait again
 		}
-		r.report(r.rotateAll(next.AddDate(0, 0, -1)))
+		r.rotated(r.rotateAll(next.AddDate(0, 0, -1)))
 		r.runDaily(ctx)
 	}
 }
@@ -194,6 +199,15 @@ func (r *Rotator) runDaily(ctx context.Context) {
 		defer r.daily.Store(false)
 		r.opts.Daily(ctx)
 	}()
+}
+
+// rotated reports a rotation pass's error and hands its outcome to
+// Rotated.
+func (r *Rotator) rotated(err error) {
+	r.report(err)
+	if r.opts.Rotated != nil {
+		r.opts.Rotated(err)
+	}
 }
 
 func (r *Rotator) report(err error) {

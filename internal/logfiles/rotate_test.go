@@ -127,7 +127,11 @@ func TestRunRotatesAtMidnight(t *testing.T) {
 	now := func() time.Time { return midnight.Add(-30*time.Millisecond + time.Since(start)) }
 	ctx, cancel := context.WithCancel(context.Background())
 	dailies := make(chan struct{}, 4)
-	r := NewRotator(dir, []*File{f}, now, RotatorOptions{Daily: func(context.Context) { dailies <- struct{}{} }})
+	var passes []error // Rotated's outcomes, read after Run returns
+	r := NewRotator(dir, []*File{f}, now, RotatorOptions{
+		Daily:   func(context.Context) { dailies <- struct{}{} },
+		Rotated: func(err error) { passes = append(passes, err) },
+	})
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
 	<-dailies // the run at start
@@ -136,6 +140,9 @@ func TestRunRotatesAtMidnight(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if len(passes) != 2 || passes[0] != nil || passes[1] != nil {
+		t.Errorf("Rotated got %v, want two successful passes (at start, at midnight)", passes)
 	}
 	got := logfilestest.Names(t, dir)
 	want := []string{AccessName, "access.log-20261120.gz", "access.log-20261128.gz"}
@@ -304,5 +311,44 @@ func TestHungDailyDoesNotStopRotation(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFileCounts checks what monitoring reads of a File besides
+// LostLines: the lines written, and, on a device that is always full, the
+// time of the last failed write.
+func TestFileCounts(t *testing.T) {
+	f, err := Open(filepath.Join(t.TempDir(), AccessName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write([]byte("one\n"))
+	f.Write([]byte("two\nthree\n"))
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Written() != 3 || f.LostLines() != 0 {
+		t.Errorf("Written %d, LostLines %d; want 3 and 0", f.Written(), f.LostLines())
+	}
+	if at := f.LastWriteErrorAt(); !at.IsZero() {
+		t.Errorf("LastWriteErrorAt %v, want none", at)
+	}
+
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	full, err := Open("/dev/full")
+	if err != nil {
+		t.Skipf("cannot open /dev/full: %v", err)
+	}
+	defer full.Close()
+	before := time.Now()
+	full.Write([]byte("kept in the buffer\n"))
+	if err := full.Flush(); err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("Flush to /dev/full: %v, want 'no space left'", err)
+	}
+	if at := full.LastWriteErrorAt(); at.Before(before) {
+		t.Errorf("LastWriteErrorAt %v, want the failed flush's time (after %v)", at, before)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"depot/internal/docroot"
 	"depot/internal/metalink"
 )
 
@@ -89,8 +90,8 @@ func scanRoots(roots []string) ([]scanned, error) {
 
 // hashFile reads a file through root and returns its version: all four
 // hashes and the timestamp for index files, SHA-256 alone for images.
-func hashFile(root *os.Root, name, kind string) (metalink.Version, os.FileInfo, error) {
-	f, err := root.Open(filepath.FromSlash(name))
+func hashFile(root *docroot.Root, name, kind string) (metalink.Version, os.FileInfo, error) {
+	f, err := root.Open(name)
 	if err != nil {
 		return metalink.Version{}, nil, err
 	}

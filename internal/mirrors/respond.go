@@ -59,7 +59,7 @@ func (s *Service) stat(root, name string) (os.FileInfo, bool) {
 	if err != nil {
 		return nil, false
 	}
-	fi, err := r.Stat(filepath.FromSlash(name))
+	fi, err := r.Stat(name)
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil, false
 	}

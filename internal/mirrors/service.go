@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/docroot"
 	"depot/internal/outbound"
 )
 
@@ -97,13 +98,14 @@ type Service struct {
 	mu      sync.Mutex
 	cfg     *config.Config
 	state   *State
-	dirty   bool                // state changed since the last save
-	roots   map[string]*os.Root // opened site roots, by path
-	round   sync.Mutex          // one check round at a time
-	gen     atomic.Uint64       // bumped on every state change; caches key on it
+	dirty   bool                     // state changed since the last save
+	roots   map[string]*docroot.Root // opened site roots, by path; followed when replaced
+	round   sync.Mutex               // one check round at a time
+	gen     atomic.Uint64            // bumped on every state change; caches key on it
 	caches  cacheSet
 	hashes  *hashes
 	counter atomic.Uint64 // spreads redirects over equally good mirrors
+	last    Round         // the last completed round, guarded by mu
 	expires atomic.Int64  // Unix ns when a follower's results next age out; 0: never
 }
 
@@ -118,7 +120,7 @@ func StateFile(cfg *config.Config) string {
 // error saying so. A nil Service comes only with an error.
 func New(cfg *config.Config, opts Options) (*Service, error) {
 	opts.applyDefaults()
-	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*os.Root{},
+	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*docroot.Root{},
 		hashes: newHashes(opts.MaxHashes, opts.HashWait)}
 	st, err := loadState(s.file)
 	if st == nil {
@@ -135,21 +137,36 @@ func New(cfg *config.Config, opts Options) (*Service, error) {
 // whose URL changed is forgotten, so it is not used before it is checked.
 func (s *Service) Reload(cfg *config.Config) {
 	s.mu.Lock()
-	old := map[string]string{}
+	urls := map[string]string{}
 	for _, m := range s.cfg.Mirror {
-		old[m.Name] = m.URL
+		urls[m.Name] = m.URL
 	}
 	for _, m := range cfg.Mirror {
-		if u, ok := old[m.Name]; ok && u != m.URL {
+		if u, ok := urls[m.Name]; ok && u != m.URL {
 			delete(s.state.Mirrors, m.Name)
 			s.dirty = true
 		}
 	}
 	s.cfg = cfg
 	s.expires.Store(s.nextExpiry(s.opts.Now()))
+	// The roots are opened again from the new configuration's paths; the
+	// old ones stay open a while for requests in flight.
+	old := s.roots
+	s.roots = map[string]*docroot.Root{}
 	s.mu.Unlock()
 	s.changed()
+	if len(old) > 0 {
+		time.AfterFunc(rootGrace, func() {
+			for _, r := range old {
+				r.Close()
+			}
+		})
+	}
 }
+
+// rootGrace is how long a root dropped on reload stays open for the
+// requests that already hold it.
+const rootGrace = 30 * time.Second
 
 // changed invalidates every cached response.
 func (s *Service) changed() { s.gen.Add(1) }
@@ -225,14 +242,15 @@ func (s *Service) Run(ctx context.Context, report func(error)) {
 	}
 }
 
-// root returns the opened root of a site directory.
-func (s *Service) root(dir string) (*os.Root, error) {
+// root returns the opened root of a site directory. It follows the
+// directory when it is replaced (a swapped tree, a flipped symlink).
+func (s *Service) root(dir string) (*docroot.Root, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.roots[dir]; ok {
 		return r, nil
 	}
-	r, err := os.OpenRoot(dir)
+	r, err := docroot.Open(dir, s.opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +347,13 @@ type Round struct {
 	Failed         []string // mirrors with at least one failed check
 }
 
+// LastRound is the last completed check round (zero before the first).
+func (s *Service) LastRound() Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
 // begin starts a round (Check or Sync, with s.round held): the
 // configuration it uses and its record.
 func (s *Service) begin() (*config.Config, Round) {
@@ -385,6 +410,7 @@ func (s *Service) Check(ctx context.Context) (Round, error) {
 	s.mu.Lock()
 	s.apply(cfg, jobs, results, rd.Ended, &rd)
 	s.dirty = true
+	s.last = rd
 	s.mu.Unlock()
 	s.changed()
 	if err := s.Save(); err != nil {

@@ -157,6 +157,22 @@ func (mr MirrorReport) Summary() string {
 	return "ok"
 }
 
+// State is the mirror's state in one of five words, as monitoring shows
+// it: "fresh" (trusted, every file current), "behind", "stale", "down" (a
+// check failed: the mirror is not used until a whole check succeeds) or
+// "unchecked".
+func (mr MirrorReport) State() string {
+	switch mr.Summary() {
+	case "ok":
+		return "fresh"
+	case "behind", "stale":
+		return mr.Summary()
+	case "down", "untrusted":
+		return "down"
+	}
+	return "unchecked"
+}
+
 // WriteTable writes the report as a terminal table: one line per mirror,
 // then one per mirror × file that is not fresh.
 func WriteTable(w io.Writer, rep Report) error {

@@ -48,7 +48,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "the request's host is not a host name or IP address")
 		return
 	}
-	if !s.allow.Allows(t) {
+	if !s.allowed(t) {
 		deny(w, t)
 		return
 	}
@@ -63,7 +63,7 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "CONNECT needs host:port")
 		return
 	}
-	if !s.allow.Allows(t) {
+	if !s.allowed(t) {
 		deny(w, t)
 		return
 	}
@@ -112,6 +112,16 @@ func (s *Server) track(c net.Conn, add bool) {
 		delete(s.tunnels, c)
 		s.wg.Done()
 	}
+}
+
+// allowed decides whether a client may reach t, and counts the decision
+// when Options.Decision is set.
+func (s *Server) allowed(t allow.Target) bool {
+	ok := s.allow.Allows(t)
+	if s.opts.Decision != nil {
+		s.opts.Decision(ok)
+	}
+	return ok
 }
 
 // deny answers 403 naming the destination and the key that would allow it.

@@ -80,8 +80,15 @@ func TestDeniedBeforeAnyLookupOrConnection(t *testing.T) {
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
 	_, port, _ := net.SplitHostPort(o.Addr)
 	var dns atomic.Int32
+	var allowed, denied atomic.Int32
 	cfg := testConfig("repo.example.org", "127.0.0.1:1")
-	addr := startProxy(t, cfg, Options{Resolver: noDNS(t, &dns)})
+	addr := startProxy(t, cfg, Options{Resolver: noDNS(t, &dns), Decision: func(ok bool) {
+		if ok {
+			allowed.Add(1)
+		} else {
+			denied.Add(1)
+		}
+	}})
 	tests := []struct {
 		name, req, wantStatus, wantBody string
 	}{
@@ -108,6 +115,9 @@ func TestDeniedBeforeAnyLookupOrConnection(t *testing.T) {
 	}
 	if n := o.accepts.Load(); n != 0 {
 		t.Errorf("origin accepted %d connections, want 0", n)
+	}
+	if a, d := allowed.Load(), denied.Load(); a != 0 || d != int32(len(tests)) {
+		t.Errorf("Decision counted %d allowed and %d denied, want 0 and %d", a, d, len(tests))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/outbound"
 	"depot/internal/proxy/allow"
+	"depot/internal/unixsock"
 )
 
 // ShutdownGrace is how long Serve lets requests and tunnels in flight
@@ -42,6 +43,9 @@ type Options struct {
 	Outbound *outbound.Record
 	// Now is the clock for log lines; nil means time.Now.
 	Now func() time.Time
+	// Decision, if set, is told of every allowlist decision on a client's
+	// request (true: allowed), for the metrics. It learns nothing else.
+	Decision func(allowed bool)
 }
 
 // Server is one updates proxy listener.
@@ -152,17 +156,7 @@ func (s *Server) Listen() error {
 	var ln net.Listener
 	var err error
 	if path, ok := strings.CutPrefix(s.cfg.Listen, "unix:"); ok {
-		if fi, lerr := os.Lstat(path); lerr == nil {
-			if fi.Mode()&os.ModeSocket == 0 {
-				return fmt.Errorf("proxy.listen: %s exists and is not a socket", path)
-			}
-			if c, derr := outbound.DialSelf(context.Background(), "unix", path); derr == nil {
-				c.Close()
-				return fmt.Errorf("proxy.listen: %s is in use by another process", path)
-			}
-			os.Remove(path)
-		}
-		ln, err = net.Listen("unix", path)
+		ln, err = unixsock.Listen(path, 0)
 	} else {
 		ln, err = net.Listen("tcp", s.cfg.Listen)
 	}

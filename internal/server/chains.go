@@ -13,6 +13,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // table is the current virtual-host table, swapped whole on reload.
@@ -20,17 +21,21 @@ type table = atomic.Pointer[sites]
 
 // newClearnet returns the handler chain of a clearnet listener: every
 // request gets one nginx combined line in access, and every failure one
-// nginx-style line, with the client address, in errors.
-func newClearnet(t *table, access, errors io.Writer, now func() time.Time) *clearnetHandler {
-	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid()}
+// nginx-style line, with the client address, in errors. With m non-nil,
+// every request is also counted by site, method and status class (never
+// by anything the client chose freely).
+func newClearnet(t *table, access, errors io.Writer, now func() time.Time, m *metrics.Metrics) *clearnetHandler {
+	return &clearnetHandler{t: t, access: access, errors: errors, now: now, pid: os.Getpid(), metrics: m}
 }
 
 type clearnetHandler struct {
-	t      *table
-	access io.Writer
-	errors io.Writer
-	now    func() time.Time
-	pid    int
+	t       *table
+	access  io.Writer
+	errors  io.Writer
+	now     func() time.Time
+	pid     int
+	metrics *metrics.Metrics // nil: not counted
+	edge    edge             // set once, before serving
 }
 
 // connID is the number of r's connection (the "*N" of the error log,
@@ -46,31 +51,63 @@ func connID(ctx context.Context) uint64 {
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// recorderPool keeps recorders, which escape to the heap as the site's
+// ResponseWriter, from costing an allocation per request.
+var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
+
 func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqLine := requestLine(r)
+	reqLine := requestLineOf(r)
 	if markHandled(r, reqLine) {
 		w.Header().Set("Connection", "close")
 	}
-	rec := &recorder{ResponseWriter: w}
+	var start time.Time
+	if h.metrics != nil {
+		start = h.now()
+	}
+	rec := recorderPool.Get().(*recorder)
+	*rec = recorder{ResponseWriter: w}
+	defer func() {
+		*rec = recorder{}
+		recorderPool.Put(rec)
+	}()
+	if h.edge.hsts != "" {
+		// RFC 6797, section 7.1: on every response over a secure transport.
+		rec.Header().Set("Strict-Transport-Security", h.edge.hsts)
+	}
 	var err error
-	s := h.t.Load().lookup(r.Host)
-	if s == nil {
+	st := h.t.Load()
+	s := st.lookup(r.Host)
+	switch {
+	case h.edge.acme != nil && h.edge.acme.IsChallenge(r):
+		h.edge.acme.ServeChallenge(rec, r) // before the redirect: RFC 8555, section 8.3 wants plain HTTP
+	case s == nil:
 		writeError(rec, http.StatusNotFound)
 		err = &fileError{status: http.StatusNotFound, detail: "no site for host"}
-	} else {
+	case h.edge.redirect:
+		h.edge.redirectHTTPS(rec, r)
+	default:
 		err = s.serve(rec, r, false)
 	}
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
+	h.log(r, reqLine, s, st.minimalErrors, rec, err, start)
+}
 
+// log writes the access line of a request, and its error line if it
+// failed. It is apart from ServeHTTP so that the stack of the handler
+// goroutine (a new one for each HTTP/2 stream) stays small while it
+// answers: growing a stack costs a copy of it.
+func (h *clearnetHandler) log(r *http.Request, reqLine requestLine, s *site, minimalErrors bool, rec *recorder, err error, start time.Time) {
 	now := h.now()
 	bp := linePool.Get().(*[]byte)
 	line := (*bp)[:0]
 	e := accesslog.Entry{
 		RemoteAddr: clientAddr(r),
 		Time:       now,
-		Request:    reqLine,
+		Method:     reqLine.method,
+		URI:        reqLine.uri,
+		Proto:      reqLine.proto,
 		Status:     rec.status,
 		BodyBytes:  rec.bytes,
 		Referer:    r.Header.Get("Referer"),
@@ -78,21 +115,33 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	line = accesslog.AppendCombined(line, &e)
 	_, _ = h.access.Write(line)
+	if h.metrics != nil {
+		label := metrics.NoSite
+		if s != nil && len(s.cfg.Hosts) > 0 {
+			label = s.cfg.Hosts[0]
+		}
+		h.metrics.Site(label).Observe(r.Method, rec.status, rec.bytes, now.Sub(start))
+	}
 	level := errorlog.Error
 	if err == nil && errors.Is(rec.werr, errSendTimeout) {
 		// nginx's words and level for its send_timeout.
 		err, level = errClientTimedOut, errorlog.Info
 	}
-	if err != nil {
+	// log_not_found = false: a 404 is in the access log only.
+	if err != nil && !(s != nil && rec.status == http.StatusNotFound && s.cfg.LogNotFound != nil && !*s.cfg.LogNotFound) {
 		server := ""
 		if s != nil && len(s.cfg.Hosts) > 0 {
 			server = s.cfg.Hosts[0]
 		}
-		line = errorlog.Append(line[:0], &errorlog.Entry{
+		entry := errorlog.Entry{
 			Time: now, Level: level, PID: h.pid, ConnID: connID(r.Context()),
 			Message: err.Error(), Client: e.RemoteAddr, Server: server,
-			Request: reqLine, Host: r.Host,
-		})
+			Request: reqLine.String(), Host: r.Host,
+		}
+		if minimalErrors {
+			entry.Request, entry.Host = "", ""
+		}
+		line = errorlog.Append(line[:0], &entry)
 		_, _ = h.errors.Write(line)
 	}
 	*bp = line
@@ -101,9 +150,28 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var errClientTimedOut = errors.New("client timed out (110: Connection timed out) while sending response to client")
 
-// requestLine rebuilds the request line as received.
-func requestLine(r *http.Request) string {
-	return r.Method + " " + r.RequestURI + " " + r.Proto
+// requestLine is the request line as received, in its three parts, which
+// the access log writes without joining them first.
+type requestLine struct{ method, uri, proto string }
+
+func requestLineOf(r *http.Request) requestLine {
+	return requestLine{r.Method, r.RequestURI, r.Proto}
+}
+
+func (l requestLine) String() string { return l.method + " " + l.uri + " " + l.proto }
+
+func (l requestLine) len() int { return len(l.method) + 1 + len(l.uri) + 1 + len(l.proto) }
+
+// hasPrefix reports whether the line starts with p.
+func (l requestLine) hasPrefix(p []byte) bool {
+	for _, part := range [...]string{l.method, " ", l.uri, " ", l.proto} {
+		n := min(len(p), len(part))
+		if string(p[:n]) != part[:n] {
+			return false
+		}
+		p = p[n:]
+	}
+	return len(p) == 0
 }
 
 // clientAddr is the remote address without its port.

@@ -92,6 +92,10 @@ type guardConn struct {
 	forced  atomic.Bool // a stop closed it after ShutdownTimeout
 	done    atomic.Bool // see finish
 
+	// held is what Write was given since hold, or nil when not holding.
+	// Only the goroutine that serves the HTTP/1 connection writes it.
+	held *[]byte
+
 	// For the connection cap (see connSet.room).
 	info    atomic.Pointer[connInfo] // net/http's view of it, once it has it
 	since   atomic.Int64             // Unix ns: accepted, or last response finished
@@ -138,6 +142,16 @@ func (c *guardConn) Read(p []byte) (int, error) {
 // it for the send timeout. A client that accepts bytes, however slowly,
 // is never cut off: a large file may take hours.
 func (c *guardConn) Write(p []byte) (int, error) {
+	if c.held != nil {
+		if len(*c.held)+len(p) <= cap(*c.held) {
+			*c.held = append(*c.held, p...)
+			return len(p), nil
+		}
+		// More than fits: what was held leaves first, then p.
+		if err := c.flushHeld(); err != nil {
+			return 0, err
+		}
+	}
 	clock := c.startSend()
 	done := 0
 	for {
@@ -150,6 +164,43 @@ func (c *guardConn) Write(p []byte) (int, error) {
 			return done, errSendTimeout
 		}
 	}
+}
+
+// holdMax is the most a connection holds (see hold): a small response,
+// headers and body, in one TLS record at most.
+const holdMax = 16 << 10
+
+var holdPool = sync.Pool{New: func() any { b := make([]byte, 0, holdMax); return &b }}
+
+// hold makes Write keep what it is given (up to holdMax bytes) until
+// release sends it with one write. A small response then leaves in one
+// system call and one segment, where net/http's 4 KiB buffer would write
+// a 4 KiB file in two (and over TLS, as two records in two calls).
+func (c *guardConn) hold() { c.held = holdPool.Get().(*[]byte) }
+
+// release ends hold: what was held is written now.
+func (c *guardConn) release() error {
+	if c.held == nil {
+		return nil
+	}
+	err := c.flushHeld()
+	holdPool.Put(c.held)
+	c.held = nil
+	return err
+}
+
+// flushHeld writes what is held and empties the buffer.
+func (c *guardConn) flushHeld() error {
+	b := *c.held
+	*c.held = b[:0]
+	if len(b) == 0 {
+		return nil
+	}
+	held := c.held
+	c.held = nil // Write below sends rather than holds
+	_, err := c.Write(b)
+	c.held = held
+	return err
 }
 
 // ReadFrom sends a file by sendfile under the same rule as Write. Any

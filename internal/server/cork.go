@@ -7,23 +7,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// corked writes a small response with TCP_CORK set, so that its headers
-// and body leave in one segment (what nginx's tcp_nopush does): net/http
-// buffers 4 KiB per connection and would otherwise send a 4 KiB file as
-// two segments, which costs the peer a second wake-up. write must produce
-// the whole response; it is flushed before the cork is removed. Without a
-// TCP connection (unix sockets, tests) write simply runs.
-func corked(w http.ResponseWriter, r *http.Request, write func()) {
+// corked writes a small response of size body bytes so that its headers
+// and body leave together: net/http buffers 4 KiB per connection and
+// would otherwise send a 4 KiB file in two writes, which costs two system
+// calls and the peer a second wake-up. Up to holdBody bytes the guarded
+// connection holds the writes and sends them in one (over TLS, two
+// records in one call); a larger body is written under TCP_CORK (what
+// nginx's tcp_nopush does), so that it leaves in full segments. write
+// must produce the whole response; it is flushed before the end. Over
+// HTTP/2, whose frames net/http batches itself, write simply runs.
+func corked(w http.ResponseWriter, r *http.Request, body int64, write func()) {
 	ci := infoOf(r.Context())
-	if ci == nil || ci.raw == nil || r.ProtoMajor != 1 {
+	switch {
+	case ci == nil || r.ProtoMajor != 1:
 		write()
-		return
+	case ci.guard != nil && body <= holdBody:
+		ci.guard.hold()
+		write()
+		_ = http.NewResponseController(w).Flush()
+		if err := ci.guard.release(); err != nil {
+			if rec, ok := w.(*recorder); ok && rec.werr == nil {
+				rec.werr = err // for the error log, as a failed Write
+			}
+		}
+	case ci.raw != nil:
+		setCork(ci.raw, 1)
+		write()
+		_ = http.NewResponseController(w).Flush()
+		setCork(ci.raw, 0)
+	default:
+		write()
 	}
-	setCork(ci.raw, 1)
-	write()
-	_ = http.NewResponseController(w).Flush()
-	setCork(ci.raw, 0)
 }
+
+// holdBody is the largest body held whole, with room for its headers.
+const holdBody = holdMax - 2<<10
 
 func setCork(rc syscall.RawConn, on int) {
 	_ = rc.Control(func(fd uintptr) {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"depot/internal/docroot"
 )
 
 // contentTypes are the types depot sets itself, so that repository files
@@ -92,7 +94,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
-	case errors.Is(err, errEscapes):
+	case errors.Is(err, docroot.ErrEscapes):
 		return http.StatusNotFound // a symlink out of the root: as if absent
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		// Out of descriptors: the server is overloaded, not broken, and

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"errors"
 	"net"
 	"strings"
 
 	"depot/internal/config"
+	"depot/internal/docroot"
 )
 
 // sites is the virtual-host table: what a reload builds whole and swaps in.
@@ -13,20 +13,21 @@ type sites struct {
 	byHost map[string]*site // lower-case host without port
 	any    *site            // the site with host "*", if any
 	all    []*site
+	// minimalErrors: error_log_detail = "minimal", error lines without
+	// the request line and Host.
+	minimalErrors bool
 }
 
-func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate) (*sites, error) {
+// newSites builds the table of cfgs. roots holds the opened root of every
+// site's root path (see Server.openRoots), cache is the server's.
+func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate, roots map[string]*docroot.Root, cache *fileCache) *sites {
 	t := &sites{byHost: map[string]*site{}}
 	for _, c := range cfgs {
 		var rs []Responder
 		if responders != nil {
 			rs = responders(c)
 		}
-		s, err := newSite(c, rs, g)
-		if err != nil {
-			t.close()
-			return nil, err
-		}
+		s := newSite(c, rs, g, roots[c.Root], cache)
 		t.all = append(t.all, s)
 		for _, h := range c.Hosts {
 			if h == "*" {
@@ -36,13 +37,17 @@ func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *g
 			t.byHost[strings.ToLower(h)] = s
 		}
 	}
-	return t, nil
+	return t
 }
 
 // lookup finds the site for a Host header value, or nil.
 func (t *sites) lookup(host string) *site {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if strings.IndexByte(host, ':') >= 0 {
+		// Only then: SplitHostPort allocates its error for a host
+		// without a port, which is most of them.
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	host = strings.TrimSuffix(host, ".")
 	if s, ok := t.byHost[host]; ok {
@@ -52,12 +57,4 @@ func (t *sites) lookup(host string) *site {
 		return s
 	}
 	return t.any
-}
-
-func (t *sites) close() error {
-	var errs []error
-	for _, s := range t.all {
-		errs = append(errs, s.close())
-	}
-	return errors.Join(errs...)
 }

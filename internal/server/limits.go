@@ -20,10 +20,10 @@ import (
 // of its requests.
 type connInfo struct {
 	raw      syscall.RawConn // the TCP socket, for corking; nil otherwise
+	guard    *guardConn      // for holding a small response (see corked) and the connection cap; nil in tests
 	id       uint64          // the clearnet connection's number in the error log
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
-	guard    *guardConn      // nil in tests that serve other connections
 }
 
 // connKey holds a request's *connInfo in its context.
@@ -41,12 +41,12 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 }
 
 func newConnInfo(c net.Conn) *connInfo {
-	ci := &connInfo{guard: guardOf(c)}
-	if ci.guard != nil {
-		ci.guard.info.Store(ci)
-	}
+	ci := &connInfo{}
 	for {
 		// recordingConn, tls.Conn, guardConn... down to the socket.
+		if g, ok := c.(*guardConn); ok {
+			ci.guard = g
+		}
 		w, ok := c.(interface{ NetConn() net.Conn })
 		if !ok {
 			break
@@ -57,6 +57,9 @@ func newConnInfo(c net.Conn) *connInfo {
 		if rc, err := tc.SyscallConn(); err == nil {
 			ci.raw = rc
 		}
+	}
+	if ci.guard != nil {
+		ci.guard.info.Store(ci)
 	}
 	return ci
 }

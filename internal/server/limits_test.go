@@ -281,6 +281,9 @@ func TestResponsesInFlightAreCapped(t *testing.T) {
 	} else {
 		body(t, r)
 	}
+	// The whole answer can arrive before its handler has returned: wait
+	// for it to leave, or it would count as the fourth below.
+	waitFor(t, "3 responses in flight", inFlight(3))
 
 	stall(plain) // 4 of 4
 	waitFor(t, "4 responses in flight", inFlight(4))

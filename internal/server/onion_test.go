@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"depot/internal/metrics"
 )
 
 // snapshot reads every file under dir.
@@ -105,7 +109,7 @@ func (c *countingWriter) Write(p []byte) (int, error) { c.n.Add(1); return len(p
 func TestOnionChainMakesZeroWrites(t *testing.T) {
 	ts := startServer(t, "", Options{})
 	access, errs := &countingWriter{}, &countingWriter{}
-	clear := newClearnet(&ts.srv.sites, access, errs, time.Now)
+	clear := newClearnet(&ts.srv.sites, access, errs, time.Now, nil)
 	onion := newOnion(&ts.srv.sites)
 
 	rec := &discardWriter{h: map[string][]string{}}
@@ -159,11 +163,11 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 
 // TestOnionPathImportsNoLogger reads every file an onion request passes
 // through besides onion.go (the listener's guard, the guardHandler and its
-// limits, the sites and their files): none may import anything that
-// writes logs. Only the clearnet files (chains.go, refused.go,
+// limits, the sites, their roots, files and cache): none may import
+// anything that writes logs. Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.
 func TestOnionPathImportsNoLogger(t *testing.T) {
-	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "root.go", "resolve.go", "hosts.go", "onionmark.go"} {
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "cache.go", "../docroot/docroot.go", "resolve.go", "hosts.go", "onionmark.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)
@@ -175,5 +179,64 @@ func TestOnionPathImportsNoLogger(t *testing.T) {
 				t.Errorf("%s imports %q; it is on the onion path and may not log", file, path)
 			}
 		}
+	}
+}
+
+// depotSeries gathers m and returns every depot_http_* sample as
+// "name{labels} value" lines.
+func depotSeries(t testing.TB, m *metrics.Metrics) []string {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range families {
+		if !strings.HasPrefix(f.GetName(), "depot_http_") {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			var labels []string
+			for _, l := range s.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			out = append(out, fmt.Sprintf("%s{%s} %v %v", f.GetName(), strings.Join(labels, ","), s.GetCounter().GetValue(), s.GetHistogram().GetSampleCount()))
+		}
+	}
+	return out
+}
+
+// TestOnionRequestsFeedNoMetric runs a server with metrics on and sends
+// ordinary, missing, hidden, hostile, malformed and oversized requests to
+// its onion listener: no request metric exists afterwards. The same
+// requests on the clearnet listener are counted, so the check can fail.
+func TestOnionRequestsFeedNoMetric(t *testing.T) {
+	m := metrics.New()
+	ts := startServer(t, "", Options{Metrics: m})
+	send := func(addr string) {
+		body(t, get(t, addr, "/"))
+		body(t, get(t, addr, "/r9.9/missing"))
+		body(t, get(t, addr, "/.git/config"))
+		raw(t, addr, "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+		raw(t, addr, "\x16\x03\x01garbage\r\n\r\n")
+		raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n"+string(make([]byte, 20000))+"\r\n\r\n")
+		raw(t, addr, "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	send(ts.onion)
+	if got := depotSeries(t, m); len(got) > 0 {
+		t.Fatalf("onion requests fed metrics:\n%s", strings.Join(got, "\n"))
+	}
+	send(ts.clearnet)
+	// Refused requests are counted when their connection closes.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := strings.Join(depotSeries(t, m), "\n")
+		if strings.Contains(got, "code=4xx,method=other,site=-") && strings.Contains(got, "code=2xx,method=GET,site=*") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clearnet requests were not all counted; the onion check above proves nothing:\n%s", got)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

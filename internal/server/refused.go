@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"depot/internal/accesslog"
 	"depot/internal/errorlog"
+	"depot/internal/metrics"
 )
 
 // net/http answers some requests itself, before any handler runs: a
@@ -121,7 +123,7 @@ func recordingOf(c net.Conn) *recordingConn {
 // answer must close the connection: a request with a body does, so that
 // the scan never mistakes a body for the next request (depot serves only
 // GET and HEAD, which have none).
-func markHandled(r *http.Request, reqLine string) (closeAfter bool) {
+func markHandled(r *http.Request, reqLine requestLine) (closeAfter bool) {
 	ci := infoOf(r.Context())
 	if ci == nil || ci.rec == nil {
 		return false
@@ -142,11 +144,11 @@ func markHandled(r *http.Request, reqLine string) (closeAfter bool) {
 }
 
 // sameLine compares a kept request line with the one net/http parsed.
-func sameLine(kept []byte, line string) bool {
+func sameLine(kept []byte, line requestLine) bool {
 	if len(kept) >= lineKeep-1 { // cut at lineKeep (maybe before its '\r')
-		return len(line) >= len(kept) && line[:len(kept)] == string(kept)
+		return line.len() >= len(kept) && line.hasPrefix(kept)
 	}
-	return string(kept) == line
+	return line.len() == len(kept) && line.hasPrefix(kept)
 }
 
 // connIdle is the ConnState of onion listeners: the guard learns when a
@@ -250,9 +252,13 @@ func (h *clearnetHandler) logConn(remote net.Addr, id uint64, line []byte, statu
 		e := accesslog.Entry{RemoteAddr: addr, Time: now, Request: reqLine, Status: status, BodyBytes: body}
 		buf = accesslog.AppendCombined(buf, &e)
 		_, _ = h.access.Write(buf)
+		if h.metrics != nil {
+			method, _, _ := strings.Cut(reqLine, " ")
+			h.metrics.Site(metrics.NoSite).Count(method, status, body)
+		}
 	}
 	ee := errorlog.Entry{Time: now, Level: errorlog.Info, PID: h.pid, ConnID: id, Message: msg, Client: addr}
-	if line != nil {
+	if line != nil && !h.t.Load().minimalErrors {
 		ee.Request = reqLine
 	}
 	_, _ = h.errors.Write(errorlog.Append(buf[:0], &ee))

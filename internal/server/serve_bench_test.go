@@ -3,22 +3,43 @@ package server
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/metrics"
 )
 
 // BenchmarkClearnetSmallFile measures the whole clearnet chain for a 4 KB
-// repomd.xml, logging included, without the network.
+// repomd.xml, logging included, without the network: from the file cache,
+// as a repository's metadata is served once it has settled.
 func BenchmarkClearnetSmallFile(b *testing.B) {
-	ts := startServer(b, "", Options{})
-	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now)
-	benchHandler(b, h, "/r4.2/current/host/fc37/repodata/repomd.xml")
+	benchSmallFile(b, "", nil)
+}
+
+// BenchmarkClearnetSmallFileUncached is the same from disk.
+func BenchmarkClearnetSmallFileUncached(b *testing.B) {
+	benchSmallFile(b, "[file_cache]\noff = true\n", nil)
+}
+
+// BenchmarkClearnetSmallFileMetrics is BenchmarkClearnetSmallFile with
+// request metrics on, as with an [admin] listener.
+func BenchmarkClearnetSmallFileMetrics(b *testing.B) {
+	benchSmallFile(b, "", metrics.New())
+}
+
+func benchSmallFile(b *testing.B, extra string, m *metrics.Metrics) {
+	const name = "r4.2/current/host/fc37/repodata/repomd.xml"
+	ts := startServer(b, extra, Options{Now: settledClock})
+	writeTree(b, ts.root, map[string]string{name: strings.Repeat("<repomd/>\n", 410)[:4096]})
+	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now, m)
+	benchHandler(b, h, "/"+name)
 }
 
 // BenchmarkClearnet404 measures a 404 with its access and error lines.
 func BenchmarkClearnet404(b *testing.B) {
 	ts := startServer(b, "", Options{})
-	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now)
+	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now, nil)
 	benchHandler(b, h, "/r9.9/missing")
 }
 

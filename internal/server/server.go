@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +19,12 @@ import (
 	"time"
 
 	"depot/internal/atomicfile"
+	"depot/internal/certs"
 	"depot/internal/config"
+	"depot/internal/docroot"
 	"depot/internal/errorlog"
 	"depot/internal/logfiles"
+	"depot/internal/metrics"
 	"depot/internal/outbound"
 )
 
@@ -64,6 +66,13 @@ type Options struct {
 	// files at once (standard error in depot serve): a log file that
 	// cannot be written, and when it can be again. nil discards it.
 	Logf func(format string, args ...any)
+	// ACME, required when the configuration uses ACME, serves the
+	// certificates it obtained on TLS listeners and answers its HTTP-01
+	// challenges on plain clearnet ones. The caller runs it.
+	ACME *certs.ACME
+	// Metrics, if set, counts the requests of clearnet listeners. Onion
+	// listeners never see it.
+	Metrics *metrics.Metrics
 }
 
 // Server runs every listener of one configuration.
@@ -75,10 +84,14 @@ type Server struct {
 	errors *logfiles.File
 
 	listeners []net.Listener // bound, in configuration order
+	tls       []*listenerTLS // by listener; nil for a plain one
+	tickets   certs.Tickets  // session-ticket keys of the TLS listeners
 	mu        sync.Mutex     // guards cfg and reloads
 	connIDs   atomic.Uint64  // numbers clearnet connections, for the error log
 	gate      *gate          // caps responses in flight
 	conns     atomic.Pointer[connSet]
+	cache     *fileCache               // small files, shared by every site and listener
+	roots     map[string]*docroot.Root // by path, kept across reloads; guarded by mu
 }
 
 // MaxResponses is the cap on responses in flight in effect: the
@@ -106,14 +119,75 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.MaxResponses <= 0 {
 		opts.MaxResponses = cmp.Or(cfg.MaxResponses, config.DefaultMaxResponses)
 	}
-	g := newGate(opts.MaxResponses)
-	st, err := newSites(cfg.Site, opts.Responders, g)
+	s := &Server{opts: opts, cfg: cfg, gate: newGate(opts.MaxResponses), roots: map[string]*docroot.Root{}}
+	roots, err := s.openRoots(cfg.Site)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, cfg: cfg, gate: g}
+	s.roots = roots
+	s.cache = newFileCache(0, 0, opts.Now)
+	s.cache.setLimits(cacheLimits(cfg.FileCache))
+	st := newSites(cfg.Site, opts.Responders, s.gate, roots, s.cache)
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
 	s.sites.Store(st)
+	s.tls = make([]*listenerTLS, len(cfg.Listen))
+	for i, l := range cfg.Listen {
+		if !l.TLS() {
+			continue
+		}
+		if s.tls[i], err = s.newListenerTLS(l); err != nil {
+			for _, r := range roots {
+				r.Close()
+			}
+			return nil, fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
+		}
+	}
 	return s, nil
+}
+
+// cacheLimits are the file cache's limits of a configuration.
+func cacheLimits(fc config.FileCache) (maxFile, maxSize int64) {
+	if fc.Off {
+		return 0, 0
+	}
+	return int64(fc.MaxFile), int64(fc.MaxSize)
+}
+
+// openRoots returns the root of every site's root path: the one already
+// open for that path (so that its cached files stay), or a new one. On an
+// error it closes the roots it opened. s.mu is held, or s is not shared
+// yet.
+func (s *Server) openRoots(cfgs []config.Site) (map[string]*docroot.Root, error) {
+	roots := map[string]*docroot.Root{}
+	for _, c := range cfgs {
+		if roots[c.Root] != nil {
+			continue
+		}
+		if r := s.roots[c.Root]; r != nil {
+			roots[c.Root] = r
+			continue
+		}
+		r, err := docroot.Open(c.Root, s.opts.Now)
+		if err != nil {
+			for p, r := range roots {
+				if s.roots[p] != r {
+					r.Close()
+				}
+			}
+			return nil, err
+		}
+		roots[c.Root] = r
+	}
+	return roots, nil
+}
+
+// closeRoots closes every root (Close, and the end of Serve).
+func (s *Server) closeRoots() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.roots {
+		r.Close()
+	}
 }
 
 // AccessLog and ErrorLog are the clearnet log files (nil without a
@@ -145,7 +219,7 @@ func (s *Server) Listen() error {
 // closes the listeners, the log files and the sites' roots.
 func (s *Server) Close() error {
 	s.closeListeners()
-	s.sites.Load().close()
+	s.closeRoots()
 	return s.closeLogs()
 }
 
@@ -254,30 +328,23 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.listeners == nil {
 		return errors.New("server: Serve called before Listen")
 	}
-	tlsConfigs := make([]*tls.Config, len(s.cfg.Listen))
-	for i, l := range s.cfg.Listen {
-		if !l.TLS() {
-			continue
-		}
-		var err error
-		if tlsConfigs[i], err = listenerTLSConfig(l); err != nil {
-			s.closeListeners()
-			return fmt.Errorf("listen[%d] %s: %w", i, l.Address, err)
-		}
-	}
+	httpsPort := s.httpsPort()
 	conns := newConnSet(s.gate.connLimit)
 	s.conns.Store(conns)
 	var servers []*http.Server
 	var tops []net.Listener
 	for i, l := range s.cfg.Listen {
 		srv, h := s.httpServer(l, conns)
+		if h != nil {
+			h.edge = s.edgeFor(l, httpsPort)
+		}
 		g := &guardListener{Listener: s.listeners[i], sendTimeout: s.opts.SendTimeout, conns: conns}
 		var ln net.Listener = g
 		switch {
 		case l.Onion:
 		case l.TLS():
 			g.ids = &s.connIDs
-			ln = newTLSListener(g, tlsConfigs[i], s.opts.ReadHeaderTimeout, h)
+			ln = newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
 		default:
 			g.ids = &s.connIDs
 			ln = recordingListener{g} // logs what net/http refuses itself
@@ -302,6 +369,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 
+	tctx, stopTickets := context.WithCancel(ctx)
+	defer stopTickets()
+	go s.tickets.Run(tctx)
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -317,7 +388,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			os.Remove(l.SocketPath())
 		}
 	}
-	s.sites.Load().close()
+	s.closeRoots()
 	return errors.Join(serveErr, s.closeLogs())
 }
 
@@ -353,20 +424,6 @@ func (s *Server) stop(servers []*http.Server, listeners []net.Listener, conns *c
 	conns.closeAll()
 }
 
-// listenerTLSConfig is the TLS configuration of an HTTPS listener. Its
-// NextProtos offer HTTP/2 first, as net/http's ServeTLS does.
-func listenerTLSConfig(l config.Listen) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"h2", "http/1.1"},
-	}, nil
-}
-
 // httpServer builds the http.Server of one listener and, for a clearnet
 // one, its handler chain (which also logs what net/http refuses).
 func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *clearnetHandler) {
@@ -390,7 +447,7 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 		srv.ErrorLog = log.New(io.Discard, "", 0)
 		return srv, nil
 	}
-	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now)
+	h := newClearnet(&s.sites, s.access, s.errors, s.opts.Now, s.opts.Metrics)
 	srv.Handler = guardHandler{next: h, sendTimeout: s.opts.SendTimeout, conns: conns}
 	srv.ErrorLog = log.New(&serverErrors{w: s.errors, now: s.opts.Now}, "", 0)
 	srv.ConnContext = s.clearnetContext
@@ -405,21 +462,42 @@ func (s *Server) httpServer(l config.Listen, conns *connSet) (*http.Server, *cle
 func (s *Server) Reload(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := newSites(cfg.Site, s.opts.Responders, s.gate)
+	roots, err := s.openRoots(cfg.Site)
 	if err != nil {
 		return err
 	}
-	old := s.sites.Swap(st)
-	// Requests in flight may still hold the old roots; give them time.
-	time.AfterFunc(ShutdownTimeout, func() { old.close() })
+	s.cache.setLimits(cacheLimits(cfg.FileCache))
+	st := newSites(cfg.Site, s.opts.Responders, s.gate, roots, s.cache)
+	st.minimalErrors = cfg.ErrorLogDetail == config.ErrorLogMinimal
+	s.sites.Store(st)
+	for p, r := range s.roots {
+		if roots[p] == r {
+			// The same path: look at it now rather than within a second,
+			// for an operator who reloads after a deploy.
+			r.Moved(r.Current())
+			continue
+		}
+		// A root no site has any more: its files leave the cache now.
+		// Requests in flight may still hold it; it closes after them,
+		// taking along what they put in the cache meanwhile.
+		s.cache.dropRoot(r)
+		time.AfterFunc(ShutdownTimeout, func() {
+			s.cache.dropRoot(r)
+			r.Close()
+		})
+	}
+	s.roots = roots
 	var restart []string
-	if !slices.Equal(cfg.Listen, s.cfg.Listen) {
+	if !slices.EqualFunc(cfg.Listen, s.cfg.Listen, config.Listen.Equal) {
 		restart = append(restart, "listen")
+	}
+	if cfg.ACMECA() != s.cfg.ACMECA() || !slices.Equal(cfg.ACMEHosts(), s.cfg.ACMEHosts()) || cfg.ACME != s.cfg.ACME {
+		restart = append(restart, "acme")
 	}
 	if cfg.LogDir != s.cfg.LogDir {
 		restart = append(restart, "log_dir")
 	}
-	s.cfg.Site = cfg.Site
+	s.cfg.Site, s.cfg.FileCache = cfg.Site, cfg.FileCache
 	if len(restart) > 0 {
 		return fmt.Errorf("sites reloaded, but changes to %v take effect only after a restart", restart)
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/docroot"
 )
 
 // A Responder answers some requests of a site before its files do: live
@@ -30,7 +32,8 @@ type Responder interface {
 // site is one virtual host, ready to serve.
 type site struct {
 	cfg        config.Site
-	root       *root
+	root       *docroot.Root // shared by the sites with this root, kept across reloads
+	cache      *fileCache    // the server's
 	responders []Responder
 	csp        []string
 	gate       *gate // shared by every site and listener
@@ -41,23 +44,18 @@ var (
 	noReferrer = []string{"no-referrer"}
 )
 
-func newSite(cfg config.Site, responders []Responder, g *gate) (*site, error) {
-	root, err := openRoot(cfg.Root)
-	if err != nil {
-		return nil, err
-	}
+func newSite(cfg config.Site, responders []Responder, g *gate, root *docroot.Root, cache *fileCache) *site {
 	return &site{
 		cfg:        cfg,
 		root:       root,
+		cache:      cache,
 		responders: responders,
 		gate:       g,
 		// Only the site's own origin: the policy promises that pages load
 		// nothing from third parties, and this makes a browser enforce it.
 		csp: []string{"default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'"},
-	}, nil
+	}
 }
-
-func (s *site) close() error { return s.root.Close() }
 
 // serve answers one request. It writes the response and returns the detail
 // of what went wrong, if anything, for the clearnet chain's error log.
@@ -86,6 +84,14 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 		}
 	}
 
+	// Small files from memory. The key is the URL path as net/http
+	// decoded it: an entry exists only for a path that resolve accepted
+	// and that led to a regular file, and resolve depends on nothing else.
+	if e := s.cache.get(s.root, r.URL.Path); e != nil {
+		s.serveEntry(w, r, e, onion)
+		return nil
+	}
+
 	name, err := resolve(r.URL.Path)
 	if err != nil {
 		status := statusOf(err)
@@ -108,13 +114,40 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 	if strings.HasSuffix(name, "/") {
 		full += "/"
 	}
-	f, err := s.root.Open(name)
+	t, f, err := s.open(name)
 	if err != nil {
 		fe := openError(full, err)
 		writeError(w, fe.status)
 		return fe
 	}
+	defer t.Release()
 	defer f.Close()
+	return s.serveFile(w, r, t, f, name, full, onion)
+}
+
+// open opens name in the tree the site's root holds now. If that fails and
+// the root's path names another directory meanwhile (a swapped tree whose
+// old copy is being deleted, a flipped symlink), it opens name in the new
+// tree instead: a deploy fails no request. The caller releases the tree.
+func (s *site) open(name string) (*docroot.Tree, *os.File, error) {
+	for try := 0; ; try++ {
+		t, err := s.root.Acquire()
+		if err != nil {
+			return nil, nil, err
+		}
+		f, err := t.Open(name)
+		if err == nil {
+			return t, f, nil
+		}
+		t.Release()
+		if try > 0 || !s.root.Moved(t) {
+			return nil, nil, err
+		}
+	}
+}
+
+// serveFile answers with f, opened as name (full in messages) in tree t.
+func (s *site) serveFile(w http.ResponseWriter, r *http.Request, t *docroot.Tree, f *os.File, name, full string, onion bool) error {
 	fi, err := f.Stat()
 	if err != nil {
 		fe := openError(full, err)
@@ -138,18 +171,39 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 			return nil
 		}
 		index := path.Join(name, "index.html")
-		if ifi, err := s.root.Stat(index); err == nil && ifi.Mode().IsRegular() {
-			return s.serveName(w, r, index, onion)
+		if ifi, err := t.Stat(index); err == nil && ifi.Mode().IsRegular() {
+			full := path.Join(s.cfg.Root, index)
+			f, err := t.Open(index)
+			if err != nil {
+				fe := openError(full, err)
+				writeError(w, fe.status)
+				return fe
+			}
+			defer f.Close()
+			return s.serveFile(w, r, t, f, index, full, onion)
 		}
 		if !s.cfg.Autoindex {
 			writeError(w, http.StatusForbidden)
 			return &fileError{status: http.StatusForbidden, detail: "directory index of \"" + strings.TrimSuffix(full, "/") + "/\" is forbidden"}
 		}
-		return s.autoindex(w, r, name, f, onion)
+		return s.autoindex(w, r, t, name, f, onion)
 	}
 	if !fi.Mode().IsRegular() {
 		writeError(w, http.StatusNotFound)
 		return &fileError{status: http.StatusNotFound, detail: "\"" + full + "\" is not a regular file"}
+	}
+
+	if s.cache.fits(fi.Size()) {
+		e, keep, err := s.cache.load(cacheKey{s.root, r.URL.Path}, t, name, f, fi)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError)
+			return &fileError{status: 500, detail: fmt.Sprintf("read() %q failed (%v)", full, err)}
+		}
+		if keep {
+			s.cache.put(e, s.cache.since())
+		}
+		s.serveEntry(w, r, e, onion)
+		return nil
 	}
 
 	ct := contentType(name)
@@ -173,7 +227,7 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 		}
 		// writerOnly hides ReadFrom, which would send the headers and the
 		// body in two system calls; through Write they leave in one.
-		corked(w, r, func() {
+		corked(w, r, int64(n), func() {
 			http.ServeContent(writerOnly{w}, r, "", fi.ModTime(), bytes.NewReader((*bp)[:n]))
 		})
 		return nil
@@ -182,6 +236,14 @@ func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, on
 	// so plain-HTTP bodies go out by sendfile.
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 	return nil
+}
+
+// serveEntry answers from a cached file as serveFile answers from disk.
+func (s *site) serveEntry(w http.ResponseWriter, r *http.Request, e *cached, onion bool) {
+	if e.html && !onion && s.cfg.OnionLocation != "" {
+		w.Header().Set("Onion-Location", onionLocation(s.cfg.OnionLocation, r))
+	}
+	serveCached(w, r, e)
 }
 
 // writerOnly is a ResponseWriter without the optional interfaces.
@@ -202,7 +264,7 @@ func onionLocation(base string, r *http.Request) string {
 // name. It lists only what a request for each entry would serve: hidden
 // entries, symlinks that lead out of the root or nowhere, and anything
 // that is neither a regular file nor a directory are left out.
-func (s *site) autoindex(w http.ResponseWriter, r *http.Request, name string, dir fs.File, onion bool) error {
+func (s *site) autoindex(w http.ResponseWriter, r *http.Request, t *docroot.Tree, name string, dir fs.File, onion bool) error {
 	rd, ok := dir.(fs.ReadDirFile)
 	if !ok {
 		writeError(w, http.StatusInternalServerError)
@@ -219,11 +281,11 @@ func (s *site) autoindex(w http.ResponseWriter, r *http.Request, name string, di
 			continue
 		}
 		var info fs.FileInfo
-		switch t := e.Type(); {
-		case t&fs.ModeSymlink != 0:
+		switch typ := e.Type(); {
+		case typ&fs.ModeSymlink != 0:
 			// Resolved as serving would resolve it: beneath the root.
-			info, err = s.root.Stat(path.Join(name, e.Name()))
-		case t.IsRegular() || t.IsDir():
+			info, err = t.Stat(path.Join(name, e.Name()))
+		case typ.IsRegular() || typ.IsDir():
 			info, err = e.Info()
 		default:
 			continue // sockets, pipes, devices are never served

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"depot/internal/certs"
 )
 
 // tlsListener serves HTTPS on a clearnet listener. It does the TLS
@@ -109,6 +111,14 @@ func (l *tlsListener) handshake(c net.Conn) {
 	}
 	var out net.Conn = tc
 	switch tc.ConnectionState().NegotiatedProtocol {
+	case certs.ALPNProto:
+		// A CA's TLS-ALPN-01 validation: the handshake was all of it
+		// (RFC 8737, section 3), there is no request to serve.
+		c.Close()
+		if g != nil {
+			g.finish()
+		}
+		return
 	case "h2":
 		if g != nil {
 			g.h2.Store(true)

@@ -6,6 +6,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/logaddr"
+	"depot/internal/pseudonym"
 )
 
 // verdict is what classify made of one line.
@@ -28,11 +29,18 @@ type classifier struct {
 
 // classified is the part of a counted line that counting needs. release
 // aliases the classifier's scratch buffer: valid until the next call.
+//
+// A pseudonym (see internal/pseudonym) counts as the address it stands
+// for: v4 is its ID and tor its recorded Tor flag, which replaces the exit
+// lists; v6 is the pseudonym and p64 its permuted /64.
 type classified struct {
 	unix    int64
 	release []byte
 	v4      uint32
 	v6      netip.Addr
+	p64     uint64 // v6's /64 prefix
+	pseudo  bool   // the address is a pseudonym
+	tor     bool   // the pseudonym's Tor flag
 }
 
 func newClassifier(rules []Rule) *classifier {
@@ -69,9 +77,13 @@ func (c *classifier) classify(raw []byte, out *classified) verdict {
 		return notCounted
 	}
 	out.release = rel
+	out.pseudo, out.tor = false, false
 	if a, ok := logaddr.ParseIPv4(l.Addr); ok {
 		out.v4 = a
 		return countedV4
+	}
+	if p, a, ok := pseudonym.ParseText(l.Addr); ok {
+		return out.setPseudonym(p, a)
 	}
 	a, ok := logaddr.Parse(l.Addr)
 	if !ok {
@@ -81,8 +93,21 @@ func (c *classifier) classify(raw []byte, out *classified) verdict {
 		out.v4 = logaddr.Uint32(a)
 		return countedV4
 	}
-	out.v6 = a
+	if p, ok := pseudonym.FromAddr(a); ok { // an unusual spelling, or a zone
+		return out.setPseudonym(p, a)
+	}
+	out.v6, out.p64 = a, prefix64(a)
 	return countedV6
+}
+
+func (out *classified) setPseudonym(p pseudonym.Pseudonym, a netip.Addr) verdict {
+	out.pseudo = true
+	if p.IPv6 {
+		out.v6, out.p64 = a, p.Prefix
+		return countedV6
+	}
+	out.v4, out.tor = p.ID, p.Tor
+	return countedV4
 }
 
 // decodeTarget appends to dst the request target without its query string

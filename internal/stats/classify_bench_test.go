@@ -21,6 +21,20 @@ func BenchmarkClassify(b *testing.B) {
 	}
 }
 
+// BenchmarkClassifyPseudonym is the same line from a pseudonymised month.
+func BenchmarkClassifyPseudonym(b *testing.B) {
+	line := []byte(logLine("100::4:1:9c3f:27d1", "29/Nov/2026:04:28:39 +0000", "GET /r4.2/current/host/fc37/repodata/repomd.xml.metalink?countme=1 HTTP/1.1", 200) + "\n")
+	c := newClassifier(nil)
+	var out classified
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if c.classify(line, &out) != countedV4 || !out.pseudo {
+			b.Fatal("not counted as a pseudonym")
+		}
+	}
+}
+
 // BenchmarkClassifyAndCount adds the per-month, per-release counting, the
 // Tor lookup and the file's identity.
 func BenchmarkClassifyAndCount(b *testing.B) {

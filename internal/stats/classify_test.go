@@ -47,6 +47,11 @@ var classifyCases = []struct {
 	{"199 does not", logLine("203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 199), notCounted, ""},
 	{"ipv4-mapped", logLine("::ffff:203.0.113.7", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
 	{"ipv6", logLine("2001:db8::1", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV6, "r4.2"},
+	{"ipv4 pseudonym", logLine("100::4:0:cb00:7107", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"ipv4 pseudonym, tor", logLine("100::4:1:cb00:7107", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"ipv4 pseudonym, long spelling", logLine("0100:0:0:0:0004:0000:CB00:7107", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV4, "r4.2"},
+	{"ipv6 pseudonym", logLine("3fff:6:1:2:3:4:5:6", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV6, "r4.2"},
+	{"discard prefix, no pseudonym", logLine("100::1", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), countedV6, "r4.2"},
 	{"host name", logLine("client.example.org", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
 	{"leading zero address", logLine("203.0.113.07", when, "GET /r4.2/current/repodata/repomd.xml HTTP/1.1", 200), notCounted, ""},
 	{"garbage", "garbage line without structure", malformed, ""},
@@ -68,6 +73,33 @@ func TestClassify(t *testing.T) {
 				t.Errorf("got release %q, want %q", out.release, tc.release)
 			}
 		})
+	}
+}
+
+// A pseudonym is read as what it records: its ID or /64 and Tor flag.
+func TestClassifyPseudonym(t *testing.T) {
+	c := newClassifier(nil)
+	for _, tc := range []struct {
+		addr   string
+		want   verdict
+		v4     uint32
+		tor    bool
+		p64    uint64
+		pseudo bool
+	}{
+		{"100::4:0:cb00:7107", countedV4, 0xcb007107, false, 0, true},
+		{"100::4:1:cb00:7107", countedV4, 0xcb007107, true, 0, true},
+		{"100::4:1:cb00:7107%eth0", countedV4, 0xcb007107, true, 0, true},
+		{"3fff:6:1:2:3:4:5:6", countedV6, 0, false, 0x0001000200030004, true},
+		{"2001:db8:1:2::9", countedV6, 0, false, 0x20010db800010002, false},
+		{"203.0.113.7", countedV4, 0xcb007107, false, 0, false},
+	} {
+		var out classified
+		got := c.classify([]byte(logLine(tc.addr, when, "GET /r4.2/x/repomd.xml HTTP/1.1", 200)), &out)
+		if got != tc.want || out.v4 != tc.v4 || out.tor != tc.tor || out.p64 != tc.p64 || out.pseudo != tc.pseudo {
+			t.Errorf("%s: got verdict %d v4 %#x tor %v p64 %#x pseudo %v; want %d %#x %v %#x %v",
+				tc.addr, got, out.v4, out.tor, out.p64, out.pseudo, tc.want, tc.v4, tc.tor, tc.p64, tc.pseudo)
+		}
 	}
 }
 

@@ -17,6 +17,8 @@ func OptionsFromConfig(c *config.Config) (Options, error) {
 		Title:        s.Title,
 		Comment:      s.Comment,
 		CountIPv6:    s.CountIPv6,
+		MinCount:     s.MinCount,
+		HideCurrent:  s.PublishCurrent != nil && !*s.PublishCurrent,
 		Nodes:        s.Nodes,
 		Fetch:        s.Fetch,
 	}

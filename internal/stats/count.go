@@ -21,9 +21,17 @@ import (
 // that a file that is a copy of another can be left out of the sums; the
 // sets are the same with or without a copy.
 type relAcc struct {
-	plain      addrSet             // distinct clearnet IPv4 addresses
+	plain addrSet // distinct clearnet IPv4 addresses
+	// pseudo holds the IDs of IPv4 pseudonyms, apart from plain: an ID is
+	// no address, and one may equal an unrelated real address of a month
+	// whose logs were only partly pseudonymised.
+	pseudo     addrSet
 	v6Prefixes map[uint64]struct{} // /64 prefixes; only with CountIPv6
 }
+
+// distinct is the number of distinct clearnet IPv4 addresses (and
+// pseudonyms of them).
+func (r *relAcc) distinct() int64 { return int64(r.plain.len() + r.pseudo.len()) }
 
 // monthAcc holds the sets of one month. [from, to) are Unix seconds, UTC.
 type monthAcc struct {
@@ -146,7 +154,7 @@ func (t *tally) count(v verdict, c *classified, exits *torexit.Set, f *fileAcc) 
 	if v == countedV6 {
 		m.v6[c.v6] = struct{}{}
 		if t.countV6 {
-			p := prefix64(c.v6)
+			p := c.p64
 			for _, acc := range [2]*relAcc{&m.any, r} {
 				if acc.v6Prefixes == nil {
 					acc.v6Prefixes = map[uint64]struct{}{}
@@ -159,11 +167,18 @@ func (t *tally) count(v verdict, c *classified, exits *torexit.Set, f *fileAcc) 
 	if id >= len(fm.reqs) {
 		fm.reqs = append(fm.reqs, make([]reqs, id+1-len(fm.reqs))...)
 	}
-	if exits.IsTorV4(c.v4, c.unix) {
+	// A pseudonym carries the verdict of the exit lists at rewrite time;
+	// its ID is no address to look up.
+	if (c.pseudo && c.tor) || (!c.pseudo && exits.IsTorV4(c.v4, c.unix)) {
 		fm.reqs[id].tor++
 		return
 	}
 	fm.reqs[id].plain++
+	if c.pseudo {
+		m.any.pseudo.add(c.v4)
+		r.pseudo.add(c.v4)
+		return
+	}
 	m.any.plain.add(c.v4)
 	r.plain.add(c.v4)
 }
@@ -179,6 +194,7 @@ func prefix64(a netip.Addr) uint64 {
 
 func (a *relAcc) merge(o *relAcc) {
 	a.plain.union(&o.plain)
+	a.pseudo.union(&o.pseudo)
 	if o.v6Prefixes != nil && a.v6Prefixes == nil {
 		a.v6Prefixes = map[uint64]struct{}{}
 	}

@@ -15,6 +15,8 @@ type DailyOptions struct {
 	// Logf receives one line per run (the figures or the error); nil
 	// discards them.
 	Logf func(format string, args ...any)
+	// Done, when non-nil, receives the outcome of each run.
+	Done func(error)
 }
 
 // NextRun is the first time after now whose time of day (UTC) is at.
@@ -57,6 +59,9 @@ func RunDaily(ctx context.Context, opts Options, d DailyOptions) {
 		case <-d.After(NextRun(t, d.At).Sub(t)):
 		}
 		res, err := Update(ctx, opts)
+		if d.Done != nil && ctx.Err() == nil {
+			d.Done(err)
+		}
 		if err != nil {
 			logf("stats: daily update failed: %v", err)
 			continue

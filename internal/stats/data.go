@@ -17,9 +17,12 @@ import (
 // `depot stats show`.
 type Data struct {
 	Title, Comment string
-	LastUpdated    time.Time
-	Months         map[string]map[string]Figures // month -> release -> figures
-	Detail         map[string]MonthMeta          // meta.months
+	// MinCount is the data file's meta.min_count: cells listed in a
+	// month's BelowMinCount had fewer distinct addresses (0: none left out).
+	MinCount    int
+	LastUpdated time.Time
+	Months      map[string]map[string]Figures // month -> release -> figures
+	Detail      map[string]MonthMeta          // meta.months
 }
 
 // Load reads a data file for display. A missing file is an error that
@@ -51,6 +54,7 @@ func Load(path string) (*Data, error) {
 		return s
 	}
 	out.Title, out.Comment = str("title"), str("comment")
+	json.Unmarshal(d.meta["min_count"], &out.MinCount) // absent: 0
 	out.LastUpdated, _ = time.Parse(time.RFC3339, str("last-updated"))
 	mm, err := d.monthsMeta()
 	if err != nil {
@@ -65,6 +69,12 @@ func Load(path string) (*Data, error) {
 	return out, nil
 }
 
+// Below reports whether release's cell of month was left out for having
+// fewer than MinCount distinct addresses.
+func (d *Data) Below(month, release string) bool {
+	return slices.Contains(d.Detail[month].BelowMinCount, release)
+}
+
 // MonthNames lists the data's months, newest first.
 func (d *Data) MonthNames() []string {
 	var ms []string
@@ -76,8 +86,8 @@ func (d *Data) MonthNames() []string {
 	return ms
 }
 
-// Releases lists every release in the data, sorted by version, with "any"
-// last.
+// Releases lists every release in the data, sorted by version, then
+// "other" (releases folded by min_count) and "any".
 func (d *Data) Releases() []string {
 	seen := map[string]bool{}
 	for _, m := range d.Months {
@@ -87,21 +97,38 @@ func (d *Data) Releases() []string {
 			}
 		}
 	}
+	for _, m := range d.Detail {
+		for _, r := range m.BelowMinCount {
+			if r != Any {
+				seen[r] = true
+			}
+		}
+	}
 	var rs []string
 	for r := range seen {
-		rs = append(rs, r)
+		if r != Other {
+			rs = append(rs, r)
+		}
 	}
 	slices.SortFunc(rs, chart.CompareVersions)
+	if seen[Other] {
+		rs = append(rs, Other)
+	}
 	return append(rs, Any)
 }
 
 // ChartInput is the chart of d as of now.
 func (d *Data) ChartInput(now time.Time) chart.Input {
 	in := chart.Input{
-		Title:   d.Title,
-		Updated: d.LastUpdated,
-		Current: month.Of(now).String(),
-		Months:  map[string]map[string]chart.Bar{},
+		Title:    d.Title,
+		Updated:  d.LastUpdated,
+		Current:  month.Of(now).String(),
+		Months:   map[string]map[string]chart.Bar{},
+		MinCount: d.MinCount,
+		Below:    map[string][]string{},
+	}
+	for m, detail := range d.Detail {
+		in.Below[m] = detail.BelowMinCount
 	}
 	for m, rels := range d.Months {
 		bars := map[string]chart.Bar{}
@@ -129,6 +156,8 @@ func (d *Data) Note(name string) string {
 	}
 	if t, err := time.Parse(time.RFC3339, m.ComputedAt); err != nil {
 		notes = append(notes, fmt.Sprintf("computed_at %q is not a time", m.ComputedAt))
+	} else if t.Before(mo.End()) && m.TotalsOnly {
+		notes = append(notes, "month in progress: totals only until it ends")
 	} else if t.Before(mo.End()) {
 		notes = append(notes, "month in progress")
 	}

@@ -48,6 +48,13 @@ type MonthMeta struct {
 	// lists covered all of it and so did the logs of every node named in
 	// [stats] nodes.
 	Complete bool `json:"complete"`
+	// BelowMinCount lists the releases (and "other", "any") whose figures
+	// were left out of the month because their plain count was below
+	// meta.min_count; a page shows them as "< N".
+	BelowMinCount []string `json:"below_min_count,omitempty"`
+	// TotalsOnly says the month was in progress and only its "any" totals
+	// were written (with min_count).
+	TotalsOnly bool `json:"totals_only,omitempty"`
 	// Nodes is how much of the month each node's logs hold, by node name
 	// ([stats] nodes, else the directory of the files).
 	Nodes map[string]NodeCoverage `json:"nodes,omitempty"`

@@ -171,6 +171,7 @@ type viewRow struct {
 type viewCell struct {
 	Plain, Tor int64
 	Present    bool
+	Below      int // left out for having fewer distinct addresses than this
 }
 
 type view struct {
@@ -191,7 +192,11 @@ func pageView(d *Data) view {
 		row := viewRow{Month: m, Note: d.Note(m)}
 		for _, r := range v.Releases {
 			f, ok := d.Months[m][r]
-			row.Cells = append(row.Cells, viewCell{f.Plain, f.Tor, ok})
+			c := viewCell{Plain: f.Plain, Tor: f.Tor, Present: ok}
+			if !ok && d.Below(m, r) {
+				c.Below = d.MinCount
+			}
+			row.Cells = append(row.Cells, c)
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -218,7 +223,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{if .Rows}}<table>
 <thead><tr><th scope="col">Month</th>{{range .Releases}}<th scope="col">{{.}}</th>{{end}}<th scope="col">Note</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr><th scope="row">{{.Month}}</th>{{range .Cells}}<td>{{if .Present}}{{.Plain}} + {{.Tor}}{{else}}–{{end}}</td>{{end}}<td>{{.Note}}</td></tr>
+{{range .Rows}}<tr><th scope="row">{{.Month}}</th>{{range .Cells}}<td>{{if .Present}}{{.Plain}} + {{.Tor}}{{else if .Below}}&lt; {{.Below}}{{else}}–{{end}}</td>{{end}}<td>{{.Note}}</td></tr>
 {{end}}</tbody>
 </table>
 <p>Cells read "clearnet + Tor".</p>{{else}}<p>No statistics have been computed yet.</p>{{end}}

@@ -124,11 +124,15 @@ func TestRunDaily(t *testing.T) {
 		return ticks
 	}
 	done := make(chan struct{})
+	var runs []error // Done's outcomes, read after RunDaily returns
 	go func() {
-		RunDaily(ctx, Options{DataFile: data, Now: fixedNow("2026-11-29T03:00:00Z")}, DailyOptions{After: after})
+		RunDaily(ctx, Options{DataFile: data, Now: fixedNow("2026-11-29T03:00:00Z")}, DailyOptions{After: after, Done: func(err error) { runs = append(runs, err) }})
 		close(done)
 	}()
 	<-done
+	if len(runs) != 1 || runs[0] != nil {
+		t.Errorf("Done got %v, want one successful run", runs)
+	}
 	if len(waits) < 1 || waits[0] != time.Hour {
 		t.Errorf("got waits %v, want 1h first", waits)
 	}

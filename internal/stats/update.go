@@ -50,6 +50,15 @@ type Options struct {
 	// CountIPv6 counts distinct IPv6 /64 prefixes per release, reported in
 	// meta only and never mixed into plain.
 	CountIPv6 bool
+	// MinCount, when above 0, keeps small cells out of the data file (see
+	// publish.go): a release's figures in a month whose plain count is
+	// below it are left out and listed in meta, a release below it in
+	// every month is folded into "other", and the month in progress is
+	// written as its "any" totals only. 0 writes every cell, as the
+	// reference counter does.
+	MinCount int
+	// HideCurrent leaves the month in progress out of the data file.
+	HideCurrent bool
 	// Fetch downloads missing exit lists from CollecTor first. Without it
 	// Update never touches the network.
 	Fetch bool
@@ -118,12 +127,18 @@ func DefaultMonths(now time.Time) []month.Month {
 // be read to its end does not stop it: its lines before the damage are
 // counted and the file is listed in Result.Damaged.
 func Update(ctx context.Context, opts Options) (*Result, error) {
+	return run(ctx, opts, nil, true)
+}
+
+// run computes opts.Months, reading replace[p] instead of each log p that
+// replace names, and with write records them in the data file.
+func run(ctx context.Context, opts Options, replace map[string]string, write bool) (*Result, error) {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
 	start := now().UTC()
-	if opts.DataFile == "" {
+	if write && opts.DataFile == "" {
 		return nil, errors.New("stats: no data file given")
 	}
 	months := opts.Months
@@ -141,14 +156,22 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 
 	// Read the data file first: a corrupt one stops the run before any
 	// work, and is never overwritten.
-	data, err := readData(opts.DataFile)
-	if err != nil {
-		return nil, err
+	data := &dataFile{}
+	if write {
+		var err error
+		if data, err = readData(opts.DataFile); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{}
 	paths, warn, err := expandLogs(opts.Logs)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range paths {
+		if r, ok := replace[p]; ok {
+			paths[i] = r
+		}
 	}
 	res.Warnings = append(res.Warnings, warn...)
 	res.Files = len(paths)
@@ -196,15 +219,6 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 	res.Damaged = t.damaged
 	slices.SortFunc(res.Damaged, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 
-	mm, err := data.monthsMeta()
-	if err != nil {
-		return nil, err
-	}
-	if !opts.Force {
-		if err := refuseEmptyRecount(t, sums, data, mm, paths, opts.Logs); err != nil {
-			return nil, err
-		}
-	}
 	computed := now().UTC()
 	for i := range t.months {
 		mr := result(&t.months[i], &sums[i], t.relNames, exits, computed)
@@ -218,14 +232,43 @@ func Update(ctx context.Context, opts Options) (*Result, error) {
 		if mr.Meta.ExitListCoverage < 1000 {
 			res.Warnings = append(res.Warnings, coverageWarning(mr, opts.ExitListsDir, computed))
 		}
-		if err := data.set(mr.Month.String(), mr.Releases); err != nil {
+	}
+	if !write {
+		res.Elapsed = now().Sub(start)
+		return res, nil
+	}
+	mm, err := data.monthsMeta()
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Force {
+		if err := refuseEmptyRecount(t, sums, data, mm, paths, opts.Logs); err != nil {
 			return nil, err
 		}
-		b, err := marshal(mr.Meta)
+	}
+	pub := newPublication(opts, data, res.Months, t, sums)
+	for i, mr := range res.Months {
+		rels, meta, ok := pub.month(i, mr, computed)
+		if !ok {
+			delete(data.top, mr.Month.String())
+			delete(mm, mr.Month.String())
+			continue
+		}
+		if err := data.set(mr.Month.String(), rels); err != nil {
+			return nil, err
+		}
+		b, err := marshal(meta)
 		if err != nil {
 			return nil, err
 		}
 		mm[mr.Month.String()] = b
+	}
+	if opts.MinCount > 0 {
+		if err := data.setMeta("min_count", opts.MinCount); err != nil {
+			return nil, err
+		}
+	} else {
+		delete(data.meta, "min_count")
 	}
 	if err := writeMeta(data, opts, mm, computed); err != nil {
 		return nil, err
@@ -263,18 +306,22 @@ func writeMeta(d *dataFile, opts Options, mm any, computed time.Time) error {
 // month in progress being reported as uncovered.
 const publishDelay = 3 * time.Hour
 
+// figuresOf is the method's estimate for one release (or "any"): its
+// distinct addresses, and the Tor users in proportion to the requests.
+func figuresOf(r *relAcc, q reqs) Figures {
+	f := Figures{Plain: r.distinct()}
+	if q.plain > 0 {
+		f.Tor = q.tor * f.Plain / q.plain // floor: all non-negative
+	}
+	return f
+}
+
 // result turns a month's sets and sums (release ids name relNames) into
 // its published figures and meta.
 func result(m *monthAcc, sum *monthSum, relNames []string, exits *torexit.Set, computed time.Time) MonthResult {
 	mr := MonthResult{Month: m.name, Releases: map[string]Figures{}}
 	from, to := m.name.Start(), m.name.End()
-	figures := func(r *relAcc, q reqs) Figures {
-		f := Figures{Plain: int64(r.plain.len())}
-		if q.plain > 0 {
-			f.Tor = q.tor * f.Plain / q.plain // floor: all non-negative
-		}
-		return f
-	}
+	figures := figuresOf
 	for id, q := range sum.reqs {
 		if q.plain+q.tor > 0 {
 			mr.Releases[relNames[id]] = figures(m.rel(id), q)

@@ -25,6 +25,9 @@ type scenario struct {
 	months    []month.Month
 	now       string
 	countIPv6 bool
+	minCount  int
+	hide      bool
+	data      string // the data file's content before the run, or ""
 }
 
 func (s scenario) run(t *testing.T) (map[string]map[string]Figures, map[string]MonthMeta, string) {
@@ -52,9 +55,12 @@ func (s scenario) run(t *testing.T) (map[string]map[string]Figures, map[string]M
 		s.now = "2026-12-15T00:00:00Z"
 	}
 	data := filepath.Join(dir, "stats.json")
+	if s.data != "" {
+		os.WriteFile(data, []byte(s.data), 0o644)
+	}
 	_, err := Update(context.Background(), Options{
 		Logs: []string{filepath.Join(dir, "*.log*")}, ExitListsDir: exits, DataFile: data,
-		Months: s.months, Now: fixedNow(s.now), CountIPv6: s.countIPv6,
+		Months: s.months, Now: fixedNow(s.now), CountIPv6: s.countIPv6, MinCount: s.minCount, HideCurrent: s.hide,
 		HTTPClient: &http.Client{Transport: failTransport{t}},
 	})
 	if err != nil {
@@ -100,6 +106,15 @@ const torExit = "198.51.100.66"
 
 func exitDoc(published, lastStatus string) string {
 	return "@type tordnsel 1.0\nExitNode AAAA\nPublished " + published + "\nLastStatus " + lastStatus + "\nExitAddress " + torExit + " " + published + "\n"
+}
+
+// pseudoV4 writes an IPv4 pseudonym as docs/pseudonyms.md specifies it.
+func pseudoV4(id uint32, tor bool) string {
+	flag := 0
+	if tor {
+		flag = 1
+	}
+	return fmt.Sprintf("100::4:%x:%x:%x", flag, id>>16, id&0xffff)
 }
 
 func lines(ls ...string) string { return strings.Join(ls, "\n") + "\n" }
@@ -185,6 +200,29 @@ func TestUpdateEdges(t *testing.T) {
 			want:  map[string]Figures{"any": {1, 0}, "r4.2": {1, 0}},
 		},
 		{
+			name: "a pseudonym's Tor flag replaces the exit lists",
+			sc: scenario{logs: map[string]string{"a.log": lines(
+				// ID equal to the exit's address, but not flagged: clearnet.
+				logLine(pseudoV4(198<<24|51<<16|100<<8|66, false), "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+				// Flagged, ID of no exit: Tor.
+				logLine(pseudoV4(0x01020304, true), "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+				logLine(torExit, "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+			)}, exitList: exitDoc("2026-11-05 00:00:00", "2026-11-06 00:00:00"), months: months("2026-11")},
+			month: "2026-11",
+			// plain 1 (the unflagged pseudonym), 1 plain request, 2 Tor requests
+			want: map[string]Figures{"any": {1, 2}, "r4.2": {1, 2}},
+		},
+		{
+			name: "a pseudonym's ID is no address",
+			sc: scenario{logs: map[string]string{"a.log": lines(
+				logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+				logLine(pseudoV4(203<<24|113<<8|1, false), "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+				logLine(pseudoV4(203<<24|113<<8|1, false), "06/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+			)}, months: months("2026-11")},
+			month: "2026-11",
+			want:  map[string]Figures{"any": {2, 0}, "r4.2": {2, 0}},
+		},
+		{
 			name:  "month with nothing counted",
 			sc:    scenario{logs: map[string]string{"a.log": lines(logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", "GET / HTTP/1.1", 200))}, months: months("2026-11")},
 			month: "2026-11",
@@ -206,6 +244,20 @@ func TestUpdateEdges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// IPv6 pseudonyms count as addresses and their permuted /64 as the prefix.
+func TestUpdateIPv6Pseudonyms(t *testing.T) {
+	_, meta, _ := scenario{logs: map[string]string{"a.log": lines(
+		logLine("3fff:6:1:2:3:4:0:1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+		logLine("3fff:6:1:2:3:4:0:2", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+		logLine("3fff:6:1:2:3:4:0:2", "06/Nov/2026:10:00:00 +0000", get("r4.2"), 200),
+		logLine("3fff:6:1:2:3:5:0:1", "05/Nov/2026:10:00:00 +0000", get("r4.3"), 200),
+	)}, months: months("2026-11"), countIPv6: true}.run(t)
+	m := meta["2026-11"]
+	if m.IPv6Addresses != 3 || m.IPv6Prefixes[Any] != 2 || m.IPv6Prefixes["r4.2"] != 1 {
+		t.Fatalf("got %d IPv6 addresses and prefixes %v; want 3 addresses, 2 prefixes (r4.2: 1)", m.IPv6Addresses, m.IPv6Prefixes)
 	}
 }
 

@@ -1,12 +1,15 @@
 // Package logfilestest has helpers for tests of log files: reading every
 // line of a log file (by content, as depot does), writing fixtures in
-// every compressed format depot reads, and a small disk that fills up.
+// every compressed format depot reads, finding client addresses in any
+// spelling, and a small disk that fills up.
 package logfilestest
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +105,108 @@ func Names(tb testing.TB, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// Encodings returns the spellings of a by which it could still be found in
+// a file: for IPv4 (and IPv4-mapped) dotted, IPv4-mapped in hexadecimal,
+// 32-bit decimal and hexadecimal; for IPv6 the canonical and expanded
+// address and the text of its /64 and /48 prefixes.
+func Encodings(a netip.Addr) []string {
+	a = a.WithZone("")
+	if a.Is4In6() {
+		a = a.Unmap()
+	}
+	if a.Is4() {
+		b := a.As4()
+		n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		return []string{
+			a.String(),
+			fmt.Sprintf("::ffff:%x:%x", n>>16, n&0xffff),
+			fmt.Sprintf("%d", n),
+			fmt.Sprintf("%08x", n),
+		}
+	}
+	out := []string{a.String(), a.StringExpanded()}
+	for _, bits := range []int{64, 48} {
+		p, _ := a.Prefix(bits)
+		out = append(out,
+			strings.TrimSuffix(p.Addr().String(), "::")+":",
+			p.Addr().StringExpanded()[:bits/16*5])
+	}
+	return out
+}
+
+// FindAddresses reads every file below dir, inflating gzip ones (by
+// content), and returns where any encoding of any of addrs appears. A
+// decimal or hexadecimal spelling counts only as a whole word.
+func FindAddresses(tb testing.TB, dir string, addrs []netip.Addr) []string {
+	tb.Helper()
+	type enc struct {
+		addr, text string
+		word       bool
+	}
+	var encs []enc
+	for _, a := range addrs {
+		for i, e := range Encodings(a) {
+			encs = append(encs, enc{a.String(), strings.ToLower(e), a.Unmap().Is4() && i >= 2})
+		}
+	}
+	var hits []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		contents := [][]byte{raw}
+		if len(raw) > 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			contents = append(contents, plain)
+		}
+		for _, c := range contents {
+			lower := bytes.ToLower(c)
+			for _, e := range encs {
+				if i := indexWord(lower, []byte(e.text), e.word); i >= 0 {
+					start, end := max(0, i-40), min(len(c), i+len(e.text)+40)
+					hits = append(hits, fmt.Sprintf("%s: %s (as %q) in …%s…", p, e.addr, e.text, c[start:end]))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return hits
+}
+
+// indexWord finds sub in b; with word, only where no hexadecimal digit
+// touches it on either side.
+func indexWord(b, sub []byte, word bool) int {
+	for off := 0; ; {
+		i := bytes.Index(b[off:], sub)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if !word || ((i == 0 || !isHexDigit(b[i-1])) && (i+len(sub) == len(b) || !isHexDigit(b[i+len(sub)]))) {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
 }
 
 // Disk is a directory whose space can run out and come back.

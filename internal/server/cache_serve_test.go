@@ -1,0 +1,305 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"depot/internal/config"
+	"depot/internal/docroot"
+)
+
+// settledClock is a clock a little ahead of the real one: files written
+// by a test look settled at once (changed more than docroot.Interval ago),
+// so the cache keeps them without the test waiting a second.
+func settledClock() time.Time { return time.Now().Add(2 * docroot.Interval) }
+
+// rawExchange sends one request on a fresh connection and returns the
+// whole answer as received, with the Date header and any multipart
+// boundary made constant.
+func rawExchange(t testing.TB, addr, request string) string {
+	t.Helper()
+	s := dateLine.ReplaceAllString(rawFull(t, addr, request), "Date: DATE\r\n")
+	if m := boundaryRE.FindStringSubmatch(s); m != nil {
+		s = strings.ReplaceAll(s, m[1], "BOUNDARY")
+	}
+	return s
+}
+
+var (
+	dateLine   = regexp.MustCompile(`Date: [^\r]*\r\n`)
+	boundaryRE = regexp.MustCompile(`boundary=([0-9a-f]+)`)
+)
+
+// TestCachedAnswersAreUncachedAnswers serves one tree from a server with
+// the cache and one without, and compares their answers to a table of
+// requests byte for byte, twice (the second time from memory).
+func TestCachedAnswersAreUncachedAnswers(t *testing.T) {
+	site := `onion_location = "http://` + strings.Repeat("a", 56) + `.onion"
+autoindex = true
+`
+	cached := startServer(t, site, Options{Now: settledClock})
+	uncached := startServer(t, site+"[file_cache]\noff = true\n", Options{Now: settledClock})
+	// The same bytes and times in both trees.
+	mod := time.Date(2026, 11, 3, 10, 20, 30, 0, time.UTC)
+	for _, root := range []string{cached.root, uncached.root} {
+		writeTree(t, root, map[string]string{"big.bin": strings.Repeat("0123456789abcdef", 8<<10)}) // over max_file
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil {
+				os.Chtimes(p, mod, mod)
+			}
+			return err
+		})
+	}
+	etag := func(name string) string {
+		fi, err := os.Stat(filepath.Join(cached.root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `"` + strconv.FormatInt(mod.Unix(), 16) + "-" + strconv.FormatInt(fi.Size(), 16) + `"`
+	}
+	lm := mod.Format(http.TimeFormat)
+	before, after := mod.Add(-time.Hour).Format(http.TimeFormat), mod.Add(time.Hour).Format(http.TimeFormat)
+	paths := []string{
+		"/", "/index.html", "/r4.2/current/host/fc37/repodata/repomd.xml", "/deb/dists/bookworm/InRelease",
+		"/iso/Qubes-R4.2.iso", "/iso/Qubes-R4.2.iso.asc", "/big.bin", "/r9.9/missing", "/listing", "/listing/",
+		"/.git/config", "/r4.2/current/host/fc37/repodata/repomd.xml/", "/index.html?x=1",
+	}
+	var requests []string
+	for _, p := range paths {
+		name := strings.TrimPrefix(strings.SplitN(p, "?", 2)[0], "/")
+		if name == "" {
+			name = "index.html"
+		}
+		tag := `"none"`
+		if _, err := os.Stat(filepath.Join(cached.root, name)); err == nil {
+			tag = etag(name)
+		}
+		for _, dr := range diffRequests(tag, lm, before, after) {
+			method := dr.method
+			if method == "" {
+				method = "GET"
+			}
+			req := method + " " + p + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			for i := 0; i+1 < len(dr.header); i += 2 {
+				req += dr.header[i] + ": " + dr.header[i+1] + "\r\n"
+			}
+			requests = append(requests, req+"\r\n")
+		}
+		requests = append(requests, "GET "+p+" HTTP/1.0\r\n\r\n", "POST "+p+" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	}
+	for round := range 2 {
+		for _, req := range requests {
+			want := rawExchange(t, uncached.clearnet, req)
+			if got := rawExchange(t, cached.clearnet, req); got != want {
+				t.Errorf("round %d: %q\ncached answer:\n%s\nuncached answer:\n%s", round, req, got, want)
+			}
+			if got, want := rawExchange(t, cached.onion, req), rawExchange(t, uncached.onion, req); got != want {
+				t.Errorf("round %d, onion: %q\ncached answer:\n%s\nuncached answer:\n%s", round, req, got, want)
+			}
+		}
+		if n, _ := cached.srv.cache.stats(); n == 0 {
+			t.Fatalf("round %d: nothing was cached; the comparison proved nothing", round)
+		}
+		if n, _ := uncached.srv.cache.stats(); n != 0 {
+			t.Fatalf("[file_cache] off = true: %d entries cached", n)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	// The logs hold the same lines, but for the times and connection
+	// numbers. (A line is written after its answer is sent, so two
+	// requests' lines may come in either order.)
+	times := regexp.MustCompile(`(?m)\[[^]]*\]|^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d|#\d+: \*\d+`)
+	lines := func(ts *testServer, name string) string {
+		l := strings.Split(times.ReplaceAllString(ts.readLog(t, name), "T"), "\n")
+		slices.Sort(l)
+		return strings.ReplaceAll(strings.Join(l, "\n"), ts.root, "ROOT")
+	}
+	for _, name := range []string{"access.log", "error.log"} {
+		if c, u := lines(cached, name), lines(uncached, name); c != u {
+			t.Errorf("%s differs between the cached and uncached servers:\n%s\n---\n%s", name, c, u)
+		}
+	}
+}
+
+// version is one content of repomd.xml in TestSwapUnderLoad.
+type version struct {
+	body, etag, lastModified string
+	swapped                  time.Time // when the rename that put it in place returned
+}
+
+// TestSwapUnderLoad replaces repomd.xml by rename (as createrepo_c and
+// rsync do) over and over while clients ask for it: no answer mixes the
+// headers of one version with the body of another, and none is older than
+// a second (plus a margin, not a speed test) after a newer version was in
+// place.
+func TestSwapUnderLoad(t *testing.T) {
+	ts := startServer(t, "", Options{Now: settledClock})
+	const name = "r4.2/current/host/fc37/repodata/repomd.xml"
+	file := filepath.Join(ts.root, name)
+	base := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	var (
+		mu       sync.Mutex
+		versions []version
+	)
+	put := func(i int) {
+		body := fmt.Sprintf("<repomd revision=\"%d\">%s</repomd>\n", i, strings.Repeat("x", 100+7*i))
+		tmp := file + ".tmp"
+		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+			t.Error(err)
+			return
+		}
+		mod := base.Add(time.Duration(i) * time.Second)
+		os.Chtimes(tmp, mod, mod)
+		v := version{body: body, etag: `"` + strconv.FormatInt(mod.Unix(), 16) + "-" + strconv.FormatInt(int64(len(body)), 16) + `"`,
+			lastModified: mod.Format(http.TimeFormat)}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Error(err)
+			return
+		}
+		v.swapped = time.Now()
+		mu.Lock()
+		versions = append(versions, v)
+		mu.Unlock()
+	}
+	put(0)
+
+	type seen struct {
+		start                         time.Time
+		status                        int
+		body, etag, lastModified, len string
+	}
+	var (
+		answers []seen
+		wg      sync.WaitGroup
+		stop    = make(chan struct{})
+	)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer client.CloseIdleConnections()
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := seen{start: time.Now()}
+				resp, err := client.Get("http://" + ts.clearnet + "/" + name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				s.status, s.body = resp.StatusCode, string(b)
+				s.etag, s.lastModified, s.len = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"), resp.Header.Get("Content-Length")
+				mu.Lock()
+				answers = append(answers, s)
+				mu.Unlock()
+			}
+		})
+	}
+	// Swaps every 300 ms for 3 s: entries are cached between them (the
+	// clock makes every file settled), so a stale entry would be seen.
+	for i := 1; i <= 10; i++ {
+		time.Sleep(300 * time.Millisecond) // the pace of the swaps; no outcome depends on it
+		put(i)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	byBody := map[string]int{}
+	for i, v := range versions {
+		byBody[v.body] = i
+	}
+	const margin = 250 * time.Millisecond
+	var bad, checked int
+	for _, a := range answers {
+		i, ok := byBody[a.body]
+		switch {
+		case a.status != 200 || !ok:
+			bad++
+			if bad <= 5 {
+				t.Errorf("status %d, body %.60q: want 200 and one version's body", a.status, a.body)
+			}
+			continue
+		case a.etag != versions[i].etag || a.lastModified != versions[i].lastModified || a.len != strconv.Itoa(len(a.body)):
+			bad++
+			if bad <= 5 {
+				t.Errorf("version %d's body with ETag %s, Last-Modified %s, Content-Length %s; want %s, %s, %d",
+					i, a.etag, a.lastModified, a.len, versions[i].etag, versions[i].lastModified, len(a.body))
+			}
+			continue
+		}
+		// The newest version in place a second (and the margin) before
+		// the request was sent.
+		due := 0
+		for j, v := range versions {
+			if v.swapped.Add(time.Second + margin).Before(a.start) {
+				due = j
+			}
+		}
+		if due > 0 {
+			checked++
+		}
+		if i < due {
+			bad++
+			if bad <= 5 {
+				t.Errorf("request sent %v after version %d was in place got version %d", a.start.Sub(versions[due].swapped), due, i)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no answer came a second after a swap; the age check proved nothing")
+	}
+	if n, _ := ts.srv.cache.stats(); n == 0 {
+		t.Fatal("nothing was cached; the test proved nothing about the cache")
+	}
+	t.Logf("%d answers, %d checked for age, %d versions", len(answers), checked, len(versions))
+}
+
+// TestReloadEmptiesEntriesOfAChangedRoot: a SIGHUP that gives a site
+// another root drops what was cached from the old one; one that keeps the
+// root keeps its entries.
+func TestReloadEmptiesEntriesOfAChangedRoot(t *testing.T) {
+	ts := startServer(t, "", Options{Now: settledClock})
+	const p = "/r4.2/current/host/fc37/repodata/repomd.xml"
+	body(t, get(t, ts.clearnet, p))
+	if n, _ := ts.srv.cache.stats(); n != 1 {
+		t.Fatalf("%d entries after one request, want 1", n)
+	}
+	same := *ts.cfg
+	if err := ts.srv.Reload(&same); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ts.srv.cache.stats(); n != 1 {
+		t.Errorf("reload with the same root: %d entries, want 1 kept", n)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	writeTree(t, other, map[string]string{p[1:]: "other tree"})
+	moved := *ts.cfg
+	moved.Site = []config.Site{ts.cfg.Site[0]}
+	moved.Site[0].Root = other
+	if err := ts.srv.Reload(&moved); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ts.srv.cache.stats(); n != 0 {
+		t.Errorf("reload with another root: %d entries, want the old root's dropped", n)
+	}
+	if got := body(t, get(t, ts.clearnet, p)); got != "other tree" {
+		t.Errorf("after the reload: %q, want the new root's file", got)
+	}
+}
