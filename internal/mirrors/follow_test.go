@@ -75,6 +75,10 @@ func newNodes(t *testing.T) *nodes {
 	t.Cleanup(n.status.Close)
 	n.stateFrom = n.status.URL + "/mirrors/status.json"
 
+	// The onion answers of answers need the site's onion name; it is set
+	// here, before either service runs, since they read the configuration.
+	c.cfg.Site[0].OnionLocation = "http://site.onion"
+	f.cfg.Site[0].OnionLocation = "http://site.onion"
 	c.cfg.Mirror = ms
 	c.svc.Reload(c.cfg)
 	no := false
@@ -92,7 +96,6 @@ func newNodes(t *testing.T) *nodes {
 // Metalink 4, by target.
 func (fx *fixture) answers(t *testing.T) map[string]string {
 	t.Helper()
-	fx.cfg.Site[0].OnionLocation = "http://site.onion"
 	out := map[string]string{}
 	for _, q := range []struct{ target, host string }{
 		{"/" + repoPath + ".metalink", ""},

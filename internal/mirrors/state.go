@@ -135,12 +135,12 @@ func newState() *State {
 }
 
 // loadState reads the state file; a missing file is an empty state. A file
-// that cannot be read as state is renamed to .corrupt and reported, so
-// that the next save does not silently destroy the evidence.
+// that cannot be decoded as state is renamed to .corrupt and reported to
+// warn, so that the next save does not silently destroy the evidence.
 //
 // The file is read, and moved aside, through data_dir held open, as save
 // writes it: a mirrors/ replaced by a symbolic link leads nowhere else.
-func loadState(file string) (*State, error) {
+func loadState(file string, warn func(error)) (*State, error) {
 	dataDir := filepath.Dir(filepath.Dir(file))
 	root, err := os.OpenRoot(dataDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -168,7 +168,8 @@ func loadState(file string) (*State, error) {
 		}
 		aside := file + ".corrupt"
 		_ = root.Rename(rel, rel+".corrupt")
-		return newState(), fmt.Errorf("mirror state %s unreadable (%v); moved it to %s and starting afresh", file, err, aside)
+		warn(fmt.Errorf("mirror state %s unreadable (%v); moved it to %s and starting afresh", file, err, aside))
+		return newState(), nil
 	}
 	if st.Files == nil {
 		st.Files = map[string]*OriginFile{}
