@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"depot/internal/docroot"
+	"depot/internal/sitepath"
 )
 
 // contentTypes are the types depot sets itself, so that repository files
@@ -84,9 +85,9 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &fe):
 		return fe.status
-	case errors.Is(err, errBadPath):
+	case errors.Is(err, sitepath.ErrBadPath):
 		return http.StatusBadRequest
-	case errors.Is(err, errHidden), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, sitepath.ErrHidden), errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
 	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		// A file used as a directory, a name longer than NAME_MAX, a
