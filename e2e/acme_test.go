@@ -19,6 +19,7 @@ import (
 
 	"depot/internal/certs/certstest"
 	outboundpkg "depot/internal/outbound"
+	"depot/internal/testtool"
 )
 
 // pebbleCA is Debian's pebble (an RFC 8555 test CA) with
@@ -39,7 +40,7 @@ type pebbleCA struct {
 // and issues certificates valid for validity.
 func startPebble(t *testing.T, httpPort, tlsPort string, validity time.Duration) *pebbleCA {
 	t.Helper()
-	requireTools(t, "pebble", "pebble-challtestsrv")
+	testtool.Need(t, "pebble", "pebble-challtestsrv")
 	dir := t.TempDir()
 	dns, dnsMgmt := freeAddr(t), freeAddr(t)
 	_, dnsOut, _ := runBackground(t, "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",

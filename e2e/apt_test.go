@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"depot/internal/demo"
+	"depot/internal/testtool"
 )
 
 // apt returns a function that runs apt-get or apt-cache with the single
@@ -15,7 +16,7 @@ import (
 // directory, so the host's apt configuration is neither read nor touched.
 func apt(t testing.TB, sourcesLine string) (dir string, run func(tool string, args ...string) string) {
 	t.Helper()
-	requireTools(t, "apt-get", "apt-cache")
+	testtool.Need(t, "apt-get", "apt-cache")
 	dir = t.TempDir()
 	for _, d := range []string{"state/lists/partial", "cache/archives/partial", "etc/apt.conf.d", "etc/preferences.d", "etc/trusted.gpg.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -56,7 +57,7 @@ func apt(t testing.TB, sourcesLine string) (dir string, run func(tool string, ar
 // TestApt serves an unsigned repository made by apt-ftparchive and uses it
 // with apt-get update, apt-cache show and apt-get download.
 func TestApt(t *testing.T) {
-	requireTools(t, "apt-get", "apt-ftparchive")
+	testtool.Need(t, "apt-get", "apt-ftparchive")
 	www := t.TempDir()
 	repo := filepath.Join(www, "debian")
 	copyFile(t, demoFile(demoDeb), filepath.Join(repo, "pool", "main", "d", "depot-demo-hello", filepath.Base(demoDeb)))
@@ -99,7 +100,7 @@ func TestApt(t *testing.T) {
 // TestAptDemoSigned uses the embedded demo's apt tree, verifying InRelease
 // with the demo key.
 func TestAptDemoSigned(t *testing.T) {
-	requireTools(t, "apt-get")
+	testtool.Need(t, "apt-get")
 	root, err := demo.Extract(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"depot/internal/mirrors/mirrorstest"
+	"depot/internal/testtool"
 )
 
 // onionName is the test sites' onion name.
@@ -338,7 +339,7 @@ func TestAuditChangesNothingOnDisk(t *testing.T) {
 // creates, writes, renames, removes or changes a file, and connects to
 // depot's own listeners only.
 func TestLiveAuditWritesNothingAndContactsOnlyDepot(t *testing.T) {
-	requireTools(t, "strace")
+	testtool.Need(t, "strace")
 	e := newAuditEnv(t)
 	d := e.serve(t, "")
 	trace := filepath.Join(t.TempDir(), "trace")

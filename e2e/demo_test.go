@@ -11,6 +11,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	"depot/internal/testtool"
 )
 
 // TestDemo runs `depot serve` with no configuration, as the README tells a
@@ -32,7 +33,7 @@ func TestDemo(t *testing.T) {
 		for _, addr := range []string{demo.ClearnetAddress, demo.OnionAddress} {
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
-				missing(t, "no private network namespace (%v) and the demo's fixed address %s is taken: %v", nsErr, addr, err)
+				testtool.Missing(t, "no private network namespace (%v) and the demo's fixed address %s is taken: %v", nsErr, addr, err)
 			}
 			l.Close()
 		}

@@ -307,25 +307,6 @@ func socketDir(t testing.TB) string {
 	return dir
 }
 
-// requireTools skips the test when a client tool is missing, or fails it
-// when CI=true, where every tool must be installed (.ci/run does).
-func requireTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(t, "%s is not installed (see .ci/run for the Debian packages)", tool)
-		}
-	}
-}
-
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // runOK runs a client command in dir and returns its combined output. A
 // failure prints the command and everything it printed.
 func runOK(t testing.TB, dir string, name string, args ...string) string {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"depot/internal/demo"
+	"depot/internal/testtool"
 )
 
 // dnf runs dnf against the one repository depot-test at baseURL, with
@@ -17,7 +18,7 @@ import (
 // that runs a dnf subcommand and its output.
 func dnf(t testing.TB, repoOptions string) func(args ...string) string {
 	t.Helper()
-	requireTools(t, "dnf")
+	testtool.Need(t, "dnf")
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "repos.d", "depot-test.repo"), []byte("[depot-test]\nname=depot e2e\n"+repoOptions))
 	writeFile(t, filepath.Join(dir, "dnf.conf"), []byte("[main]\ninstall_weak_deps=False\n"))
@@ -30,7 +31,7 @@ func dnf(t testing.TB, repoOptions string) func(args ...string) string {
 	}
 	// dnf download comes from dnf-plugins-core.
 	if _, err := runErr(dir, "dnf", append(common, "download", "--help")...); err != nil {
-		missing(t, "dnf download is not available: install dnf-plugins-core")
+		testtool.Missing(t, "dnf download is not available: install dnf-plugins-core")
 	}
 	return func(args ...string) string {
 		t.Helper()
@@ -41,7 +42,7 @@ func dnf(t testing.TB, repoOptions string) func(args ...string) string {
 // TestDNF serves a repository made by createrepo_c and uses it with dnf:
 // metadata, a query and a package download, each logged in combined format.
 func TestDNF(t *testing.T) {
-	requireTools(t, "dnf", "createrepo_c")
+	testtool.Need(t, "dnf", "createrepo_c")
 	www := t.TempDir()
 	repo := filepath.Join(www, "fedora", "37")
 	copyFile(t, demoFile(demoRPM), filepath.Join(repo, "Packages", "d", filepath.Base(demoRPM)))
@@ -78,7 +79,7 @@ func TestDNF(t *testing.T) {
 // TestDNFDemoSigned uses the embedded demo's yum tree with dnf, checking
 // repomd.xml's signature against the demo key that depot serves.
 func TestDNFDemoSigned(t *testing.T) {
-	requireTools(t, "dnf")
+	testtool.Need(t, "dnf")
 	root, err := demo.Extract(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

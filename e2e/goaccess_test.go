@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/testtool"
 )
 
 // TestGoAccessReadsTheAccessLog: the access log depot writes, hostile
@@ -16,7 +18,7 @@ import (
 // line. (Log analyzers choking on lines is GoAccess users' commonest
 // complaint; depot's lines must never be the cause.)
 func TestGoAccessReadsTheAccessLog(t *testing.T) {
-	requireTools(t, "goaccess")
+	testtool.Need(t, "goaccess")
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "index.html"), []byte("home"))
 	d := startDepot(t, serveConfig(t, root))

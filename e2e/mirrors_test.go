@@ -9,6 +9,7 @@ import (
 	"time"
 
 	outboundpkg "depot/internal/outbound"
+	"depot/internal/testtool"
 )
 
 // TestMirrorNetwork runs an origin depot with metalinks and one mirror, a
@@ -18,7 +19,7 @@ import (
 // under strace the origin's only outbound connections go to the
 // configured mirror.
 func TestMirrorNetwork(t *testing.T) {
-	requireTools(t, "dnf", "createrepo_c")
+	testtool.Need(t, "dnf", "createrepo_c")
 	www := t.TempDir()
 	repo := filepath.Join(www, "r4.2", "current", "vm", "fc37")
 	copyFile(t, demoFile(demoRPM), filepath.Join(repo, "rpm", filepath.Base(demoRPM)))

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/testtool"
 )
 
 // TestTorrc checks `depot onion torrc` with the real tor: its lines must
 // forward an onion service to the onion listener's socket, and tor must
 // accept the file.
 func TestTorrc(t *testing.T) {
-	requireTools(t, "tor")
+	testtool.Need(t, "tor")
 	dir := t.TempDir()
 	cfg := serveConfig(t, t.TempDir())
 	file := filepath.Join(dir, "depot.toml")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	outboundpkg "depot/internal/outbound"
+	"depot/internal/testtool"
 )
 
 // The privacy policy promises that the server makes no connection of its
@@ -19,7 +20,7 @@ import (
 // system calls into file.
 func traceNetwork(t *testing.T, file string) []string {
 	t.Helper()
-	requireTools(t, "strace")
+	testtool.Need(t, "strace")
 	return []string{"strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", file}
 }
 

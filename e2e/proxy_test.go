@@ -11,6 +11,7 @@ import (
 	"depot/internal/demo"
 	outboundpkg "depot/internal/outbound"
 	"depot/internal/proxy/proxytest"
+	"depot/internal/testtool"
 )
 
 // startProxy runs `depot proxy` with a [proxy] table on a free loopback
@@ -50,7 +51,7 @@ func startProxyLogged(t testing.TB, log bool, extra string, wrap []string, allow
 // TestProxyCurl fetches a file from a depot server through depot proxy with
 // curl, and is refused a destination that is not allowed.
 func TestProxyCurl(t *testing.T) {
-	requireTools(t, "curl")
+	testtool.Need(t, "curl")
 	www := t.TempDir()
 	writeFile(t, filepath.Join(www, "repo", "file.txt"), []byte("through the proxy\n"))
 	d := startDepot(t, serveConfig(t, www))
@@ -82,7 +83,7 @@ func TestProxyCurl(t *testing.T) {
 // TestProxyApt runs apt-get update and download from the demo's signed apt
 // tree served by depot, with apt's HTTP proxy set to depot proxy.
 func TestProxyApt(t *testing.T) {
-	requireTools(t, "apt-get")
+	testtool.Need(t, "apt-get")
 	root, err := demo.Extract(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestProxyApt(t *testing.T) {
 // internet address must be to the SOCKS port: no DNS query, no direct
 // connection to the destination.
 func TestProxyOverTorLeaksNoDNS(t *testing.T) {
-	requireTools(t, "curl")
+	testtool.Need(t, "curl")
 	trace := filepath.Join(t.TempDir(), "trace")
 	tracer := traceNetwork(t, trace)
 	www := t.TempDir()
@@ -153,7 +154,7 @@ func TestProxyOverTorLeaksNoDNS(t *testing.T) {
 }
 
 // waitForProxyLog waits for proxy.log to hold a line containing want
-// (lines reach the file within logfiles.FlushInterval).
+// (lines reach the file within logsink.FlushInterval).
 func waitForProxyLog(t testing.TB, path, want string) {
 	t.Helper()
 	waitForLogWhile(t, path, want, func() {}, func(l logLine) bool { return strings.Contains(l.Raw, want) })
@@ -177,7 +178,7 @@ func assertNoClientInProxyLog(t testing.TB, path string) {
 // TestServeRunsTheProxy: with a [proxy] table, depot serve runs the updates
 // proxy beside its listeners, and SIGTERM stops both.
 func TestServeRunsTheProxy(t *testing.T) {
-	requireTools(t, "curl")
+	testtool.Need(t, "curl")
 	www := t.TempDir()
 	writeFile(t, filepath.Join(www, "repo", "file.txt"), []byte("served and proxied\n"))
 	proxyAddr := freeAddr(t)

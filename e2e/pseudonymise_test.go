@@ -16,6 +16,7 @@ import (
 
 	"depot/internal/logfiles/logfilestest"
 	"depot/internal/pseudonym"
+	"depot/internal/testtool"
 )
 
 // pseudoSetup is a production-like installation holding the shared
@@ -190,7 +191,7 @@ func TestPseudonymisedMonthsHoldNoAddress(t *testing.T) {
 
 // GoAccess reads pseudonymised lines as it read the originals.
 func TestGoAccessReadsPseudonymisedLogs(t *testing.T) {
-	requireTools(t, "goaccess")
+	testtool.Need(t, "goaccess")
 	s := newPseudoSetup(t)
 	log := filepath.Join(s.logDir, "access.log-20260930")
 	raw := func() map[string]any {

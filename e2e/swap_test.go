@@ -5,12 +5,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"depot/internal/testtool"
 )
 
 // Serving follows the operator's deploys: a tree swapped by depot site
@@ -187,9 +188,7 @@ func TestServingFollowsSymlinkFlip(t *testing.T) {
 }
 
 func TestServingFollowsRsyncDelayUpdates(t *testing.T) {
-	if _, err := exec.LookPath("rsync"); err != nil {
-		missing(t, "rsync is not installed (Debian: rsync)")
-	}
+	testtool.Need(t, "rsync")
 	dir := t.TempDir()
 	src, root := filepath.Join(dir, "src"), filepath.Join(dir, "root")
 	writePages(t, root, "one", "index.html", "repodata/repomd.xml", "dists/stable/InRelease")

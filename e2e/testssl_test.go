@@ -12,6 +12,7 @@ import (
 
 	"depot/internal/certs/certstest"
 	"depot/internal/server/servertest"
+	"depot/internal/testtool"
 )
 
 // testsslFinding is one entry of testssl.sh's flat JSON output.
@@ -39,7 +40,7 @@ var certFindings = map[string]bool{
 // and -c (client simulations, which say nothing about the server's
 // configuration that -p and -s do not).
 func TestTestsslFindsNothingButTheTestCertificate(t *testing.T) {
-	requireTools(t, "testssl")
+	testtool.Need(t, "testssl")
 	dir := t.TempDir()
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "index.html"), []byte("<!DOCTYPE html><title>depot</title>"))

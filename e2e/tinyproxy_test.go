@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"depot/internal/testtool"
 )
 
 // headerOrigin is a raw HTTP/1.1 origin that records each request's
@@ -75,7 +77,7 @@ func (o *headerOrigin) requests() [][]string {
 // proxy would.
 func startTinyproxy(t *testing.T, upstream string) string {
 	t.Helper()
-	requireTools(t, "tinyproxy")
+	testtool.Need(t, "tinyproxy")
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	dir := t.TempDir()
@@ -119,7 +121,7 @@ func startTinyproxy(t *testing.T, upstream string) string {
 // the requests, not even to stderr, when the origin misbehaves or a
 // destination is down.
 func TestProxyQuietBehindTinyproxy(t *testing.T) {
-	requireTools(t, "curl")
+	testtool.Need(t, "curl")
 	origin := startHeaderOrigin(t)
 	_, originPort, _ := net.SplitHostPort(origin.Addr)
 	dead := freeAddr(t) // nothing listens there

@@ -11,21 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"depot/internal/testtool"
 )
 
 var units = []string{"depot.service", "depot-stats.service", "depot-stats.timer"}
-
-// requireSystemdAnalyze skips without systemd-analyze, or fails under
-// CI=true, where .ci/run installs it (Debian package systemd).
-func requireSystemdAnalyze(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true and systemd-analyze is not installed (Debian package systemd; see .ci/run)")
-		}
-		t.Skip("systemd-analyze is not installed (Debian package systemd)")
-	}
-}
 
 // stagedUnits copies the units to a temporary directory with /usr/bin/depot
 // replaced by an executable that exists, since verify checks that every
@@ -55,7 +45,7 @@ func stagedUnits(t *testing.T) string {
 // Man pages are checked after installing the package, where they exist
 // (.ci/package.sh).
 func TestUnitsVerify(t *testing.T) {
-	requireSystemdAnalyze(t)
+	testtool.Need(t, "systemd-analyze") // Debian package systemd
 	dir := stagedUnits(t)
 	args := []string{"verify", "--man=no"}
 	for _, u := range units {
@@ -73,7 +63,7 @@ var exposure = regexp.MustCompile(`Overall exposure level for (\S+): (\d+\.\d) (
 // security, 0 safest to 10) below 2.0, "OK", and checks that the README
 // records depot.service's score as it is.
 func TestUnitsExposure(t *testing.T) {
-	requireSystemdAnalyze(t)
+	testtool.Need(t, "systemd-analyze") // Debian package systemd
 	dir := stagedUnits(t)
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -33,7 +32,7 @@ depot proxy reads it.`,
 			if file == "" {
 				return usagef("check needs --config FILE")
 			}
-			cfg, proxyOnly, err := loadForCheck(file)
+			cfg, proxyOnly, err := config.LoadCheck(file)
 			if err != nil {
 				return err
 			}
@@ -48,21 +47,4 @@ depot proxy reads it.`,
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML)")
 	return cmd
-}
-
-// loadForCheck validates file as serve does, or, for a file that holds
-// only a [proxy] table, as depot proxy does (proxyOnly).
-func loadForCheck(file string) (cfg *config.Config, proxyOnly bool, err error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading configuration: %w", err)
-	}
-	cfg, err = config.Parse(file, data)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(cfg.Listen) == 0 && len(cfg.Site) == 0 && cfg.Proxy.Enabled() {
-		return cfg, true, cfg.ValidateProxy()
-	}
-	return cfg, false, cfg.ValidateServe()
 }

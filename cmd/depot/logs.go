@@ -9,8 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -187,13 +185,9 @@ changes nothing on disk. depot serve runs the same every day.`,
   depot logs prune --dir ./logs --now 2026-12-01 --retention-months 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			clock := time.Now
-			if now != "" {
-				t, err := time.Parse("2006-01-02", now)
-				if err != nil {
-					return usagef("--now %q: want a date YYYY-MM-DD", now)
-				}
-				clock = func() time.Time { return t }
+			clock, err := nowFlag(now)
+			if err != nil {
+				return err
 			}
 			cfg, dir, err := target.load()
 			if err != nil {
@@ -320,27 +314,9 @@ expression matched against the request target as logged.`,
 			if err != nil {
 				return err
 			}
-			q := logfiles.Query{Errors: errorsToo}
-			for _, s := range ips {
-				p, err := logfiles.ParseIPFilter(s)
-				if err != nil {
-					return usagef("--ip: %v; give an address (203.0.113.7, 2001:db8::1) or a network (203.0.113.0/24)", err)
-				}
-				q.IPs = append(q.IPs, p)
-			}
-			if q.Since, err = parseSearchTime("--since", since, false); err != nil {
-				return err
-			}
-			if q.Until, err = parseSearchTime("--until", until, true); err != nil {
-				return err
-			}
-			if pathRE != "" {
-				if q.Path, err = regexp.Compile(pathRE); err != nil {
-					return usagef("--path: %v", err)
-				}
-			}
-			if q.Status, err = parseStatus(status); err != nil {
-				return err
+			q, err := logfiles.ParseQuery(logfiles.QueryText{IPs: ips, Since: since, Until: until, Path: pathRE, Status: status, Errors: errorsToo})
+			if err != nil {
+				return usagef("--%v", err)
 			}
 			notes, err := logfiles.PseudonymisedNotes(dir, q)
 			if err != nil {
@@ -397,43 +373,6 @@ func nowFlag(now string) (func() time.Time, error) {
 		return nil, usagef("--now %q: want a date YYYY-MM-DD", now)
 	}
 	return func() time.Time { return t }, nil
-}
-
-// parseSearchTime reads RFC 3339 or YYYY-MM-DD. For an upper bound the
-// result is exclusive: the next day after a date, the next second after a
-// time.
-func parseSearchTime(flag, s string, upper bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		if upper {
-			t = t.Truncate(time.Second).Add(time.Second)
-		}
-		return t, nil
-	}
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return time.Time{}, usagef("%s %q: want RFC 3339 (2026-11-29T04:28:39Z) or a date (2026-11-29)", flag, s)
-	}
-	if upper {
-		t = t.AddDate(0, 0, 1)
-	}
-	return t, nil
-}
-
-func parseStatus(s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if len(s) == 3 && (s[1:] == "xx" || s[1:] == "XX") && s[0] >= '1' && s[0] <= '5' {
-		return int(s[0] - '0'), nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 100 || n > 999 {
-		return 0, usagef("--status %q: want a status such as 404 or a class such as 4xx", s)
-	}
-	return n, nil
 }
 
 func emitPlain(w *bufio.Writer) func(*logfiles.Match) error {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"depot/internal/testtool"
 )
 
 // TestManPages writes every page and has groff format each with all
@@ -33,12 +35,7 @@ func TestManPages(t *testing.T) {
 			t.Errorf("%s is not among the commands' pages %v", name, want)
 		}
 	}
-	if _, err := exec.LookPath("groff"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true and groff is not installed (Debian package groff-base; see .ci/run)")
-		}
-		t.Skip("groff is not installed")
-	}
+	testtool.Need(t, "groff") // Debian package groff-base
 	for _, name := range want {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err != nil {

@@ -158,12 +158,9 @@ Exit status: 0 when the check ran (whatever the mirrors' states; with
 			rec := newOutboundRecord(cfg.DataDir, cmd.ErrOrStderr())
 			defer rec.flush()
 			svc, err := mirrors.New(cfg, mirrors.Options{Timeout: timeout, Window: f.window, Outbound: rec.Record,
-				Interval: time.Duration(cfg.Mirrors.CheckInterval)})
-			if svc == nil {
-				return err
-			}
+				Interval: time.Duration(cfg.Mirrors.CheckInterval), Warn: warnTo(cmd.ErrOrStderr())})
 			if err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "depot: %v\n", err)
+				return err
 			}
 			defer svc.Close()
 			check := svc.Check
@@ -218,7 +215,8 @@ every mirror × file that is not fresh. It contacts nothing.`,
 			if _, err := os.Stat(mirrors.StateFile(cfg)); errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("no mirror state at %s yet; run 'depot mirrors check --config %s' or start serve", mirrors.StateFile(cfg), f.file)
 			}
-			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window, Interval: time.Duration(cfg.Mirrors.CheckInterval)})
+			svc, err := mirrors.New(cfg, mirrors.Options{Window: f.window, Interval: time.Duration(cfg.Mirrors.CheckInterval),
+				Warn: warnTo(cmd.ErrOrStderr())})
 			if err != nil {
 				return err
 			}
@@ -227,4 +225,9 @@ every mirror × file that is not fresh. It contacts nothing.`,
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// warnTo prints a warning that does not stop the command on w.
+func warnTo(w io.Writer) func(error) {
+	return func(err error) { fmt.Fprintf(w, "depot: %v\n", err) }
 }

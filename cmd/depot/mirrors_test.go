@@ -50,6 +50,16 @@ metalinks = true
 	if err != nil || !strings.Contains(out, `"status": "fresh"`) {
 		t.Fatalf("status --json: %v\n%s", err, out)
 	}
+
+	// A state file that cannot be decoded is a warning on stderr, the same
+	// for every command: it is moved aside and the command goes on from an
+	// empty state.
+	state := filepath.Join(dir, "data", "mirrors", "state.json")
+	os.WriteFile(state, []byte("{not json"), 0o640)
+	out, errOut, err := runDepot(t, "mirrors", "status", "--config", conf)
+	if err != nil || !strings.Contains(errOut, "moved it to "+state+".corrupt") {
+		t.Errorf("status of a corrupt state: %v\nstdout:\n%s\nstderr:\n%s\nwant a warning and exit 0", err, out, errOut)
+	}
 }
 
 func TestMirrorsUsageErrors(t *testing.T) {

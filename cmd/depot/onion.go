@@ -1,16 +1,13 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"depot/internal/config"
 	"depot/internal/demo"
+	"depot/internal/torrc"
 )
 
 func newOnionCmd() *cobra.Command {
@@ -56,53 +53,10 @@ Without --config it prints the lines for the embedded demo.`,
 				}
 				listen, source = c.Listen, file
 			}
-			return writeTorrc(cmd.OutOrStdout(), source, hsDir, listen)
+			return torrc.Write(cmd.OutOrStdout(), source, hsDir, listen)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML); default: the embedded demo")
 	cmd.Flags().StringVar(&hsDir, "hidden-service-dir", "/var/lib/tor/depot/", "tor's `DIR` for the onion service's keys and hostname")
 	return cmd
-}
-
-// writeTorrc writes one onion service per onion listener.
-func writeTorrc(w io.Writer, source, hsDir string, listen []config.Listen) error {
-	n := 0
-	for _, l := range listen {
-		if !l.Onion {
-			continue
-		}
-		n++
-		dir := hsDir
-		if n > 1 {
-			dir = strings.TrimSuffix(hsDir, "/") + "-" + strconv.Itoa(n) + "/"
-		}
-		target := l.Address
-		if l.IsUnix() {
-			target = "unix:" + torQuote(l.SocketPath())
-		}
-		fmt.Fprintf(w, "# depot onion listener %s, from %s; nothing reaching it is logged.\n", l.Address, source)
-		if l.IsUnix() {
-			group := "depot's own group"
-			if l.SocketGroup != "" {
-				group = "group " + l.SocketGroup
-			}
-			fmt.Fprintf(w, "# The socket is mode 0660, %s: tor's user must be in it (see socket_group).\n", group)
-		}
-		fmt.Fprintf(w, "HiddenServiceDir %s\n", torQuote(dir))
-		fmt.Fprintf(w, "HiddenServicePort 80 %s\n", target)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s has no onion listener; add a [[listen]] table with address = \"unix:/run/depot/onion.sock\" and onion = true", source)
-	}
-	return nil
-}
-
-// torQuote quotes a torrc value that holds spaces, quotes or backslashes
-// (tor's config parser accepts C-style escapes in quoted values).
-func torQuote(s string) string {
-	if !strings.ContainsAny(s, " \t\"\\#") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync/atomic"
 
@@ -13,7 +12,7 @@ import (
 
 	"depot/internal/atomicfile"
 	"depot/internal/config"
-	"depot/internal/logfiles"
+	"depot/internal/logsink"
 	"depot/internal/metrics"
 	"depot/internal/outbound"
 	"depot/internal/proxy"
@@ -52,24 +51,8 @@ exits 0. See docs/proxy.md for clients' settings.`,
 	return cmd
 }
 
-// loadProxyConfig reads file and validates its [proxy] table alone.
-func loadProxyConfig(file string) (*config.Config, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration: %w", err)
-	}
-	cfg, err := config.Parse(file, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.ValidateProxy(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func runProxy(ctx context.Context, file string, stdout, stderr io.Writer) error {
-	cfg, err := loadProxyConfig(file)
+	cfg, err := config.LoadProxy(file)
 	if err != nil {
 		return err
 	}
@@ -164,7 +147,7 @@ func closeProxy(px *proxy.Server) {
 // open, after every listener is bound, so that a failed start creates
 // nothing; the proxy serves (and writes) only after that.
 type proxyLog struct {
-	f atomic.Pointer[logfiles.File]
+	f atomic.Pointer[logsink.File]
 }
 
 func (l *proxyLog) Write(p []byte) (int, error) {
@@ -177,14 +160,14 @@ func (l *proxyLog) Write(p []byte) (int, error) {
 // open creates log_dir (its last element only) and opens proxy.log; a nil
 // proxyLog (log = false) opens nothing and returns nil. Write failures (a
 // full disk) are reported on logf.
-func (l *proxyLog) open(cfg *config.Config, logf func(format string, args ...any)) (*logfiles.File, error) {
+func (l *proxyLog) open(cfg *config.Config, logf func(format string, args ...any)) (*logsink.File, error) {
 	if l == nil {
 		return nil, nil
 	}
 	if err := atomicfile.MakeDir(cfg.LogDir, 0o750); err != nil {
 		return nil, fmt.Errorf("log_dir: %w", err)
 	}
-	f, err := logfiles.OpenWith(cfg.ProxyLogPath(), logfiles.FileOptions{Report: func(in logfiles.Incident) { logf("%v", in) }})
+	f, err := logsink.OpenWith(cfg.ProxyLogPath(), logsink.FileOptions{Report: func(in logsink.Incident) { logf("%v", in) }})
 	if err != nil {
 		return nil, err
 	}

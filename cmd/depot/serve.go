@@ -16,9 +16,11 @@ import (
 	"depot/internal/config"
 	"depot/internal/demo"
 	"depot/internal/logfiles"
+	"depot/internal/logsink"
 	"depot/internal/metrics"
 	"depot/internal/mirrors"
 	"depot/internal/outbound"
+	"depot/internal/responder"
 	"depot/internal/sdnotify"
 	"depot/internal/server"
 	"depot/internal/stats"
@@ -81,12 +83,10 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		Timeout:  time.Duration(cfg.Mirrors.Timeout),
 		Window:   time.Duration(cfg.Mirrors.AlternatesWindow),
 		Outbound: rec.Record,
+		Warn:     warnTo(stderr), // a corrupt mirror state file, moved aside
 	})
-	if svc == nil {
-		return err
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "depot: %v\n", err) // a corrupt mirror state file, moved aside
+		return err
 	}
 	defer svc.Close()
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
@@ -261,9 +261,9 @@ func warnNotify(stderr io.Writer, err error) {
 
 // watch registers what the admin listener reports besides requests: the
 // log files and the mirrors.
-func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logfiles.File) {
+func watch(m *metrics.Metrics, srv *server.Server, svc *mirrors.Service, proxyLog *logsink.File) {
 	var logs []metrics.LogFile
-	for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+	for _, f := range []*logsink.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
 		if f != nil {
 			logs = append(logs, f)
 		}
@@ -329,12 +329,12 @@ func describe(w io.Writer, cfg *config.Config, srv *server.Server) {
 // to mirrors and the mirror status page. Nothing here may log: these handlers sit below the
 // onion chain too, so page errors are dropped rather than written anywhere.
 // The [stats] table is read at start; changing it needs a restart.
-func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []server.Responder {
+func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []responder.Responder {
 	dataFile := cfg.Stats.Data
-	return func(site config.Site) []server.Responder {
-		var rs []server.Responder
+	return func(site config.Site) []responder.Responder {
+		var rs []responder.Responder
 		if site.StatsPath != "" {
-			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
+			rs = append(rs, responder.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: dataFile, Prefix: site.StatsPath})))
 		}
 		return append(rs, svc.Responders(site)...)
 	}
@@ -345,13 +345,13 @@ func responders(cfg *config.Config, svc *mirrors.Service) func(config.Site) []se
 // pseudonymisation, and the statistics. Jobs report to stderr only, with lines
 // about the job, never about a request. The returned group ends when ctx
 // is done and the jobs have finished what they started.
-func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logfiles.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
+func startJobs(ctx context.Context, cfg *config.Config, srv *server.Server, proxyLog *logsink.File, rec *outbound.Record, m *metrics.Metrics, stderr io.Writer) *sync.WaitGroup {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "depot: "+format+"\n", args...) }
 	var jobs sync.WaitGroup
 
-	var files []*logfiles.File
+	var files []*logsink.File
 	if cfg.LogRotation == config.RotationDaily {
-		for _, f := range []*logfiles.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
+		for _, f := range []*logsink.File{srv.AccessLog(), srv.ErrorLog(), proxyLog} {
 			if f != nil {
 				files = append(files, f)
 			}

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"depot/internal/logfiles"
+	"depot/internal/logsink"
 )
 
 // withSignals returns a context that SIGTERM or SIGINT cancels, and calls
@@ -35,7 +35,7 @@ func withSignals(ctx context.Context, onHUP func()) (_ context.Context, release 
 
 // reopenLog reopens f (nil: nothing to do) after an external rotation and
 // says so on stderr if it cannot.
-func reopenLog(stderr io.Writer, f *logfiles.File) {
+func reopenLog(stderr io.Writer, f *logsink.File) {
 	if f == nil {
 		return
 	}

@@ -9,14 +9,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"depot/internal/atomicfile"
-	"depot/internal/chart"
 	"depot/internal/config"
 	"depot/internal/month"
 	"depot/internal/stats"
@@ -79,29 +76,31 @@ nothing. --force records such months as empty.`,
 				}
 				dataDir = c.DataDir
 			}
+			ov := stats.Overrides{CountIPv6: countIPv6, Force: force}
 			flags := cmd.Flags()
 			if flags.Changed("logs") {
-				opts.Logs = logs
+				ov.Logs = logs
 			}
 			if flags.Changed("exit-lists") {
-				opts.ExitListsDir = exitLists
+				ov.ExitListsDir = &exitLists
 			}
 			if flags.Changed("data") {
-				opts.DataFile = data
+				ov.DataFile = &data
 			}
 			if flags.Changed("title") {
-				opts.Title = title
+				ov.Title = &title
 			}
-			opts.Fetch = opts.Fetch && !flags.Changed("fetch") || fetch
-			opts.CountIPv6 = opts.CountIPv6 || countIPv6
+			if flags.Changed("fetch") {
+				ov.Fetch = &fetch
+			}
 			for _, s := range months {
 				m, err := month.Parse(s)
 				if err != nil {
 					return usagef("--month: %v", err)
 				}
-				opts.Months = append(opts.Months, m)
+				ov.Months = append(ov.Months, m)
 			}
-			opts.Force = force
+			opts = opts.With(ov)
 			if len(opts.Logs) == 0 {
 				return usagef("stats update needs --logs GLOB or a --config FILE whose [stats] table has logs")
 			}
@@ -142,8 +141,8 @@ nothing. --force records such months as empty.`,
 				fmt.Fprintf(out, "fetched exit lists: archives %v, %d recent files\n", res.Fetched.Archives, res.Fetched.Recent)
 			}
 			if chartPrefix != "" {
-				if err := writeCharts(chartPrefix, opts.DataFile, opts.Now); err != nil {
-					return err
+				if err := stats.WriteCharts(chartPrefix, opts.DataFile, time.Now()); err != nil {
+					return fmt.Errorf("--chart: %w", err)
 				}
 				fmt.Fprintf(out, "wrote %s.svg and %s.png\n", chartPrefix, chartPrefix)
 			}
@@ -155,7 +154,7 @@ nothing. --force records such months as empty.`,
 			for _, m := range res.Months {
 				shown = append(shown, m.Month.String())
 			}
-			printTable(out, d, shown)
+			stats.WriteTable(out, d, shown)
 			if err := stats.WriteCoverage(out, d, shown); err != nil {
 				return err
 			}
@@ -211,70 +210,13 @@ lists did not cover the month or the month is still in progress.`,
 			if err != nil {
 				return err
 			}
-			printTable(cmd.OutOrStdout(), d, nil)
+			stats.WriteTable(cmd.OutOrStdout(), d, nil)
 			return stats.WriteCoverage(cmd.OutOrStdout(), d, nil)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "configuration `FILE` (TOML) naming the data file")
 	cmd.Flags().StringVar(&data, "data", "", "JSON data `FILE`")
 	return cmd
-}
-
-// printTable writes months (all when nil), newest first, as "plain+tor"
-// per release.
-func printTable(w io.Writer, d *stats.Data, months []string) {
-	if d.Title != "" {
-		fmt.Fprintln(w, d.Title)
-	}
-	rels := d.Releases()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "month\t")
-	for _, r := range rels {
-		fmt.Fprintf(tw, "%s\t", r)
-	}
-	fmt.Fprintln(tw, " ")
-	want := map[string]bool{}
-	for _, m := range months {
-		want[m] = true
-	}
-	for _, m := range d.MonthNames() {
-		if months != nil && !want[m] {
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t", m)
-		for _, r := range rels {
-			if f, ok := d.Months[m][r]; ok {
-				fmt.Fprintf(tw, "%d+%d\t", f.Plain, f.Tor)
-			} else if d.Below(m, r) {
-				fmt.Fprintf(tw, "<%d\t", d.MinCount)
-			} else {
-				fmt.Fprint(tw, "-\t")
-			}
-		}
-		fmt.Fprintf(tw, " %s\n", d.Note(m))
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "figures: clearnet IPv4 addresses + estimated Tor users")
-	if !d.LastUpdated.IsZero() {
-		fmt.Fprintf(w, "last updated %s\n", d.LastUpdated.UTC().Format("2006-01-02 15:04 UTC"))
-	}
-}
-
-func writeCharts(prefix, dataFile string, now func() time.Time) error {
-	d, err := stats.Load(dataFile)
-	if err != nil {
-		return err
-	}
-	if now == nil {
-		now = time.Now
-	}
-	in := d.ChartInput(now())
-	for ext, draw := range map[string]func(io.Writer, chart.Input) error{".svg": chart.SVG, ".png": chart.PNG} {
-		if err := atomicfile.Write(prefix+ext, 0o644, func(w io.Writer) error { return draw(w, in) }); err != nil {
-			return fmt.Errorf("--chart: %w", err)
-		}
-	}
-	return nil
 }
 
 // warn prints a warning the operator cannot miss: in bold red on a

@@ -2,7 +2,8 @@
 // (log_dir, data_dir) without being tricked: a file is replaced whole (a
 // reader, or a crash at any moment, sees the old content or the new, never
 // a mix), temporary files are created exclusively and never through a
-// symbolic link, and appends refuse a link.
+// symbolic link, and appends refuse a link. A directory tree built beside
+// its place is put there whole too (ReplaceDir).
 //
 // It never writes in place, never follows a symbolic link it did not make,
 // never leaves its temporary file behind on an error it can see, and never
@@ -69,6 +70,25 @@ func (f *File) SetModTime(t time.Time) error {
 // Commit syncs and closes the temporary file, renames it over the target
 // and syncs the directory, so that the replacement survives a crash.
 func (f *File) Commit() error {
+	return f.commit("replacing", func(tmp string) error { return os.Rename(tmp, f.target) })
+}
+
+// CommitNew is Commit for a file that must not replace anything: the
+// temporary file is linked to the target's name, which fails with an
+// error wrapping fs.ErrExist when anything (even a dangling symbolic link)
+// has that name, and leaves it as it was.
+func (f *File) CommitNew() error {
+	return f.commit("creating", func(tmp string) error {
+		if err := os.Link(tmp, f.target); err != nil {
+			return err
+		}
+		return os.Remove(tmp)
+	})
+}
+
+// commit syncs and closes the temporary file, puts it in place and syncs
+// the directory; the temporary file is removed if place fails.
+func (f *File) commit(what string, place func(tmp string) error) error {
 	if f.done {
 		return errors.New("atomicfile: Commit after Commit or Abort")
 	}
@@ -78,11 +98,11 @@ func (f *File) Commit() error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), f.target)
+		err = place(f.Name())
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return fmt.Errorf("replacing %s: %w", f.target, err)
+		return fmt.Errorf("%s %s: %w", what, f.target, err)
 	}
 	return SyncDir(filepath.Dir(f.target))
 }
@@ -162,6 +182,34 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ReplaceDir puts the directory tmp at dst, whole. If dst exists, the two
+// are exchanged in one renameat2(RENAME_EXCHANGE), so a reader always sees
+// a whole tree, and the old one is left at tmp for the caller to remove.
+// Where the kernel or file system cannot exchange, dst is moved aside and
+// tmp renamed over it: a moment without a tree, never a half-written one.
+// The directory holding dst is synced.
+func ReplaceDir(tmp, dst string) error {
+	if _, err := os.Lstat(tmp); err != nil {
+		return err
+	}
+	defer SyncDir(filepath.Dir(dst))
+	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, dst)
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE); err == nil {
+		return nil
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dst, old); err != nil {
+		return fmt.Errorf("moving the old %s aside: %w", dst, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Rename(old, dst)
+		return fmt.Errorf("putting the new %s in place: %w", dst, err)
+	}
+	return os.RemoveAll(old)
 }
 
 // Remove removes path (a symbolic link itself, never its target) and

@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,19 +51,19 @@ func TestWriteFailureLeavesOldContent(t *testing.T) {
 	assertOnly(t, dir, "f")
 }
 
-// assertOnly fails unless dir holds exactly the one file name.
-func assertOnly(t *testing.T, dir, name string) {
+// assertOnly fails unless dir holds exactly the file names want, sorted.
+func assertOnly(t *testing.T, dir string, want ...string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 1 || ents[0].Name() != name {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Errorf("%s holds %v, want only %s (a temporary file was left behind)", dir, names, name)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("%s holds %v, want only %v (a temporary file was left behind)", dir, names, want)
 	}
 }
 
@@ -171,5 +173,103 @@ func TestTempTarget(t *testing.T) {
 		if got := TempTarget(name); got != want {
 			t.Errorf("TempTarget(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestCommitNewNeverReplaces: CommitNew gives the target its whole content
+// at once, like Commit, but fails with fs.ErrExist when anything (a file,
+// or a symbolic link, even a dangling one) has the name, which it leaves
+// as it was; no temporary file remains either way.
+func TestCommitNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "depot.toml")
+	f, err := Create(p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("first")
+	if err := f.CommitNew(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort()
+	st, err := os.Lstat(p)
+	if err != nil || st.Mode() != 0o644 {
+		t.Fatalf("after CommitNew: %v, %v; want a regular file, mode 0644", st, err)
+	}
+	assertOnly(t, dir, "depot.toml")
+
+	g, err := Create(p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteString("second")
+	if err := g.CommitNew(); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CommitNew over a file: got %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "first" {
+		t.Errorf("the existing file holds %q, want it untouched", b)
+	}
+	assertOnly(t, dir, "depot.toml")
+
+	link := filepath.Join(dir, "link.toml")
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Create(link, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.CommitNew(); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CommitNew over a dangling link: got %v, want fs.ErrExist", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CommitNew wrote through the link: %v", err)
+	}
+	assertOnly(t, dir, "depot.toml", "link.toml")
+}
+
+// TestReplaceDir: a directory tree is put in place whole: at a new name by
+// a rename, over an existing tree by exchanging the two (the old tree is
+// then left at the temporary name for the caller to remove) or, where the
+// file system cannot exchange, by moving the old one aside and removing it.
+func TestReplaceDir(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "site")
+	tree := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "index.html"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := tree(".site.build-1", "first")
+	if err := ReplaceDir(first, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "first" {
+		t.Fatalf("after ReplaceDir to a new name, %s holds %q", dst, b)
+	}
+	second := tree(".site.build-2", "second")
+	if err := ReplaceDir(second, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "second" {
+		t.Fatalf("after ReplaceDir over a tree, %s holds %q, want the new tree", dst, b)
+	}
+	if b, err := os.ReadFile(filepath.Join(second, "index.html")); err == nil && string(b) != "first" {
+		t.Errorf("the temporary name holds %q, want the old tree or nothing", b)
+	}
+	os.RemoveAll(second)
+	assertOnly(t, dir, "site")
+
+	if err := ReplaceDir(filepath.Join(dir, "missing"), dst); err == nil {
+		t.Error("ReplaceDir of a directory that does not exist succeeded")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "index.html")); string(b) != "second" {
+		t.Errorf("a failed ReplaceDir left %s holding %q", dst, b)
 	}
 }

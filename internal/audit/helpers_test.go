@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/responder"
 	"depot/internal/server"
 )
 
@@ -60,7 +61,7 @@ func (s *setup) run(t testing.TB) []Result {
 // with every listener on a fresh loopback port, and rewrites the setup's
 // listener addresses to the bound ones. responders, if set, are the
 // sites' responders.
-func (s *setup) startServer(t testing.TB, responders func(config.Site) []server.Responder) {
+func (s *setup) startServer(t testing.TB, responders func(config.Site) []responder.Responder) {
 	t.Helper()
 	run := *s.cfg
 	run.Listen = slices.Clone(s.cfg.Listen)

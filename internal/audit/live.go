@@ -1,7 +1,7 @@
 package audit
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"depot/internal/accesslog"
 	"depot/internal/config"
+	"depot/internal/logread"
 	"depot/internal/outbound"
 )
 
@@ -273,40 +273,55 @@ func walkFiles(cfg *config.Config, dirs []string, fn func(string, fs.FileInfo)) 
 	}
 }
 
-// readNew reads every plain file under dirs from the size it had before
-// (from the start if it is new or shrank): the lines of access.log holding
-// clearMark, how many lines of error.log hold it with the client, and the
-// files that hold onionMark anywhere.
+// readNew reads every file under dirs from the size it had before, with
+// the log reader (a new file, or one that shrank, from its start and
+// whatever its compression): the lines of access.log holding clearMark,
+// how many lines of error.log hold it with the client, and the files that
+// hold onionMark anywhere.
 func readNew(cfg *config.Config, dirs []string, before map[string]int64, clearMark, onionMark string) (access []string, errorLines int, onionHits []string, err error) {
+	clearB, onionB := []byte(clearMark), []byte(onionMark)
 	walkFiles(cfg, dirs, func(p string, info fs.FileInfo) {
 		from := before[p]
 		if info.Size() == from || err != nil {
 			return
 		}
-		f, oerr := os.Open(p)
+		var r *logread.Reader
+		var oerr error
+		if from > 0 && info.Size() > from {
+			r, oerr = logread.OpenRange(p, from, info.Size())
+		}
+		if r == nil && (oerr == nil || errors.As(oerr, new(*logread.Error))) {
+			// New, shrunk or compressed: from the start. The markers are
+			// new, so what is read again cannot hold one.
+			r, oerr = logread.Open(p)
+		}
 		if oerr != nil {
 			err = oerr
 			return
 		}
-		defer f.Close()
-		if info.Size() > from {
-			f.Seek(from, io.SeekStart)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		defer r.Close()
 		hit := false
 		base := filepath.Base(p)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.Contains(line, onionMark) {
+		inLogDir := filepath.Dir(p) == filepath.Clean(cfg.LogDir)
+		for {
+			line, rerr := r.Next()
+			if rerr != nil {
+				// A compressed file still being written ends early: what
+				// it holds so far was read.
+				if rerr != io.EOF && !errors.Is(rerr, logread.ErrTruncated) {
+					err = rerr
+				}
+				break
+			}
+			if bytes.Contains(line, onionB) {
 				hit = true
 			}
-			if strings.Contains(line, clearMark) && filepath.Dir(p) == filepath.Clean(cfg.LogDir) {
+			if inLogDir && bytes.Contains(line, clearB) {
 				switch base {
 				case "access.log":
-					access = append(access, line)
+					access = append(access, string(line))
 				case "error.log":
-					if strings.Contains(line, "client: ") {
+					if bytes.Contains(line, []byte("client: ")) {
 						errorLines++
 					}
 				}

@@ -12,7 +12,7 @@ import (
 	"depot/internal/config"
 	"depot/internal/mirrors"
 	"depot/internal/mirrors/mirrorstest"
-	"depot/internal/server"
+	"depot/internal/responder"
 	"depot/internal/stats"
 )
 
@@ -36,7 +36,7 @@ func liveSetup(t *testing.T) *setup {
 
 // depotResponders are the responders depot serve mounts: statistics, then
 // the mirror service's.
-func depotResponders(t *testing.T, cfg *config.Config) func(config.Site) []server.Responder {
+func depotResponders(t *testing.T, cfg *config.Config) func(config.Site) []responder.Responder {
 	t.Helper()
 	svc, err := mirrors.New(cfg, mirrors.Options{})
 	if err != nil {
@@ -46,10 +46,10 @@ func depotResponders(t *testing.T, cfg *config.Config) func(config.Site) []serve
 	if _, err := svc.Check(context.Background()); err != nil {
 		t.Fatalf("mirror check: %v", err)
 	}
-	return func(site config.Site) []server.Responder {
-		var rs []server.Responder
+	return func(site config.Site) []responder.Responder {
+		var rs []responder.Responder
 		if site.StatsPath != "" {
-			rs = append(rs, server.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: cfg.Stats.Data, Prefix: site.StatsPath})))
+			rs = append(rs, responder.Mount(site.StatsPath, stats.NewPage(stats.PageOptions{DataFile: cfg.Stats.Data, Prefix: site.StatsPath})))
 		}
 		return append(rs, svc.Responders(site)...)
 	}
@@ -122,8 +122,8 @@ func TestLiveChecksFail(t *testing.T) {
 		real := depotResponders(t, s.cfg)
 		// The responders as they were: onion decided by Host, so an onion
 		// listener asked for a clearnet host answers clearnet URLs.
-		s.startServer(t, func(site config.Site) []server.Responder {
-			return []server.Responder{hostDecides{real(site)}}
+		s.startServer(t, func(site config.Site) []responder.Responder {
+			return []responder.Responder{hostDecides{real(site)}}
 		})
 		expect(t, s.live(t), "onion-answers-onion-only", Fail, policyOnion, "names clearnet URLs to an onion client: "+s.cfg.Mirror[0].URL)
 	})
@@ -152,10 +152,10 @@ func TestLiveChecksFail(t *testing.T) {
 // hostDecides wraps responders as if onion were decided by the Host
 // header: requests on an onion listener naming a clearnet host are
 // answered as clearnet ones.
-type hostDecides struct{ rs []server.Responder }
+type hostDecides struct{ rs []responder.Responder }
 
 func (h hostDecides) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
-	if server.IsOnion(r) && !strings.HasSuffix(r.Host, ".onion") {
+	if responder.IsOnion(r) && !strings.HasSuffix(r.Host, ".onion") {
 		r = r.WithContext(context.Background())
 	}
 	for _, resp := range h.rs {

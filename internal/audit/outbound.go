@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"depot/internal/allowlist"
 	"depot/internal/config"
 	"depot/internal/outbound"
-	"depot/internal/proxy/allow"
 	"depot/internal/torexit"
 )
 
@@ -66,11 +66,11 @@ func explain(cfg *config.Config, d outbound.Destination) string {
 		if !cfg.Proxy.Enabled() || cfg.Proxy.Upstream != "" {
 			return ""
 		}
-		list, err := allow.ParseList(cfg.Proxy.Allow)
+		list, err := allowlist.ParseList(cfg.Proxy.Allow)
 		if err != nil {
 			return ""
 		}
-		if t, err := allow.ParseAuthority(net.JoinHostPort(d.Host, d.Port), 0); err == nil && list.Allows(t) {
+		if t, err := allowlist.ParseAuthority(net.JoinHostPort(d.Host, d.Port), 0); err == nil && list.Allows(t) {
 			return "[proxy] allow"
 		}
 	case outbound.ACME:

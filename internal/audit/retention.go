@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"depot/internal/config"
 	"depot/internal/logfiles"
 	"depot/internal/logread"
@@ -93,37 +95,30 @@ func scanLogsIn(ctx context.Context, cfg *config.Config, now time.Time, size int
 	ls.err = err
 	ls.read = append([]string{cfg.LogDir}, cfg.Stats.Logs...)
 
-	jobs := make(chan part)
-	results := make(chan *fileScan)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for p := range jobs {
-				results <- scanFile(p, ls.cutoff, ls.settled, now)
-			}
-		})
-	}
-	go func() {
-		defer close(jobs)
-		for _, p := range paths {
-			for _, pt := range parts(p, size) {
-				select {
-				case jobs <- pt:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	go func() { wg.Wait(); close(results) }()
+	var mu sync.Mutex
 	byPath := map[string]*fileScan{}
-	for f := range results {
-		if prev := byPath[f.path]; prev != nil {
-			prev.add(f)
-		} else {
-			byPath[f.path] = f
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+dispatch:
+	for _, p := range paths {
+		for _, pt := range parts(p, size) {
+			if ctx.Err() != nil {
+				break dispatch
+			}
+			g.Go(func() error {
+				f := scanFile(pt, ls.cutoff, ls.settled, now)
+				mu.Lock()
+				defer mu.Unlock()
+				if prev := byPath[f.path]; prev != nil {
+					prev.add(f)
+				} else {
+					byPath[f.path] = f
+				}
+				return nil
+			})
 		}
 	}
+	g.Wait()
 	kept := make([]bool, len(keptMonths(ls.cutoff, now)))
 	for _, p := range slices.Sorted(maps.Keys(byPath)) {
 		f := byPath[p]

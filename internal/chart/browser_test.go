@@ -13,23 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// chromium finds the browser; without one the test is skipped, or fails
-// under CI=true (.ci/run installs it).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; CI must install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium)")
-	return ""
-}
+	"depot/internal/month"
+	"depot/internal/testtool"
+)
 
 // runChromium runs headless Chromium on a local file with extra flags and
 // returns its standard output. Its proxy is a closed port: it reaches
@@ -92,7 +79,7 @@ func TestSVGFitsInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	browser := chromium(t)
+	browser := testtool.Path(t, "chromium", "chromium-browser", "google-chrome")
 	cases := testCharts()
 	var page strings.Builder
 	page.WriteString("<!DOCTYPE html><html><head><meta charset=utf-8></head><body style=\"margin:0\">\n")
@@ -140,15 +127,15 @@ func testCharts() []struct {
 	name string
 	in   Input
 } {
-	three := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: "2026-11",
-		Months: map[string]map[string]Bar{
-			"2026-09": {"r4.2": {Plain: 700, Tor: 120}, "r4.1": {Plain: 150, Tor: 30}},
-			"2026-10": {"r4.2": {Plain: 760, Tor: 130}, "r4.1": {Plain: 100, Tor: 20}},
-			"2026-11": {"r4.2": {Plain: 241, Tor: 56}},
+	three := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: month.MustParse("2026-11"),
+		Months: map[month.Month]map[string]Bar{
+			month.MustParse("2026-09"): {"r4.2": {Plain: 700, Tor: 120}, "r4.1": {Plain: 150, Tor: 30}},
+			month.MustParse("2026-10"): {"r4.2": {Plain: 760, Tor: 130}, "r4.1": {Plain: 100, Tor: 20}},
+			month.MustParse("2026-11"): {"r4.2": {Plain: 241, Tor: 56}},
 		}}
-	many := Input{Title: "Estimated userbase of a project with a rather long name", Current: "2026-11", Months: map[string]map[string]Bar{}}
+	many := Input{Title: "Estimated userbase of a project with a rather long name", Current: month.MustParse("2026-11"), Months: map[month.Month]map[string]Bar{}}
 	for i := range 60 {
-		m := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, i, 0).Format("2006-01")
+		m := month.Date(2022, time.January).Add(i)
 		rels := map[string]Bar{}
 		for j, rel := range []string{"bookworm-security", "trixie", "r4.2", "r4.3", "fc41", "fc42", "sid", "r4.10"} {
 			rels[rel] = Bar{Plain: int64(100000 + 1000*i*j), Tor: int64(20000 + 150*i)}
@@ -161,7 +148,7 @@ func testCharts() []struct {
 	}{
 		{"three months", three},
 		{"three years, the last in progress", sample()},
-		{"no figures yet", Input{Current: "2026-11"}},
+		{"no figures yet", Input{Current: month.MustParse("2026-11")}},
 		{"five years, eight releases, large figures", many},
 	}
 }

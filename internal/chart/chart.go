@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"depot/internal/month"
 )
 
 // Bar is one release's figures in one month: distinct clearnet addresses
@@ -27,19 +30,19 @@ type Bar struct{ Plain, Tor int64 }
 type Input struct {
 	Title   string
 	Updated time.Time // the footer's "last updated"
-	// Current is the current month ("YYYY-MM"). When it has figures it is
-	// drawn in lighter shades, because it is incomplete.
-	Current string
-	// Months maps "YYYY-MM" to release to figures. The pseudo-release
-	// "any" is ignored (releases are stacked), except in the current month
-	// when it has nothing else: published as its totals only, it is drawn
-	// as one grey bar.
-	Months map[string]map[string]Bar
+	// Current is the current month. When it has figures it is drawn in
+	// lighter shades, because it is incomplete. It must be set.
+	Current month.Month
+	// Months maps a month to release to figures. The pseudo-release "any"
+	// is ignored (releases are stacked), except in the current month when
+	// it has nothing else: published as its totals only, it is drawn as
+	// one grey bar.
+	Months map[month.Month]map[string]Bar
 	// MinCount and Below: releases whose figures in a month were left out
 	// for counting fewer than MinCount addresses; their legend entries say
 	// "< MinCount".
 	MinCount int
-	Below    map[string][]string // month -> releases
+	Below    map[month.Month][]string // month -> releases
 }
 
 // MinSpan is the fewest months the chart is wide: it starts with the
@@ -85,29 +88,26 @@ func PNG(w io.Writer, in Input) error {
 // span returns the months to draw (see MinSpan) and the index of the
 // current month among them if it has figures, or -1. With no figures at
 // all it is the MinSpan months ending with the current one.
-func span(in Input, cur time.Time) (months []string, current int) {
-	var first, last string
+func span(in Input) (months []month.Month, current int) {
+	var first, last month.Month
 	_, totals := in.totalsOnly(in.Current)
 	for m, rels := range in.Months {
 		if hasFigures(rels) || (totals && m == in.Current) {
-			if first == "" || m < first {
+			if first.IsZero() || m.Before(first) {
 				first = m
 			}
-			last = max(last, m)
+			if m.After(last) {
+				last = m
+			}
 		}
 	}
-	start, err := time.Parse("2006-01", first)
-	if first == "" || err != nil {
-		start = cur.AddDate(0, 1-MinSpan, 0)
-		last = cur.Format("2006-01")
+	if first.IsZero() {
+		first, last = in.Current.Add(1-MinSpan), in.Current
 	}
-	for t := start; ; t = t.AddDate(0, 1, 0) {
-		m := t.Format("2006-01")
-		if len(months) >= MinSpan && m > last {
-			break
-		}
-		months = append(months, m)
+	if end := first.Add(MinSpan - 1); end.After(last) {
+		last = end
 	}
+	months = month.Range(first, last)
 	current = -1
 	if hasFigures(in.Months[in.Current]) || totals {
 		current = slices.Index(months, in.Current)
@@ -127,17 +127,16 @@ func hasFigures(rels map[string]Bar) bool {
 
 // totalsOnly is the "any" bar of the current month when it has nothing
 // else (published as totals only).
-func (in Input) totalsOnly(m string) (Bar, bool) {
+func (in Input) totalsOnly(m month.Month) (Bar, bool) {
 	b, ok := in.Months[m]["any"]
 	return b, ok && m == in.Current && len(in.Months[m]) == 1 && b.Plain+b.Tor > 0
 }
 
 func draw1(c vg.CanvasSizer, in Input) error {
-	cur, err := time.Parse("2006-01", in.Current)
-	if err != nil {
-		return fmt.Errorf("chart: current month %q: %w", in.Current, err)
+	if in.Current.IsZero() {
+		return errors.New("chart: no current month")
 	}
-	months, current := span(in, cur)
+	months, current := span(in)
 	n := len(months)
 	releases := releasesIn(in.Months, months)
 
@@ -284,7 +283,7 @@ func draw1(c vg.CanvasSizer, in Input) error {
 	}
 	note := "Last updated " + updated + ".  Lighter part of each colour: Tor users (estimated)."
 	if current >= 0 {
-		note += "  " + in.Current + " is in progress (paler)."
+		note += "  " + in.Current.String() + " is in progress (paler)."
 	}
 	dc.FillText(sty, vg.Point{X: dc.Min.X + vg.Points(8), Y: dc.Min.Y + vg.Points(8)}, note)
 	return nil
@@ -302,7 +301,7 @@ func bars(vals plotter.Values, width vg.Length, c color.Color) (*plotter.BarChar
 
 // belowNote is what a release's legend entry adds when some of its cells
 // were left out for counting too few addresses.
-func (in Input) belowNote(rel string, months []string, tor bool) string {
+func (in Input) belowNote(rel string, months []month.Month, tor bool) string {
 	if tor || in.MinCount <= 0 {
 		return ""
 	}
@@ -316,7 +315,7 @@ func (in Input) belowNote(rel string, months []string, tor bool) string {
 
 // releasesIn lists the releases with a non-zero figure in the months drawn,
 // sorted by version.
-func releasesIn(data map[string]map[string]Bar, months []string) []string {
+func releasesIn(data map[month.Month]map[string]Bar, months []month.Month) []string {
 	seen := map[string]bool{}
 	for _, m := range months {
 		for rel, b := range data[m] {
@@ -368,7 +367,7 @@ func digitRun(s string) int {
 // monthTicks marks every month and labels every k-th, counting back from
 // the last, with the smallest k of 1, 2, 3, 4, 6 and 12 whose labels fit
 // side by side in width.
-func monthTicks(months []string, size vg.Length, width vg.Length) plot.ConstantTicks {
+func monthTicks(months []month.Month, size vg.Length, width vg.Length) plot.ConstantTicks {
 	face := font.DefaultCache.Lookup(plot.DefaultFont, size)
 	label := face.Width("2026-12") + vg.Points(12)
 	k := 12
@@ -382,7 +381,7 @@ func monthTicks(months []string, size vg.Length, width vg.Length) plot.ConstantT
 	for i, m := range months {
 		t := plot.Tick{Value: float64(i)}
 		if (len(months)-1-i)%k == 0 {
-			t.Label = m
+			t.Label = m.String()
 		}
 		ticks = append(ticks, t)
 	}

@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/month"
 )
 
 func sample() Input {
-	in := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: "2026-11", Months: map[string]map[string]Bar{}}
+	in := Input{Title: "Estimated userbase", Updated: time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC), Current: month.MustParse("2026-11"), Months: map[month.Month]map[string]Bar{}}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 35; i++ {
-		m := start.AddDate(0, i, 0).Format("2006-01")
+		m := month.Of(start).Add(i)
 		rel := map[string]Bar{}
 		if i < 24 {
 			rel["r4.1"] = Bar{Plain: int64(2000 - 60*i), Tor: int64(400 - 10*i)}
@@ -58,11 +60,11 @@ func TestPNGAndSVG(t *testing.T) {
 
 func TestEmpty(t *testing.T) {
 	var b bytes.Buffer
-	if err := PNG(&b, Input{Current: "2026-11"}); err != nil {
+	if err := PNG(&b, Input{Current: month.MustParse("2026-11")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := SVG(&b, Input{Current: "bad"}); err == nil {
-		t.Error("a bad current month was accepted")
+	if err := SVG(&b, Input{}); err == nil {
+		t.Error("a chart without a current month was drawn")
 	}
 }
 
@@ -114,13 +116,12 @@ func TestSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := Input{Current: tt.current, Months: map[string]map[string]Bar{"2020-01": {"any": {Plain: 5}}}} // "any" alone is no figure
+			in := Input{Current: month.MustParse(tt.current), Months: map[month.Month]map[string]Bar{month.MustParse("2020-01"): {"any": {Plain: 5}}}} // "any" alone is no figure
 			for _, m := range tt.months {
-				in.Months[m] = fig
+				in.Months[month.MustParse(m)] = fig
 			}
-			cur, _ := time.Parse("2006-01", tt.current)
-			months, at := span(in, cur)
-			if len(months) != tt.n || months[0] != tt.first || months[len(months)-1] != tt.last || at != tt.currentAt {
+			months, at := span(in)
+			if len(months) != tt.n || months[0].String() != tt.first || months[len(months)-1].String() != tt.last || at != tt.currentAt {
 				t.Errorf("got %d months %s..%s, current at %d; want %d months %s..%s, current at %d",
 					len(months), months[0], months[len(months)-1], at, tt.n, tt.first, tt.last, tt.currentAt)
 			}
@@ -132,7 +133,7 @@ func TestSpan(t *testing.T) {
 // progress" of a month the chart did not draw.
 func TestFooterNamesOnlyADrawnMonth(t *testing.T) {
 	in := sample()
-	in.Current = "2026-12" // no figures yet
+	in.Current = month.MustParse("2026-12") // no figures yet
 	var s bytes.Buffer
 	if err := SVG(&s, in); err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func TestFooterNamesOnlyADrawnMonth(t *testing.T) {
 	if strings.Contains(s.String(), "in progress") {
 		t.Error("the footer mentions a month in progress that has no bar")
 	}
-	in.Current = "2026-11"
+	in.Current = month.MustParse("2026-11")
 	s.Reset()
 	SVG(&s, in)
 	if !strings.Contains(s.String(), "2026-11 is in progress") {
@@ -165,9 +166,9 @@ func TestEveryTextIsFitted(t *testing.T) {
 // a release with cells below min_count says so in the legend.
 func TestTotalsOnlyAndBelow(t *testing.T) {
 	in := sample()
-	in.Months["2026-11"] = map[string]Bar{"any": {Plain: 5000, Tor: 900}}
+	in.Months[month.MustParse("2026-11")] = map[string]Bar{"any": {Plain: 5000, Tor: 900}}
 	in.MinCount = 10
-	in.Below = map[string][]string{"2026-10": {"r4.10"}}
+	in.Below = map[month.Month][]string{month.MustParse("2026-10"): {"r4.10"}}
 	var s bytes.Buffer
 	if err := SVG(&s, in); err != nil {
 		t.Fatal(err)

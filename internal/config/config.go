@@ -248,6 +248,39 @@ func LoadServe(path string) (*Config, error) {
 	return c, nil
 }
 
+// LoadProxy is Load with ValidateProxy: for depot proxy, whose file needs
+// only a [proxy] table.
+func LoadProxy(path string) (*Config, error) {
+	c, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ValidateProxy(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadCheck validates the file at path as depot check does: as depot
+// serve reads it (LoadServe) or, when it holds a [proxy] table and no
+// [[listen]] or [[site]], as depot proxy reads it (LoadProxy, and
+// proxyOnly is true).
+func LoadCheck(path string) (c *Config, proxyOnly bool, err error) {
+	if c, err = readFile(path); err != nil {
+		return nil, false, err
+	}
+	proxyOnly = len(c.Listen) == 0 && len(c.Site) == 0 && c.Proxy.Enabled()
+	if proxyOnly {
+		err = c.ValidateProxy()
+	} else {
+		err = c.ValidateServe()
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return c, proxyOnly, nil
+}
+
 // readFile reads and parses the file at path, without validating it.
 func readFile(path string) (*Config, error) {
 	data, err := os.ReadFile(path)

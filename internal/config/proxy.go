@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"depot/internal/proxy/allow"
+	"depot/internal/allowlist"
 )
 
 // Proxy is the [proxy] table: the updates proxy, an allowlisted forward
@@ -139,7 +139,7 @@ func (p *Proxy) validate(pr *Problems) {
 		key := fmt.Sprintf("proxy.allow[%d]", i)
 		if a == "*" || strings.HasPrefix(a, "*:") {
 			pr.add(key, "%q would make an open proxy; list the repositories' host names, e.g. \"deb.debian.org\" or \"*.qubes-os.org\"", a)
-		} else if pat, err := allow.ParsePattern(a); err != nil {
+		} else if pat, err := allowlist.ParsePattern(a); err != nil {
 			pr.add(key, "%v; use a host name, \"*.domain\" or an IP address, optionally with :port", err)
 		} else if p.isSelf(pat) {
 			pr.add(key, "%q is the proxy's own listen address: a request to it would loop through the proxy until max_connections", a)
@@ -182,7 +182,7 @@ func ParseUpstream(s string) (string, error) {
 }
 
 // isSelf reports whether pat names the proxy's own loopback listener.
-func (p *Proxy) isSelf(pat allow.Pattern) bool {
+func (p *Proxy) isSelf(pat allowlist.Pattern) bool {
 	host, port, err := net.SplitHostPort(p.Listen)
 	if err != nil || pat.Port == 0 || strconv.Itoa(int(pat.Port)) != port {
 		return false

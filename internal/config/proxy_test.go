@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,56 @@ func TestProxyDefaultsAndValidateProxy(t *testing.T) {
 	}
 	if err := c.ValidateProxy(); err == nil || !strings.Contains(err.Error(), "proxy.listen") {
 		t.Errorf("ValidateProxy without [proxy]: got %v, want a proxy.listen problem", err)
+	}
+}
+
+// TestLoadCheckAndLoadProxy: depot check validates a file with only a
+// [proxy] table as depot proxy does, and anything else as depot serve does;
+// an error returns no configuration.
+func TestLoadCheckAndLoadProxy(t *testing.T) {
+	proxyOnly := "[proxy]\nlisten = \"127.0.0.1:8082\"\n"
+	tests := []struct {
+		name      string
+		body      string
+		proxyOnly bool
+		want      string // a substring of LoadCheck's error; empty means valid
+	}{
+		{"serve file", minimal, false, ""},
+		{"serve file with a proxy", minimal + proxyOnly, false, ""},
+		{"proxy-only file", proxyOnly, true, ""},
+		{"proxy-only file, open proxy", proxyOnly + "allow = [\"*\"]\n", true, "proxy.allow[0]"},
+		{"neither", "log_dir = \"logs\"\n", false, "listen"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.body)
+			c, only, err := LoadCheck(path)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("LoadCheck: got %v, want an error with %q", err, tc.want)
+				}
+				if c != nil || only {
+					t.Errorf("LoadCheck failed but returned %v, %v", c, only)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadCheck: got %v, want valid", err)
+			}
+			if only != tc.proxyOnly {
+				t.Errorf("LoadCheck proxyOnly: got %v, want %v", only, tc.proxyOnly)
+			}
+			if tc.proxyOnly {
+				if _, err := LoadProxy(path); err != nil {
+					t.Errorf("LoadProxy of a file LoadCheck found proxy-only: %v", err)
+				}
+			}
+		})
+	}
+	if _, err := LoadProxy(writeConfig(t, minimal)); err == nil || !strings.Contains(err.Error(), "proxy.listen") {
+		t.Errorf("LoadProxy of a file without [proxy]: got %v, want a proxy.listen problem", err)
+	}
+	if _, _, err := LoadCheck(filepath.Join(t.TempDir(), "missing.toml")); err == nil || !strings.Contains(err.Error(), "reading configuration") {
+		t.Errorf("LoadCheck of a missing file: got %v", err)
 	}
 }

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Stats is the [stats] table: where the userbase statistics read from and
@@ -110,25 +112,59 @@ func (s *Stats) validate(p *Problems, c *Config) {
 	}
 	s.validateNodes(p)
 	for i, r := range s.Rules {
-		key := fmt.Sprintf("stats.rule[%d]", i)
-		if r.Path == "" {
-			p.add(key+".path", "missing; a regular expression with a named capture (?P<release>...)")
-		} else if re, err := regexp.Compile(r.Path); err != nil {
-			p.add(key+".path", "%v", err)
-		} else if re.SubexpIndex("release") < 0 {
-			p.add(key+".path", "%q has no named capture (?P<release>...)", r.Path)
-		}
-		for j, x := range r.Exclude {
-			if _, err := regexp.Compile(x); err != nil {
-				p.add(fmt.Sprintf("%s.exclude[%d]", key, j), "%v", err)
-			}
-		}
-		for j, x := range r.ExcludeRelease {
-			if _, err := regexp.Compile(x); err != nil {
-				p.add(fmt.Sprintf("%s.exclude_release[%d]", key, j), "%v", err)
-			}
+		r.compile(p, fmt.Sprintf("stats.rule[%d].", i))
+	}
+}
+
+// CompiledRule is a [[stats.rule]] with its expressions compiled.
+type CompiledRule struct {
+	Path           *regexp.Regexp
+	ReleaseCapture int // the index of Path's named capture "release"
+	Exclude        []*regexp.Regexp
+	ExcludeRelease []*regexp.Regexp
+}
+
+// Compile compiles the rule's expressions. It is the one check of them:
+// Validate reports the same problems, each under its key.
+func (r StatsRule) Compile() (CompiledRule, error) {
+	var p Problems
+	c := r.compile(&p, "")
+	if len(p.List) > 0 {
+		return CompiledRule{}, errors.New(strings.Join(p.List, "; "))
+	}
+	return c, nil
+}
+
+// compile compiles what it can and reports every problem under key (the
+// rule's key path with a trailing dot, or "").
+func (r StatsRule) compile(p *Problems, key string) CompiledRule {
+	var c CompiledRule
+	re, err := regexp.Compile(r.Path)
+	switch {
+	case r.Path == "":
+		p.add(key+"path", "missing; a regular expression with a named capture (?P<release>...)")
+	case err != nil:
+		p.add(key+"path", "%v", err)
+	case re.SubexpIndex("release") < 0:
+		p.add(key+"path", "%q has no named capture (?P<release>...)", r.Path)
+	default:
+		c.Path, c.ReleaseCapture = re, re.SubexpIndex("release")
+	}
+	for j, x := range r.Exclude {
+		if re, err := regexp.Compile(x); err != nil {
+			p.add(fmt.Sprintf("%sexclude[%d]", key, j), "%v", err)
+		} else {
+			c.Exclude = append(c.Exclude, re)
 		}
 	}
+	for j, x := range r.ExcludeRelease {
+		if re, err := regexp.Compile(x); err != nil {
+			p.add(fmt.Sprintf("%sexclude_release[%d]", key, j), "%v", err)
+		} else {
+			c.ExcludeRelease = append(c.ExcludeRelease, re)
+		}
+	}
+	return c
 }
 
 // validateNodes checks [stats.nodes]: names that read well in a table and

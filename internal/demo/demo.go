@@ -11,6 +11,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"depot/internal/atomicfile"
 	"depot/internal/config"
 )
 
@@ -36,8 +37,9 @@ const (
 )
 
 // Extract writes the demo tree to dir/demo-root and returns that path. It
-// writes into a fresh temporary directory next to it and renames it into
-// place, so a reader never sees a half-written tree; an older extraction
+// writes into a fresh temporary directory next to it and puts it in place
+// with atomicfile.ReplaceDir, so a reader never sees a half-written tree
+// (nor, where the file system can exchange two names, none); an older extraction
 // that differs from the embedded tree is replaced, an identical one is left
 // alone (a server reloading the demo keeps serving the same directory).
 func Extract(dir string) (root string, err error) {
@@ -52,7 +54,7 @@ func Extract(dir string) (root string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed away
+	defer os.RemoveAll(tmp) // after an exchange, the old extraction
 	if err := os.CopyFS(tmp, Tree()); err != nil {
 		return "", fmt.Errorf("demo: extracting into %s: %w", tmp, err)
 	}
@@ -60,20 +62,8 @@ func Extract(dir string) (root string, err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
-	old := ""
-	if _, err := os.Lstat(root); err == nil {
-		old = filepath.Join(dir, ".demo-old-"+filepath.Base(tmp))
-		if err := os.Rename(root, old); err != nil {
-			return "", fmt.Errorf("demo: moving the old extraction aside: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, root); err != nil {
+	if err := atomicfile.ReplaceDir(tmp, root); err != nil {
 		return "", fmt.Errorf("demo: %w", err)
-	}
-	if old != "" {
-		if err := os.RemoveAll(old); err != nil {
-			return "", fmt.Errorf("demo: removing the old extraction: %w", err)
-		}
 	}
 	return root, nil
 }

@@ -128,30 +128,19 @@ func Write(dir, text string) (string, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return "", fmt.Errorf("%s exists; depot init never overwrites a file: edit it, or move it aside first", path)
 	}
-	tmp, err := os.CreateTemp(dir, "."+FileName+".tmp-*")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(text)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	defer f.Abort()
+	if _, err := f.WriteString(text); err != nil {
 		return "", err
 	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := f.CommitNew(); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("%s exists; depot init never overwrites a file: edit it, or move it aside first", path)
 		}
 		return "", err
 	}
-	atomicfile.SyncDir(dir)
 	return path, nil
 }

@@ -1,6 +1,8 @@
 package initconf
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,5 +58,39 @@ func TestPlaceholders(t *testing.T) {
 	}
 	if len(Placeholders(examples.DepotTOML)) < 9 {
 		t.Error("the example itself should be full of placeholders")
+	}
+}
+
+// TestWriteNeverOverwrites: depot init writes depot.toml whole, and never
+// over a file or through a symbolic link that has its name.
+func TestWriteNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	path, err := Write(dir, "first\n")
+	if err != nil || path != filepath.Join(dir, FileName) {
+		t.Fatalf("Write: %q, %v", path, err)
+	}
+	if _, err := Write(dir, "second\n"); err == nil || !strings.Contains(err.Error(), "never overwrites") {
+		t.Errorf("a second Write: got %v, want a refusal", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "first\n" {
+		t.Errorf("%s holds %q after a refused Write, want the first text", path, b)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("%s: %v, %v; want mode 0644", path, st, err)
+	}
+
+	linked := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.Symlink(victim, filepath.Join(linked, FileName)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(linked, "text\n"); err == nil {
+		t.Error("Write over a dangling symbolic link succeeded")
+	}
+	if _, err := os.Lstat(victim); !os.IsNotExist(err) {
+		t.Errorf("Write wrote through the link: %v", err)
+	}
+	if ents, _ := os.ReadDir(linked); len(ents) != 1 {
+		t.Errorf("%s holds %d entries, want only the link (no temporary file)", linked, len(ents))
 	}
 }

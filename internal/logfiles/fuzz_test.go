@@ -3,6 +3,7 @@ package logfiles
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"depot/internal/logaddr"
 	"depot/internal/logfiles/logfilestest"
 	"depot/internal/logread"
+	"depot/internal/logsink"
 )
 
 // FuzzSearchFile feeds arbitrary bytes to search and prune. As files of
@@ -156,11 +158,11 @@ func FuzzFileLines(f *testing.F) {
 		}
 		dir := t.TempDir()
 		day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-		lf, err := Open(filepath.Join(dir, "access.log"))
+		lf, err := logsink.Open(filepath.Join(dir, "access.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rot := NewRotator(dir, []*File{lf}, func() time.Time { return day }, RotatorOptions{})
+		rot := NewRotator(dir, []*logsink.File{lf}, func() time.Time { return day }, RotatorOptions{})
 		var want [][]string   // the lines of each segment, the active one last
 		var segments []string // rotated and renamed files, oldest first
 		var cur []string
@@ -206,7 +208,7 @@ func FuzzFileLines(f *testing.F) {
 			got := readSegment(t, p)
 			if !slices.Equal(got, want[i]) {
 				t.Fatalf("%s holds %d lines, want the %d written while it was active, once each and in order (first difference at %d)",
-					filepath.Base(p), len(got), len(want[i]), firstDiff(got, want[i]))
+					filepath.Base(p), len(got), len(want[i]), logfilestest.FirstDiff(got, want[i]))
 			}
 		}
 	})
@@ -222,4 +224,34 @@ func readSegment(t *testing.T, path string) []string {
 		}
 	}
 	return nil
+}
+
+// FuzzParseQuery: any text either parses into a query whose bounds are in
+// order when both are given as the same date, or fails naming a field.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range [][4]string{
+		{"203.0.113.7", "2026-11-01", "^/r4", "4xx"}, {"2001:db8::/32", "2026-11-29T04:28:39Z", "", "404"},
+		{"", "", "(", "6xx"}, {"x", "yesterday", "", "99"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, ip, when, path, status string) {
+		q, err := ParseQuery(QueryText{IPs: []string{ip}, Since: when, Until: when, Path: path, Status: status})
+		if err != nil {
+			var qe *QueryError
+			if !errors.As(err, &qe) || qe.Field == "" {
+				t.Fatalf("error %v names no field", err)
+			}
+			return
+		}
+		if len(q.IPs) != 1 || q.IPs[0] != q.IPs[0].Masked() {
+			t.Fatalf("IPs %v: want one masked prefix", q.IPs)
+		}
+		if when != "" && !q.Since.Before(q.Until) {
+			t.Fatalf("since %v, until %v of the same %q: want since before until", q.Since, q.Until, when)
+		}
+		if q.Status != 0 && !(q.Status >= 1 && q.Status <= 5 || q.Status >= 100 && q.Status <= 999) {
+			t.Fatalf("status %d", q.Status)
+		}
+	})
 }

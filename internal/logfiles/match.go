@@ -212,6 +212,95 @@ func hasAnyPrefix(line []byte, prefixes [][]byte) bool {
 	return false
 }
 
+// QueryText is a search as an operator writes it, on the command line of
+// depot logs search: each field is the text of the flag of that name.
+type QueryText struct {
+	IPs []string // addresses or CIDR networks (ParseIPFilter)
+	// Since and Until are RFC 3339 (2026-11-29T04:28:39Z) or a date
+	// (2026-11-29, UTC). Since is inclusive; Until of a date includes that
+	// whole day, and Until of a time that whole second.
+	Since, Until string
+	Path         string // a Go regular expression
+	Status       string // a status ("404") or a class ("4xx")
+	Errors       bool
+}
+
+// QueryError says which field of a QueryText cannot be read ("ip",
+// "since", "until", "path", "status") and why.
+type QueryError struct {
+	Field string
+	Err   error
+}
+
+func (e *QueryError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// ParseQuery reads a search written as text. Its errors are *QueryError.
+func ParseQuery(t QueryText) (Query, error) {
+	q := Query{Errors: t.Errors}
+	for _, s := range t.IPs {
+		p, err := ParseIPFilter(s)
+		if err != nil {
+			return Query{}, &QueryError{"ip", fmt.Errorf("%w; give an address (203.0.113.7, 2001:db8::1) or a network (203.0.113.0/24)", err)}
+		}
+		q.IPs = append(q.IPs, p)
+	}
+	var err error
+	if q.Since, err = parseQueryTime(t.Since, false); err != nil {
+		return Query{}, &QueryError{"since", err}
+	}
+	if q.Until, err = parseQueryTime(t.Until, true); err != nil {
+		return Query{}, &QueryError{"until", err}
+	}
+	if t.Path != "" {
+		if q.Path, err = regexp.Compile(t.Path); err != nil {
+			return Query{}, &QueryError{"path", err}
+		}
+	}
+	if q.Status, err = parseStatus(t.Status); err != nil {
+		return Query{}, &QueryError{"status", err}
+	}
+	return q, nil
+}
+
+// parseQueryTime reads RFC 3339 or YYYY-MM-DD, or "" (no bound). For an
+// upper bound the result is exclusive: the next day after a date, the
+// next second after a time.
+func parseQueryTime(s string, upper bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if upper {
+			t = t.Truncate(time.Second).Add(time.Second)
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-29T04:28:39Z) or a date (2026-11-29)", s)
+	}
+	if upper {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}
+
+// parseStatus reads "404" (an exact status) or "4xx" (a class, as 4), or
+// "" (any status).
+func parseStatus(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if len(s) == 3 && (s[1:] == "xx" || s[1:] == "XX") && s[0] >= '1' && s[0] <= '5' {
+		return int(s[0] - '0'), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 || n > 999 {
+		return 0, fmt.Errorf("%q: want a status such as 404 or a class such as 4xx", s)
+	}
+	return n, nil
+}
+
 // ParseIPFilter reads an address ("203.0.113.7", "2001:db8::1") or a
 // network ("203.0.113.0/24") for Query.IPs.
 func ParseIPFilter(s string) (netip.Prefix, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"depot/internal/atomicfile"
+	"depot/internal/month"
 	"depot/internal/pseudonym"
 )
 
@@ -155,11 +156,11 @@ func PseudonymisedNotes(dir string, q Query) ([]string, error) {
 	}
 	var notes []string
 	for _, m := range slices.Sorted(maps.Keys(months)) {
-		start, err := time.Parse("2006-01", m)
+		mm, err := month.Parse(m)
 		if err != nil {
 			continue
 		}
-		if (!q.Until.IsZero() && !start.Before(q.Until)) || (!q.Since.IsZero() && !q.Since.Before(start.AddDate(0, 1, 0))) {
+		if (!q.Until.IsZero() && !mm.Start().Before(q.Until)) || (!q.Since.IsZero() && !q.Since.Before(mm.End())) {
 			continue
 		}
 		at, _ := time.Parse(time.RFC3339, months[m].At)

@@ -11,8 +11,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"depot/internal/atomicfile"
 	"depot/internal/logread"
@@ -295,29 +296,34 @@ func (s *fileSurvey) total() int64 {
 	return n
 }
 
-// surveyAll reads every file (one worker per core) and counts, per settled
-// month, the lines that still hold a real address.
+// surveyAll reads every file (one worker per core, each with its own
+// scanner) and counts, per settled month, the lines that still hold a real
+// address.
 func surveyAll(ctx context.Context, paths []string, settled int64) []*fileSurvey {
 	out := make([]*fileSurvey, len(paths))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(paths))) {
-		wg.Go(func() {
-			var sc lineScanner
-			var s lineScan
-			for i := range jobs {
-				if ctx.Err() != nil {
-					continue
-				}
-				out[i] = surveyFile(paths[i], settled, &sc, &s)
-			}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(paths)))
+	type scanner struct {
+		sc lineScanner
+		s  lineScan
+	}
+	idle := make(chan *scanner, workers)
+	for range workers {
+		idle <- &scanner{}
+	}
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for i, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			w := <-idle
+			defer func() { idle <- w }()
+			out[i] = surveyFile(p, settled, &w.sc, &w.s)
+			return nil
 		})
 	}
-	for i := range paths {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	g.Wait()
 	return slices.DeleteFunc(out, func(s *fileSurvey) bool { return s == nil })
 }
 
@@ -464,32 +470,32 @@ type rewritten struct {
 	undated int64
 }
 
-// rewriteAll writes each file's pseudonymised copy (one worker per core).
-// On error some temporary files may exist: the caller removes those
-// returned.
+// rewriteAll writes each file's pseudonymised copy (one worker per core);
+// the first error stops the rest. On error some temporary files may
+// exist: the caller removes those returned.
 func rewriteAll(ctx context.Context, files []*fileSurvey, rw *lineRewriter, opts PseudonymiseOptions) ([]rewritten, error) {
 	out := make([]rewritten, len(files))
-	errs := make([]error, len(files))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(files))) {
-		wg.Go(func() {
-			for i := range jobs {
-				if ctx.Err() != nil {
-					errs[i] = ctx.Err()
-					continue
-				}
-				out[i], errs[i] = rewriteFile(files[i], rw, opts)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(min(runtime.GOMAXPROCS(0), max(1, len(files))))
+	for i, f := range files {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
 			}
+			var err error
+			out[i], err = rewriteFile(f, rw, opts)
+			return err
 		})
 	}
-	for i := range files {
-		jobs <- i
+	err := g.Wait()
+	if err == nil {
+		err = ctx.Err()
 	}
-	close(jobs)
-	wg.Wait()
 	done := slices.DeleteFunc(out, func(r rewritten) bool { return r.tmp == "" })
-	return done, errors.Join(errs...)
+	return done, err
 }
 
 // rewriteFile writes the pseudonymised copy of one file to a synced

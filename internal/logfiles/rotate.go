@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"depot/internal/logsink"
 )
 
 // RotatorOptions are a Rotator's optional hooks.
@@ -34,12 +36,12 @@ type RotatorOptions struct {
 // compressed in the background to "access.log-YYYYMMDD.gz".
 //
 // Invariant: a line is written to exactly one file. Rotation runs inside
-// File.swap, so writers wait while the file is flushed, renamed and opened
+// File.Swap, so writers wait while the file is flushed, renamed and opened
 // afresh; if the fresh open fails the rename is undone and lines keep
 // going to the old file.
 type Rotator struct {
 	dir   string
-	files []*File
+	files []*logsink.File
 	now   func() time.Time
 	opts  RotatorOptions
 
@@ -50,7 +52,7 @@ type Rotator struct {
 
 // NewRotator returns a rotator for files, which live in dir. now is the
 // clock (time.Now in production).
-func NewRotator(dir string, files []*File, now func() time.Time, opts RotatorOptions) *Rotator {
+func NewRotator(dir string, files []*logsink.File, now func() time.Time, opts RotatorOptions) *Rotator {
 	return &Rotator{dir: dir, files: files, now: now, opts: opts}
 }
 
@@ -131,26 +133,27 @@ var errEmpty = errors.New("empty")
 
 // rotate moves f's file to its dated name and compresses it in the
 // background.
-func (r *Rotator) rotate(f *File, day time.Time) error {
+func (r *Rotator) rotate(f *logsink.File, day time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var target string
-	err := f.swap(func() error {
-		st, err := os.Stat(f.path)
+	path := f.Path()
+	err := f.Swap(func() error {
+		st, err := os.Stat(path)
 		if err != nil {
 			return err
 		}
 		if st.Size() == 0 {
 			return errEmpty
 		}
-		target = freeName(f.path + "-" + day.Format("20060102"))
-		return os.Rename(f.path, target)
-	}, func() error { return os.Rename(target, f.path) })
+		target = freeName(path + "-" + day.Format("20060102"))
+		return os.Rename(path, target)
+	}, func() error { return os.Rename(target, path) })
 	switch {
 	case errors.Is(err, errEmpty):
 		return nil
 	case err != nil:
-		return fmt.Errorf("rotating %s: %w", f.path, err)
+		return fmt.Errorf("rotating %s: %w", path, err)
 	}
 	r.background(func() error {
 		unlock, err := lockDir(r.dir)

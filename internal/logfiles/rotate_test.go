@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"depot/internal/logfiles/logfilestest"
+	"depot/internal/logsink"
 )
 
 // TestRotationUnderLoad writes from many goroutines while rotations are
 // forced, then checks that every line is in exactly one file.
 func TestRotationUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Open(filepath.Join(dir, AccessName))
+	f, err := logsink.Open(filepath.Join(dir, AccessName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	now := func() time.Time { return time.Unix(clock.Load(), 0) }
 	var bgErrs []error
 	var mu sync.Mutex
-	r := NewRotator(dir, []*File{f}, now, RotatorOptions{Report: func(err error) { mu.Lock(); bgErrs = append(bgErrs, err); mu.Unlock() }})
+	r := NewRotator(dir, []*logsink.File{f}, now, RotatorOptions{Report: func(err error) { mu.Lock(); bgErrs = append(bgErrs, err); mu.Unlock() }})
 
 	const writers, perWriter = 8, 3000
 	var wg sync.WaitGroup
@@ -92,12 +93,12 @@ func TestRotationUnderLoad(t *testing.T) {
 
 func TestRotateEmptyFileIsLeftAlone(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Open(filepath.Join(dir, ErrorName))
+	f, err := logsink.Open(filepath.Join(dir, ErrorName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := NewRotator(dir, []*File{f}, time.Now, RotatorOptions{})
+	r := NewRotator(dir, []*logsink.File{f}, time.Now, RotatorOptions{})
 	if err := r.RotateNow(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestRunRotatesAtMidnight(t *testing.T) {
 	logfilestest.WriteFile(t, dir, AccessName, "stale line")
 	old := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	os.Chtimes(path, old, old)
-	f, err := Open(path)
+	f, err := logsink.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func TestRunRotatesAtMidnight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dailies := make(chan struct{}, 4)
 	var passes []error // Rotated's outcomes, read after Run returns
-	r := NewRotator(dir, []*File{f}, now, RotatorOptions{
+	r := NewRotator(dir, []*logsink.File{f}, now, RotatorOptions{
 		Daily:   func(context.Context) { dailies <- struct{}{} },
 		Rotated: func(err error) { passes = append(passes, err) },
 	})
@@ -266,7 +267,7 @@ func whole(t *testing.T, path string) []byte {
 // rotation too.
 func TestHungDailyDoesNotStopRotation(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Open(filepath.Join(dir, AccessName))
+	f, err := logsink.Open(filepath.Join(dir, AccessName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestHungDailyDoesNotStopRotation(t *testing.T) {
 	started := make(chan struct{}, 4)
 	var reports []error
 	var mu sync.Mutex
-	r := NewRotator(dir, []*File{f}, now, RotatorOptions{
+	r := NewRotator(dir, []*logsink.File{f}, now, RotatorOptions{
 		Daily: func(context.Context) {
 			started <- struct{}{}
 			<-release // hung: CollecTor does not answer
@@ -311,44 +312,5 @@ func TestHungDailyDoesNotStopRotation(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestFileCounts checks what monitoring reads of a File besides
-// LostLines: the lines written, and, on a device that is always full, the
-// time of the last failed write.
-func TestFileCounts(t *testing.T) {
-	f, err := Open(filepath.Join(t.TempDir(), AccessName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	f.Write([]byte("one\n"))
-	f.Write([]byte("two\nthree\n"))
-	if err := f.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if f.Written() != 3 || f.LostLines() != 0 {
-		t.Errorf("Written %d, LostLines %d; want 3 and 0", f.Written(), f.LostLines())
-	}
-	if at := f.LastWriteErrorAt(); !at.IsZero() {
-		t.Errorf("LastWriteErrorAt %v, want none", at)
-	}
-
-	if _, err := os.Stat("/dev/full"); err != nil {
-		t.Skip("no /dev/full")
-	}
-	full, err := Open("/dev/full")
-	if err != nil {
-		t.Skipf("cannot open /dev/full: %v", err)
-	}
-	defer full.Close()
-	before := time.Now()
-	full.Write([]byte("kept in the buffer\n"))
-	if err := full.Flush(); err == nil || !strings.Contains(err.Error(), "no space") {
-		t.Fatalf("Flush to /dev/full: %v, want 'no space left'", err)
-	}
-	if at := full.LastWriteErrorAt(); at.Before(before) {
-		t.Errorf("LastWriteErrorAt %v, want the failed flush's time (after %v)", at, before)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
 
 	"depot/internal/logread"
 )
@@ -62,24 +63,22 @@ func Search(ctx context.Context, dir string, q Query, emit func(*Match) error) (
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Each worker keeps its buffers and inflater from job to job; a job
+	// takes an idle one.
 	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan *job)
-	var wg sync.WaitGroup
+	idle := make(chan *worker, workers)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := &worker{m: m}
-			for j := range jobs {
-				j.run(w)
-			}
-		}()
+		idle <- &worker{m: m}
 	}
+	var pool errgroup.Group
+	pool.SetLimit(workers)
 	// The dispatcher keeps at most `ahead` files in flight beyond the one
 	// being emitted; a slot is freed when the emitter takes a file's result.
 	ahead := make(chan struct{}, 2*workers+2)
+	dispatched := make(chan struct{})
 	go func() {
-		defer close(jobs)
+		defer close(dispatched)
+		defer pool.Wait()
 		for _, p := range plans {
 			select {
 			case ahead <- struct{}{}:
@@ -87,17 +86,21 @@ func Search(ctx context.Context, dir string, q Query, emit func(*Match) error) (
 				return
 			}
 			for _, j := range p.start() {
-				select {
-				case jobs <- j:
-				case <-ctx.Done():
+				if ctx.Err() != nil {
 					return
 				}
+				pool.Go(func() error {
+					w := <-idle
+					defer func() { idle <- w }()
+					j.run(w)
+					return nil
+				})
 			}
 		}
 	}()
 	err = mergeEmit(ctx, plans, ahead, emit)
 	cancel()
-	wg.Wait()
+	<-dispatched
 	for _, p := range plans {
 		p.close()
 		if p.err != nil {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"depot/internal/testtool"
 )
 
 var formats = []Format{Plain, Gzip, Xz, Bzip2, Zstd}
@@ -238,13 +239,7 @@ func TestToolsInterop(t *testing.T) {
 		{Zstd, []string{"zstd", "-c", "-q"}},
 	} {
 		t.Run(tool.f.String(), func(t *testing.T) {
-			if _, err := exec.LookPath(tool.argv[0]); err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s is required in CI", tool.argv[0])
-				}
-				t.Skipf("%s is not installed", tool.argv[0])
-			}
-			cmd := exec.Command(tool.argv[0], tool.argv[1:]...)
+			cmd := exec.Command(testtool.Path(t, tool.argv[0]), tool.argv[1:]...)
 			cmd.Stdin = bytes.NewReader(data)
 			out, err := cmd.Output()
 			if err != nil {

@@ -8,7 +8,7 @@ import (
 )
 
 // LogFile is what the log collector reads of a log file
-// (*logfiles.File).
+// (*logsink.File).
 type LogFile interface {
 	Path() string
 	// Written counts the lines accepted for writing, LostLines those that

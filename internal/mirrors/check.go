@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"depot/internal/config"
 	"depot/internal/outbound"
 )
@@ -66,19 +68,18 @@ type job struct {
 func checkMirror(ctx context.Context, client *http.Client, m config.Mirror, jobs []job, now func() time.Time) map[string]*Result {
 	results := make(map[string]*Result, len(jobs))
 	var mu sync.Mutex
-	sem := make(chan struct{}, perMirrorConns)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(perMirrorConns)
 	for _, j := range jobs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			r := fetch(ctx, client, mirrorURL(m.URL, j.name), j, now)
 			mu.Lock()
 			results[j.name] = r
 			mu.Unlock()
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	return results
 }
 

@@ -16,28 +16,15 @@ import (
 	"depot/internal/config"
 	"depot/internal/mirrors/mirrorstest"
 	"depot/internal/server"
+	"depot/internal/testtool"
 )
-
-// need returns the path of tool, or ends the test: a missing tool fails
-// the test under CI=true and skips it elsewhere.
-func need(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (required with CI=true)", tool)
-		}
-		t.Skipf("%s not installed", tool)
-	}
-	return p
-}
 
 // createrepo makes dir a yum repository whose version is rev (used as the
 // revision and every timestamp, so each rev gives a distinct repomd.xml).
 func createrepo(t *testing.T, dir string, rev int) {
 	t.Helper()
 	os.MkdirAll(dir, 0o755)
-	out, err := exec.Command(need(t, "createrepo_c"), "--quiet", "--update", "--revision", strconv.Itoa(rev),
+	out, err := exec.Command(testtool.Path(t, "createrepo_c"), "--quiet", "--update", "--revision", strconv.Itoa(rev),
 		"--set-timestamp-to-revision", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("createrepo_c: %v\n%s", err, out)
@@ -48,7 +35,7 @@ func createrepo(t *testing.T, dir string, rev int) {
 // installroot, cache and repo directory; it returns dnf's error and output.
 func dnfMakecache(t *testing.T, metalinkURL string) (string, error) {
 	t.Helper()
-	dnf := need(t, "dnf")
+	dnf := testtool.Path(t, "dnf")
 	dir := t.TempDir()
 	repos := filepath.Join(dir, "repos.d")
 	os.MkdirAll(repos, 0o755)
@@ -101,8 +88,7 @@ func accessLogCount(t *testing.T, srv *server.Server, substr string) int {
 // stale and a down mirror; then with the fresh one a sync behind; then
 // with every mirror down.
 func TestDNF(t *testing.T) {
-	need(t, "dnf")
-	need(t, "createrepo_c")
+	testtool.Need(t, "dnf", "createrepo_c")
 	dir := t.TempDir()
 	origin := filepath.Join(dir, "origin")
 	repo := filepath.Join(origin, "repo")

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"depot/internal/config"
-	"depot/internal/server"
+	"depot/internal/responder"
 )
 
 // clock is a fake clock for tests that must not sleep.
@@ -134,7 +134,7 @@ func (fx *fixture) get(t testing.TB, target string, host string) *httptest.Respo
 // getOnion is get as an onion listener would ask.
 func (fx *fixture) getOnion(t testing.TB, target string, host string) *httptest.ResponseRecorder {
 	t.Helper()
-	return fx.respond(t, server.WithOnion(httptest.NewRequest(http.MethodGet, target, nil)), host)
+	return fx.respond(t, responder.WithOnion(httptest.NewRequest(http.MethodGet, target, nil)), host)
 }
 
 func (fx *fixture) respond(t testing.TB, req *http.Request, host string) *httptest.ResponseRecorder {

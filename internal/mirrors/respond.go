@@ -6,22 +6,22 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"depot/internal/config"
 	"depot/internal/metalink"
-	"depot/internal/server"
+	"depot/internal/responder"
+	"depot/internal/sitepath"
 )
 
 // Responders returns the responders of one site, in the order they are
 // asked: the status page, metalinks, Metalink 4, redirects. Each is
 // present only if the site enables it. Pass it as
 // server.Options.Responders.
-func (s *Service) Responders(site config.Site) []server.Responder {
-	var rs []server.Responder
+func (s *Service) Responders(site config.Site) []responder.Responder {
+	var rs []responder.Responder
 	if site.MirrorStatusPath != "" {
 		rs = append(rs, statusResponder{s: s, prefix: site.MirrorStatusPath})
 	}
@@ -38,19 +38,16 @@ func (s *Service) Responders(site config.Site) []server.Responder {
 }
 
 // treeName turns a URL path into a tree path, or reports false for paths
-// the responders must not answer: unclean ones and hidden entries, which
-// the site answers with its usual 400 or 404.
+// the responders must not answer: those the site's resolver refuses
+// (sitepath.Resolve: traversal, hidden entries), which the site answers
+// with its usual 400 or 404, and those it would have to clean first
+// ("//x", "/x/", "/./x"), which the site answers as it answers them.
 func treeName(urlPath string) (string, bool) {
-	if urlPath == "" || urlPath[0] != '/' || path.Clean(urlPath) != urlPath || strings.Contains(urlPath, "\\") || strings.ContainsRune(urlPath, 0) {
+	name, err := sitepath.Resolve(urlPath)
+	if err != nil || name == "." || "/"+name != urlPath {
 		return "", false
 	}
-	name := urlPath[1:]
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "" || strings.HasPrefix(seg, ".") {
-			return "", false
-		}
-	}
-	return name, filepath.IsLocal(filepath.FromSlash(name))
+	return name, true
 }
 
 // stat looks name up in the site root; only regular files count.
@@ -96,7 +93,7 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 		return false, nil
 	}
 	name := strings.TrimSuffix(mlName, ".metalink")
-	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"), server.IsOnion(r))
+	body, err := m.s.Metalink(m.site, name, r.URL.Query().Get("country"), responder.IsOnion(r))
 	if body == nil && err == nil {
 		return false, nil // no repomd.xml here: the site answers 404
 	}
@@ -115,7 +112,7 @@ func (m metalinkResponder) Respond(w http.ResponseWriter, r *http.Request) (bool
 // name of site, or nil if there is no such file. It comes from the cache
 // when neither the file nor the mirror state changed. country ("DE") puts
 // the client's country and continent first; it may be empty. onion says
-// the request arrived on an onion listener (server.IsOnion).
+// the request arrived on an onion listener (responder.IsOnion).
 func (s *Service) Metalink(site config.Site, name string, country string, onion bool) ([]byte, error) {
 	country = s.knownCountry(country)
 	key := "3|" + site.Root + "|" + name + "|" + country + "|" + strconv.FormatBool(onion)
@@ -174,7 +171,7 @@ func (m meta4Responder) Respond(w http.ResponseWriter, r *http.Request) (bool, e
 	if !ok {
 		return false, nil
 	}
-	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), server.IsOnion(r))
+	body, err := m.s.Meta4(m.site, name, fi, r.URL.Query().Get("country"), responder.IsOnion(r))
 	if busy(w, err) {
 		return true, nil
 	}
@@ -289,7 +286,7 @@ func (rr redirectResponder) Respond(w http.ResponseWriter, r *http.Request) (boo
 	if !ok || fi.Size() < int64(rr.site.RedirectMinSize) {
 		return false, nil
 	}
-	target := rr.s.RedirectTarget(rr.site, name, fi, server.IsOnion(r))
+	target := rr.s.RedirectTarget(rr.site, name, fi, responder.IsOnion(r))
 	if target == "" {
 		return false, nil // no verified mirror: served here
 	}

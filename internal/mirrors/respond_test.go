@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,5 +307,40 @@ func TestStatusPage(t *testing.T) {
 	}
 	if !strings.Contains(tbl.String(), "MIRROR") || !strings.Contains(tbl.String(), "down") {
 		t.Errorf("table:\n%s", tbl.String())
+	}
+}
+
+// TestTreeName: the responders answer only for the names the site's
+// resolver gives, and only for paths it need not clean; every other path
+// falls through to the site, which answers it as it answers any file.
+func TestTreeName(t *testing.T) {
+	for _, tt := range []struct {
+		target string
+		want   string
+		ok     bool
+	}{
+		{"/r4.2/repodata/repomd.xml.metalink", "r4.2/repodata/repomd.xml.metalink", true},
+		{"/iso/Qubes-R4.2.iso.meta4", "iso/Qubes-R4.2.iso.meta4", true},
+		{"/", "", false},
+		{"/r4.2/", "", false},
+		{"/r4.2//repodata/repomd.xml.metalink", "", false},
+		{"/r4.2/./repodata/repomd.xml.metalink", "", false},
+		{"/r4.2/../etc/passwd", "", false},
+		{"/%2e%2e/etc/passwd", "", false},
+		{"/.git/config", "", false},
+		{"/r4.2/.hidden.iso", "", false},
+		{"/a%5c..%5cb.iso", "", false},
+		{"/a%00.iso", "", false},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			u, err := url.Parse(tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := treeName(u.Path)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("treeName(%q) = %q, %v; want %q, %v", u.Path, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

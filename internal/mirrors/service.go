@@ -53,6 +53,10 @@ type Options struct {
 	// DefaultHashWait.
 	MaxHashes int
 	HashWait  time.Duration
+	// Warn is told of what goes wrong without stopping the Service: a
+	// state file that cannot be decoded, moved aside so that the Service
+	// starts from an empty state. nil discards such warnings.
+	Warn func(error)
 }
 
 func (o *Options) applyDefaults() {
@@ -87,6 +91,9 @@ func (o *Options) applyDefaults() {
 	if o.HashWait <= 0 {
 		o.HashWait = DefaultHashWait
 	}
+	if o.Warn == nil {
+		o.Warn = func(error) {}
+	}
 }
 
 // Service holds the mirror registry and state of one depot. Its methods
@@ -115,21 +122,21 @@ func StateFile(cfg *config.Config) string {
 }
 
 // New loads the state of a validated configuration. It connects nowhere
-// and starts nothing. A state file that cannot be read is moved aside:
-// New then returns a usable Service with an empty state together with an
-// error saying so. A nil Service comes only with an error.
+// and starts nothing. An error (a state file that cannot be read) means no
+// Service. A state file that is read but cannot be decoded is moved aside
+// and reported to Options.Warn: New then returns a Service with an empty
+// state, as on a first start.
 func New(cfg *config.Config, opts Options) (*Service, error) {
 	opts.applyDefaults()
-	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*docroot.Root{},
-		hashes: newHashes(opts.MaxHashes, opts.HashWait)}
-	st, err := loadState(s.file)
-	if st == nil {
+	st, err := loadState(StateFile(cfg), opts.Warn)
+	if err != nil {
 		return nil, err
 	}
-	s.state = st
+	s := &Service{opts: opts, file: StateFile(cfg), cfg: cfg, roots: map[string]*docroot.Root{},
+		hashes: newHashes(opts.MaxHashes, opts.HashWait), state: st}
 	s.caches.init()
 	s.expires.Store(s.nextExpiry(opts.Now()))
-	return s, err
+	return s, nil
 }
 
 // Reload switches to a new configuration's mirrors and sites. What the

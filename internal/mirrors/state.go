@@ -135,9 +135,9 @@ func newState() *State {
 }
 
 // loadState reads the state file; a missing file is an empty state. A file
-// that cannot be read as state is renamed to .corrupt and reported, so
-// that the next save does not silently destroy the evidence.
-func loadState(file string) (*State, error) {
+// that cannot be decoded as state is renamed to .corrupt and reported to
+// warn, so that the next save does not silently destroy the evidence.
+func loadState(file string, warn func(error)) (*State, error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return newState(), nil
@@ -152,7 +152,8 @@ func loadState(file string) (*State, error) {
 		}
 		aside := file + ".corrupt"
 		_ = os.Rename(file, aside)
-		return newState(), fmt.Errorf("mirror state %s unreadable (%v); moved it to %s and starting afresh", file, err, aside)
+		warn(fmt.Errorf("mirror state %s unreadable (%v); moved it to %s and starting afresh", file, err, aside))
+		return newState(), nil
 	}
 	if st.Files == nil {
 		st.Files = map[string]*OriginFile{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,12 +46,32 @@ func TestCorruptStateMovedAside(t *testing.T) {
 	file := StateFile(fx.cfg)
 	os.MkdirAll(filepath.Dir(file), 0o755)
 	os.WriteFile(file, []byte("{not json"), 0o644)
-	svc, err := New(fx.cfg, Options{Now: fx.clock.Now})
-	if err == nil || svc == nil {
-		t.Fatalf("got %v, %v; want a usable service and an error", svc, err)
+	var warnings []error
+	svc, err := New(fx.cfg, Options{Now: fx.clock.Now, Warn: func(err error) { warnings = append(warnings, err) }})
+	if err != nil || svc == nil {
+		t.Fatalf("got %v, %v; want a usable service and no error", svc, err)
+	}
+	defer svc.Close()
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Error(), file+".corrupt") {
+		t.Errorf("warnings: %v; want one that names %s.corrupt", warnings, file)
 	}
 	if _, err := os.Stat(file + ".corrupt"); err != nil {
 		t.Errorf("corrupt state not kept aside: %v", err)
+	}
+}
+
+// TestUnreadableStateIsAnError: a state file that cannot be read at all
+// (here a directory in its place) stops New, and no Service comes with
+// the error.
+func TestUnreadableStateIsAnError(t *testing.T) {
+	fx := newFixture(t, originFiles())
+	file := StateFile(fx.cfg)
+	if err := os.MkdirAll(file, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(fx.cfg, Options{Now: fx.clock.Now, Warn: func(err error) { t.Errorf("warned %v; want an error", err) }})
+	if err == nil || svc != nil {
+		t.Fatalf("got %v, %v; want no service and an error", svc, err)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"depot/internal/proxy/allow"
+	"depot/internal/allowlist"
 )
 
 // recordingDialer records every address the proxy tries to reach.
@@ -45,7 +45,7 @@ func FuzzRequest(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	list, _ := allow.ParseList([]string{"repo.example.org", "*.debian.org"})
+	list, _ := allowlist.ParseList([]string{"repo.example.org", "*.debian.org"})
 	f.Fuzz(func(t *testing.T, raw string) {
 		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
 		if err != nil {
@@ -59,7 +59,7 @@ func FuzzRequest(f *testing.F) {
 		s.dialer = d
 		s.handle(httptest.NewRecorder(), req)
 		for _, a := range d.addrs {
-			tg, err := allow.ParseAuthority(a, 0)
+			tg, err := allowlist.ParseAuthority(a, 0)
 			if err != nil || !list.Allows(tg) {
 				t.Fatalf("request %q made the proxy dial %q", raw, a)
 			}

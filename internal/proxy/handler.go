@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"depot/internal/proxy/allow"
+	"depot/internal/allowlist"
 )
 
 // handle answers one request: CONNECT opens a tunnel, an absolute-form
@@ -43,7 +43,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "protocol upgrades are not forwarded")
 		return
 	}
-	t, err := allow.ParseAuthority(r.URL.Host, 80)
+	t, err := allowlist.ParseAuthority(r.URL.Host, 80)
 	if err != nil {
 		plain(w, http.StatusBadRequest, "the request's host is not a host name or IP address")
 		return
@@ -58,7 +58,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 // connect opens a tunnel (RFC 9110 §9.3.6) to an allowed host:port.
 func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	// The target is authority-form: host and port, nothing else.
-	t, err := allow.ParseAuthority(r.RequestURI, 0)
+	t, err := allowlist.ParseAuthority(r.RequestURI, 0)
 	if err != nil {
 		plain(w, http.StatusBadRequest, "CONNECT needs host:port")
 		return
@@ -116,7 +116,7 @@ func (s *Server) track(c net.Conn, add bool) {
 
 // allowed decides whether a client may reach t, and counts the decision
 // when Options.Decision is set.
-func (s *Server) allowed(t allow.Target) bool {
+func (s *Server) allowed(t allowlist.Target) bool {
 	ok := s.allow.Allows(t)
 	if s.opts.Decision != nil {
 		s.opts.Decision(ok)
@@ -125,7 +125,7 @@ func (s *Server) allowed(t allow.Target) bool {
 }
 
 // deny answers 403 naming the destination and the key that would allow it.
-func deny(w http.ResponseWriter, t allow.Target) {
+func deny(w http.ResponseWriter, t allowlist.Target) {
 	plain(w, http.StatusForbidden, fmt.Sprintf("depot proxy: %s is not allowed; add it to allow in the [proxy] table of depot's configuration", t.HostPort()))
 }
 

@@ -14,9 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"depot/internal/allowlist"
 	"depot/internal/config"
 	"depot/internal/outbound"
-	"depot/internal/proxy/allow"
 	"depot/internal/unixsock"
 )
 
@@ -52,7 +52,7 @@ type Options struct {
 type Server struct {
 	cfg   config.Proxy
 	opts  Options
-	allow allow.List
+	allow allowlist.List
 	// dialer reaches destinations: directly, or through tor's SOCKS
 	// port, which receives host names unresolved.
 	dialer outbound.ContextDialer
@@ -73,7 +73,7 @@ func New(cfg config.Proxy, opts Options) (*Server, error) {
 	if !cfg.Enabled() {
 		return nil, errors.New("proxy: [proxy] has no listen address")
 	}
-	list, err := allow.ParseList(cfg.Allow)
+	list, err := allowlist.ParseList(cfg.Allow)
 	if err != nil {
 		return nil, fmt.Errorf("proxy.allow%w", err)
 	}
@@ -285,7 +285,7 @@ var errDenied = errors.New("destination not in proxy.allow")
 // dial connects to an allowed destination, handing the name as received
 // to the dialer (to tor, unresolved).
 func (s *Server) dial(ctx context.Context, _, addr string) (net.Conn, error) {
-	t, err := allow.ParseAuthority(addr, 0)
+	t, err := allowlist.ParseAuthority(addr, 0)
 	if err != nil || !s.allow.Allows(t) {
 		return nil, errDenied
 	}

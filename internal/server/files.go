@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"depot/internal/docroot"
+	"depot/internal/sitepath"
 )
 
 // contentTypes are the types depot sets itself, so that repository files
@@ -91,9 +92,9 @@ func statusOf(err error) int {
 		return status
 	}
 	switch {
-	case errors.Is(err, errBadPath):
+	case errors.Is(err, sitepath.ErrBadPath):
 		return http.StatusBadRequest
-	case errors.Is(err, errHidden), errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, sitepath.ErrHidden), errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
 	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.ELOOP):
 		// A file used as a directory, a name longer than NAME_MAX, a

@@ -6,6 +6,7 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/docroot"
+	"depot/internal/responder"
 )
 
 // sites is the virtual-host table: what a reload builds whole and swaps in.
@@ -20,10 +21,10 @@ type sites struct {
 
 // newSites builds the table of cfgs. roots holds the opened root of every
 // site's root path (see Server.openRoots), cache is the server's.
-func newSites(cfgs []config.Site, responders func(config.Site) []Responder, g *gate, roots map[string]*docroot.Root, cache *fileCache) *sites {
+func newSites(cfgs []config.Site, responders func(config.Site) []responder.Responder, g *gate, roots map[string]*docroot.Root, cache *fileCache) *sites {
 	t := &sites{byHost: map[string]*site{}}
 	for _, c := range cfgs {
-		var rs []Responder
+		var rs []responder.Responder
 		if responders != nil {
 			rs = responders(c)
 		}

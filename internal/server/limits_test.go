@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"depot/internal/config"
+	"depot/internal/responder"
 	"depot/internal/server/servertest"
 )
 
@@ -51,8 +52,8 @@ func TestHeaderLimitIs16KiB(t *testing.T) {
 // and onion listeners alike.
 func TestMountRedirectsWithoutSlash(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "stats page") })
-	ts := startServer(t, "", Options{Responders: func(config.Site) []Responder {
-		return []Responder{Mount("/statistics/", page)}
+	ts := startServer(t, "", Options{Responders: func(config.Site) []responder.Responder {
+		return []responder.Responder{responder.Mount("/statistics/", page)}
 	}})
 	for _, addr := range []string{ts.clearnet, ts.onion} {
 		for _, tt := range []struct{ path, location string }{

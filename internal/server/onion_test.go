@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"io"
@@ -163,20 +164,49 @@ func TestOnionChainHasNoWriter(t *testing.T) {
 
 // TestOnionPathImportsNoLogger reads every file an onion request passes
 // through besides onion.go (the listener's guard, the guardHandler and its
-// limits, the sites, their roots, files and cache): none may import
-// anything that writes logs. Only the clearnet files (chains.go, refused.go,
+// limits, the sites, their files and cache): none may import anything
+// that writes logs, nor any depot package that does or imports one
+// (docroot, responder, sitepath). Only the clearnet files (chains.go, refused.go,
 // tlslisten.go, server.go) do.
 func TestOnionPathImportsNoLogger(t *testing.T) {
-	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "cache.go", "../docroot/docroot.go", "resolve.go", "hosts.go", "onionmark.go"} {
+	logging := func(path string) bool {
+		switch path {
+		case "depot/internal/accesslog", "depot/internal/errorlog", "depot/internal/logfiles", "depot/internal/logsink", "log", "log/slog", "log/syslog":
+			return true
+		}
+		return false
+	}
+	// leadsToLog reports the chain of depot packages from pkg to a logging
+	// import, if there is one.
+	var leadsToLog func(pkg string, seen map[string]bool) []string
+	leadsToLog = func(pkg string, seen map[string]bool) []string {
+		if logging(pkg) {
+			return []string{pkg}
+		}
+		if !strings.HasPrefix(pkg, "depot/") || seen[pkg] {
+			return nil
+		}
+		seen[pkg] = true
+		bp, err := build.Import(pkg, ".", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range bp.Imports {
+			if chain := leadsToLog(imp, seen); chain != nil {
+				return append([]string{pkg}, chain...)
+			}
+		}
+		return nil
+	}
+	for _, file := range []string{"conn.go", "limits.go", "cork.go", "site.go", "files.go", "cache.go", "hosts.go", "onionmark.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
-			switch path {
-			case "depot/internal/accesslog", "depot/internal/errorlog", "depot/internal/logfiles", "log", "log/slog", "log/syslog":
-				t.Errorf("%s imports %q; it is on the onion path and may not log", file, path)
+			if chain := leadsToLog(path, map[string]bool{}); chain != nil {
+				t.Errorf("%s imports %s; it is on the onion path and may not log", file, strings.Join(chain, " → "))
 			}
 		}
 	}

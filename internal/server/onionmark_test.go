@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"depot/internal/config"
+	"depot/internal/responder"
 )
 
 // whoami answers /whoami with what IsOnion says about the request.
@@ -15,7 +16,7 @@ func (whoami) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
 	if r.URL.Path != "/whoami" {
 		return false, nil
 	}
-	_, _ = w.Write([]byte(strconv.FormatBool(IsOnion(r))))
+	_, _ = w.Write([]byte(strconv.FormatBool(responder.IsOnion(r))))
 	return true, nil
 }
 
@@ -23,7 +24,7 @@ func (whoami) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
 // by the listener it arrived on, never by its Host header, which any
 // client sets as it likes.
 func TestIsOnionComesFromTheListener(t *testing.T) {
-	ts := startServer(t, "", Options{Responders: func(config.Site) []Responder { return []Responder{whoami{}} }})
+	ts := startServer(t, "", Options{Responders: func(config.Site) []responder.Responder { return []responder.Responder{whoami{}} }})
 	tests := []struct {
 		name, addr, host, want string
 	}{

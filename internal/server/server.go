@@ -23,9 +23,10 @@ import (
 	"depot/internal/config"
 	"depot/internal/docroot"
 	"depot/internal/errorlog"
-	"depot/internal/logfiles"
+	"depot/internal/logsink"
 	"depot/internal/metrics"
 	"depot/internal/outbound"
+	"depot/internal/responder"
 )
 
 // Limits that bound slow and hostile clients. Bodies are never read (only
@@ -52,7 +53,7 @@ const (
 type Options struct {
 	// Responders, if set, returns the responders of a site (metalinks,
 	// redirects, published pages). It is called again on every reload.
-	Responders func(config.Site) []Responder
+	Responders func(config.Site) []responder.Responder
 	// Now is the clock of log lines; nil means time.Now.
 	Now func() time.Time
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout override the package
@@ -80,8 +81,8 @@ type Server struct {
 	opts   Options
 	cfg    *config.Config
 	sites  table
-	access *logfiles.File // nil when there is no clearnet listener
-	errors *logfiles.File
+	access *logsink.File // nil when there is no clearnet listener
+	errors *logsink.File
 
 	listeners []net.Listener // bound, in configuration order
 	tls       []*listenerTLS // by listener; nil for a plain one
@@ -192,8 +193,8 @@ func (s *Server) closeRoots() {
 
 // AccessLog and ErrorLog are the clearnet log files (nil without a
 // clearnet listener, and before Listen), for rotation.
-func (s *Server) AccessLog() *logfiles.File { return s.access }
-func (s *Server) ErrorLog() *logfiles.File  { return s.errors }
+func (s *Server) AccessLog() *logsink.File { return s.access }
+func (s *Server) ErrorLog() *logsink.File  { return s.errors }
 
 // Listen binds every listener, or none: if one fails, those already bound
 // are closed and the error names the listener. Only once all are bound
@@ -242,10 +243,10 @@ func (s *Server) openLogs() error {
 	if err := atomicfile.MakeDir(s.cfg.LogDir, 0o750); err != nil {
 		return fmt.Errorf("log_dir: %w", err)
 	}
-	opts := logfiles.FileOptions{Report: s.reportIncident, Now: s.opts.Now}
+	opts := logsink.FileOptions{Report: s.reportIncident, Now: s.opts.Now}
 	var err error
-	if s.access, err = logfiles.OpenWith(filepath.Join(s.cfg.LogDir, "access.log"), opts); err == nil {
-		s.errors, err = logfiles.OpenWith(filepath.Join(s.cfg.LogDir, "error.log"), opts)
+	if s.access, err = logsink.OpenWith(filepath.Join(s.cfg.LogDir, "access.log"), opts); err == nil {
+		s.errors, err = logsink.OpenWith(filepath.Join(s.cfg.LogDir, "error.log"), opts)
 	}
 	if err != nil {
 		s.closeLogs()
@@ -259,7 +260,7 @@ func (s *Server) openLogs() error {
 // when it can again with how many lines were lost: on Logf at once, and as
 // an error-log line once writing works again (the error log may be on the
 // same full disk, so it is not written to before).
-func (s *Server) reportIncident(in logfiles.Incident) {
+func (s *Server) reportIncident(in logsink.Incident) {
 	if s.opts.Logf != nil {
 		s.opts.Logf("%v", in)
 	}
@@ -514,7 +515,7 @@ func (s *Server) ReopenLogs() error {
 
 func (s *Server) closeLogs() error {
 	var errs []error
-	for _, f := range []*logfiles.File{s.access, s.errors} {
+	for _, f := range []*logsink.File{s.access, s.errors} {
 		if f != nil {
 			errs = append(errs, f.Close())
 		}

@@ -18,23 +18,16 @@ import (
 
 	"depot/internal/config"
 	"depot/internal/docroot"
+	"depot/internal/responder"
+	"depot/internal/sitepath"
 )
-
-// A Responder answers some requests of a site before its files do: live
-// metalinks, redirects to mirrors, the statistics and mirror status pages.
-// It returns handled=false for requests that are not its own. Like
-// everything below the listener chains it never logs: it returns an error
-// for the error log instead, and the chain decides whether anyone sees it.
-type Responder interface {
-	Respond(w http.ResponseWriter, r *http.Request) (handled bool, err error)
-}
 
 // site is one virtual host, ready to serve.
 type site struct {
 	cfg        config.Site
 	root       *docroot.Root // shared by the sites with this root, kept across reloads
 	cache      *fileCache    // the server's
-	responders []Responder
+	responders []responder.Responder
 	csp        []string
 	gate       *gate // shared by every site and listener
 }
@@ -44,7 +37,7 @@ var (
 	noReferrer = []string{"no-referrer"}
 )
 
-func newSite(cfg config.Site, responders []Responder, g *gate, root *docroot.Root, cache *fileCache) *site {
+func newSite(cfg config.Site, responders []responder.Responder, g *gate, root *docroot.Root, cache *fileCache) *site {
 	return &site{
 		cfg:        cfg,
 		root:       root,
@@ -85,10 +78,10 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 	}
 
 	// Small files from memory. The key is the URL path as net/http
-	// decoded it: an entry exists only for a path that resolve accepted
-	// and that led to a regular file, and resolve depends on nothing else.
-	// Names found missing a moment ago are answered from memory too
-	// (misses.go).
+	// decoded it: an entry exists only for a path that sitepath.Resolve
+	// accepted and that led to a regular file, and Resolve depends on
+	// nothing else. Names found missing a moment ago are answered from
+	// memory too (misses.go).
 	e, missing := s.cache.lookup(s.root, r.URL.Path)
 	if e != nil {
 		s.serveEntry(w, r, e, onion)
@@ -99,7 +92,7 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 		return missing
 	}
 
-	name, err := resolve(r.URL.Path)
+	name, err := sitepath.Resolve(r.URL.Path)
 	if err != nil {
 		status := statusOf(err)
 		writeError(w, status)
@@ -388,34 +381,4 @@ func formatSize(n int64) string {
 	whole := n / div
 	tenth := (n % div) * 10 / div
 	return strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(tenth, 10) + string("KMGTP"[exp]) + "iB"
-}
-
-// Mount answers every request whose path starts with prefix with h, and
-// redirects the prefix without its trailing slash to the prefix (same
-// origin: the Location is a path). The handler must not log: it sits below
-// the onion chain too.
-func Mount(prefix string, h http.Handler) Responder {
-	return mount{prefix: prefix, h: h}
-}
-
-type mount struct {
-	prefix string
-	h      http.Handler
-}
-
-func (m mount) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
-	p := r.URL.Path
-	if p+"/" == m.prefix {
-		// As for a directory: "/statistics" → "/statistics/" (RFC 9110
-		// §15.4.2). prefix is a path starting with a single "/" (config
-		// validates it), so the target stays on this origin.
-		target := (&url.URL{Path: m.prefix, RawQuery: r.URL.RawQuery}).String()
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
-		return true, nil
-	}
-	if !strings.HasPrefix(p, m.prefix) {
-		return false, nil
-	}
-	m.h.ServeHTTP(w, r)
-	return true, nil
 }

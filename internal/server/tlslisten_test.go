@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"depot/internal/config"
+	"depot/internal/responder"
 )
 
 // tlsProbe answers /tls with what the handler knows of the request's TLS.
@@ -28,7 +29,7 @@ func (tlsProbe) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
 // and hands HTTP/1.1 connections to net/http wrapped; handlers still see
 // the request's TLS state (r.TLS), over HTTP/1.1 and HTTP/2 alike.
 func TestTLSListenerKeepsRequestTLS(t *testing.T) {
-	ts, _, tc := startTLS(t, Options{Responders: func(config.Site) []Responder { return []Responder{tlsProbe{}} }})
+	ts, _, tc := startTLS(t, Options{Responders: func(config.Site) []responder.Responder { return []responder.Responder{tlsProbe{}} }})
 	for _, h2 := range []bool{false, true} {
 		tr := &http.Transport{TLSClientConfig: tc.Clone(), ForceAttemptHTTP2: h2}
 		if !h2 {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"depot/internal/testtool"
 )
 
 // chromiumOwnHosts are the exact hosts Chromium contacts by itself
@@ -107,22 +109,6 @@ func (r *recorder) foreign(reqs []request) (page, own []request) {
 	return page, own
 }
 
-// chromium finds the browser; without one the test is skipped, or fails
-// under CI=true.
-func chromium(t testing.TB) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("chromium is not installed; CI must install it (apt-get install -y chromium)")
-	}
-	t.Skipf("chromium is not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
-
 // load opens url in headless Chromium, through the
 // recorder as proxy, and returns what the extra flag produced on stdout
 // (the DOM for --dump-dom).
@@ -176,7 +162,7 @@ func TestBrowserLoadsOnlyTheSite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	browser := chromium(t)
+	browser := testtool.Path(t, "chromium", "chromium-browser", "google-chrome")
 	rec := newRecorder(t, builtSites(t))
 	pages := []struct {
 		path, title string
@@ -236,7 +222,7 @@ func TestBrowserCatchesLeaks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	browser := chromium(t)
+	browser := testtool.Path(t, "chromium", "chromium-browser", "google-chrome")
 	leaky := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(`<!DOCTYPE html><title>leaky</title>
@@ -267,7 +253,7 @@ func TestBrowserScreenshot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	browser := chromium(t)
+	browser := testtool.Path(t, "chromium", "chromium-browser", "google-chrome")
 	rec := newRecorder(t, builtSites(t))
 	shot := filepath.Join(t.TempDir(), "shot.png")
 	if p := os.Getenv("DEPOT_SITE_SCREENSHOT"); p != "" {

@@ -17,6 +17,8 @@ import (
 	"github.com/yuin/goldmark/parser"
 	gmhtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
+
+	"depot/internal/atomicfile"
 )
 
 // LayoutFile is the optional template in SRC that wraps every page.
@@ -160,7 +162,7 @@ func Build(src, dst string, opts BuildOptions) (Report, error) {
 			return rep, &AuditFailedError{Report: rep}
 		}
 	}
-	return rep, swapDir(tmp, dstAbs)
+	return rep, atomicfile.ReplaceDir(tmp, dstAbs)
 }
 
 // within reports whether p is dir or inside it.

@@ -3,6 +3,8 @@ package stats
 import (
 	"fmt"
 	"testing"
+
+	"depot/internal/config"
 )
 
 func logLine(addr, when, req string, status int) string {
@@ -114,7 +116,7 @@ func TestClassifyMappedAddress(t *testing.T) {
 }
 
 func TestAptRule(t *testing.T) {
-	rule, err := NewRule(AptRuleExample, []string{`/debug/`}, []string{`-backports$`})
+	rule, err := NewRule(config.StatsRule{Path: AptRuleExample, Exclude: []string{`/debug/`}, ExcludeRelease: []string{`-backports$`}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestAptRule(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewRule(`^/dists/([^/]+)/InRelease$`, nil, nil); err == nil {
+	if _, err := NewRule(config.StatsRule{Path: `^/dists/([^/]+)/InRelease$`}); err == nil {
 		t.Error("a rule without a release capture was accepted")
 	}
 }

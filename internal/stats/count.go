@@ -8,8 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"depot/internal/logread"
 	"depot/internal/month"
@@ -360,45 +361,45 @@ type progress struct {
 // and returns the merged tally.
 func countFiles(ctx context.Context, chunks []chunk, files int, months []month.Month, rules []Rule, countV6 bool, exits *torexit.Set, prog *progress) (*tally, error) {
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(chunks)))
-	jobs := make(chan chunk)
-	tallies := make([]*tally, workers)
-	errs := make([]error, workers)
 	seed := maphash.MakeSeed()
-	var wg sync.WaitGroup
-	for i := range workers {
-		tallies[i] = newTally(months, countV6, files, seed)
-		wg.Go(func() {
-			w := &worker{cl: newClassifier(rules), t: tallies[i], exits: exits, prog: prog}
-			for c := range jobs {
-				if errs[i] != nil || ctx.Err() != nil {
-					continue
-				}
-				var le *logread.Error
-				if err := w.read(c); errors.As(err, &le) {
-					// Damaged (truncated, corrupt): the lines before the
-					// damage are counted, and the file is reported.
-					tallies[i].damaged = append(tallies[i].damaged, err)
-				} else {
-					errs[i] = err
-				}
+	// Each worker keeps its own tally (no locks on the hot path); a chunk
+	// takes an idle worker, and the tallies are merged at the end.
+	all := make([]*worker, workers)
+	idle := make(chan *worker, workers)
+	for i := range all {
+		all[i] = &worker{cl: newClassifier(rules), t: newTally(months, countV6, files, seed), exits: exits, prog: prog}
+		idle <- all[i]
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, c := range chunks {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			w := <-idle
+			defer func() { idle <- w }()
+			var le *logread.Error
+			if err := w.read(c); errors.As(err, &le) {
+				// Damaged (truncated, corrupt): the lines before the
+				// damage are counted, and the file is reported.
+				w.t.damaged = append(w.t.damaged, err)
+			} else if err != nil {
+				return err
 			}
+			return nil
 		})
 	}
-	for _, c := range chunks {
-		jobs <- c
-	}
-	close(jobs)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, o := range tallies[1:] {
-		tallies[0].merge(o)
+	for _, o := range all[1:] {
+		all[0].t.merge(o.t)
 	}
-	return tallies[0], nil
+	return all[0].t, nil
 }
 
 type worker struct {

@@ -122,15 +122,21 @@ func (d *Data) ChartInput(now time.Time) chart.Input {
 	in := chart.Input{
 		Title:    d.Title,
 		Updated:  d.LastUpdated,
-		Current:  month.Of(now).String(),
-		Months:   map[string]map[string]chart.Bar{},
+		Current:  month.Of(now),
+		Months:   map[month.Month]map[string]chart.Bar{},
 		MinCount: d.MinCount,
-		Below:    map[string][]string{},
+		Below:    map[month.Month][]string{},
 	}
-	for m, detail := range d.Detail {
-		in.Below[m] = detail.BelowMinCount
+	for name, detail := range d.Detail {
+		if m, err := month.Parse(name); err == nil {
+			in.Below[m] = detail.BelowMinCount
+		}
 	}
-	for m, rels := range d.Months {
+	for name, rels := range d.Months {
+		m, err := month.Parse(name)
+		if err != nil {
+			continue // not a month: nothing to draw
+		}
 		bars := map[string]chart.Bar{}
 		for r, f := range rels {
 			bars[r] = chart.Bar{Plain: f.Plain, Tor: f.Tor}

@@ -2,8 +2,8 @@ package stats
 
 import (
 	"bytes"
-	"fmt"
-	"regexp"
+
+	"depot/internal/config"
 )
 
 // Rule decides whether a request path is a check for updates, and for
@@ -12,47 +12,25 @@ import (
 //
 // The zero Rule is stats-method.md's default (yum/DNF repository metadata),
 // implemented without regular expressions and without allocating. A Rule
-// with Path set matches that regular expression instead; its named capture
-// "release" is the release, and the Exclude and ExcludeRelease expressions
-// veto a match.
+// made from a [[stats.rule]] matches its regular expression instead; its
+// named capture "release" is the release, and the Exclude and
+// ExcludeRelease expressions veto a match.
 type Rule struct {
-	Path           *regexp.Regexp
-	Exclude        []*regexp.Regexp // matched against the decoded path
-	ExcludeRelease []*regexp.Regexp // matched against the release
-	release        int              // index of the "release" capture
+	config.CompiledRule
 }
 
 // AptRuleExample is a rule for an apt repository: clients fetch
 // dists/<suite>/InRelease (or Release) once per update check.
 const AptRuleExample = `^/(?:[^/]+/)*dists/(?P<release>[^/]+)/(?:InRelease|Release)$`
 
-// NewRule compiles a configured rule. path must have a named capture
-// "release".
-func NewRule(path string, exclude, excludeRelease []string) (Rule, error) {
-	re, err := regexp.Compile(path)
+// NewRule makes the Rule of a configured [[stats.rule]], compiled by
+// config (which also validates it).
+func NewRule(r config.StatsRule) (Rule, error) {
+	c, err := r.Compile()
 	if err != nil {
-		return Rule{}, fmt.Errorf("path %q: %w", path, err)
+		return Rule{}, err
 	}
-	idx := re.SubexpIndex("release")
-	if idx < 0 {
-		return Rule{}, fmt.Errorf("path %q has no named capture (?P<release>...)", path)
-	}
-	r := Rule{Path: re, release: idx}
-	for _, s := range exclude {
-		x, err := regexp.Compile(s)
-		if err != nil {
-			return Rule{}, fmt.Errorf("exclude %q: %w", s, err)
-		}
-		r.Exclude = append(r.Exclude, x)
-	}
-	for _, s := range excludeRelease {
-		x, err := regexp.Compile(s)
-		if err != nil {
-			return Rule{}, fmt.Errorf("exclude_release %q: %w", s, err)
-		}
-		r.ExcludeRelease = append(r.ExcludeRelease, x)
-	}
-	return r, nil
+	return Rule{c}, nil
 }
 
 // Release returns the release that path checks for, or false when the
@@ -64,10 +42,10 @@ func (r *Rule) Release(path []byte) ([]byte, bool) {
 	// FindSubmatchIndex allocates its result: configured rules cost one
 	// small allocation per candidate line, the default rule none.
 	m := r.Path.FindSubmatchIndex(path)
-	if m == nil || m[2*r.release] < 0 {
+	if m == nil || m[2*r.ReleaseCapture] < 0 {
 		return nil, false
 	}
-	rel := path[m[2*r.release]:m[2*r.release+1]]
+	rel := path[m[2*r.ReleaseCapture]:m[2*r.ReleaseCapture+1]]
 	if len(rel) == 0 {
 		return nil, false
 	}

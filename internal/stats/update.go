@@ -186,11 +186,7 @@ func run(ctx context.Context, opts Options, replace map[string]string, write boo
 			return nil, errors.New("stats: --fetch needs an exit-lists directory to store the lists in")
 		}
 		f := &torexit.Fetcher{Client: opts.HTTPClient, Record: opts.Outbound, BaseURL: opts.CollecTorURL, Dir: opts.ExitListsDir}
-		names := make([]string, len(months))
-		for i, m := range months {
-			names[i] = m.String()
-		}
-		if res.Fetched, err = f.Fetch(ctx, names, start); err != nil {
+		if res.Fetched, err = f.Fetch(ctx, months, start); err != nil {
 			return nil, err
 		}
 	}
@@ -415,7 +411,7 @@ func exitListAdvice(gaps []torexit.Gap, dir string, now time.Time) string {
 				continue
 			}
 			seen[m] = true
-			name := torexit.ArchiveName(m.String())
+			name := torexit.ArchiveName(m)
 			switch _, err := os.Stat(filepath.Join(dir, name)); {
 			case !m.Before(current):
 				inProgress = true

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ulikunitz/xz"
+
+	"depot/internal/month"
 )
 
 // entries writes n TorDNSEL entries whose addresses start at the n-th
@@ -83,7 +85,7 @@ func hostileArchive(t testing.TB) []byte {
 func TestLoadRefusesHostileArchive(t *testing.T) {
 	dir := t.TempDir()
 	archive := hostileArchive(t)
-	path := filepath.Join(dir, ArchiveName("2026-11"))
+	path := filepath.Join(dir, ArchiveName(month.MustParse("2026-11")))
 	if err := os.WriteFile(path, archive, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,12 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ulikunitz/xz"
+	"golang.org/x/sync/errgroup"
+
+	"depot/internal/month"
 )
 
 var (
@@ -41,8 +43,9 @@ const (
 	MaxAddresses = 200_000
 )
 
-// ArchiveName is CollecTor's name of a month's archive ("2026-11").
-func ArchiveName(month string) string { return "exit-list-" + month + ".tar.xz" }
+// ArchiveName is CollecTor's name of a month's archive
+// ("exit-list-2026-11.tar.xz").
+func ArchiveName(m month.Month) string { return "exit-list-" + m.String() + ".tar.xz" }
 
 // Load reads every exit list below dir that could matter for requests in
 // [from, to): CollecTor monthly archives (exit-list-YYYY-MM.tar.xz) of the
@@ -60,9 +63,8 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("exit lists: %s is not a directory", dir)
 	}
-	firstMonth := time.Date(from.Year(), from.Month()-1, 1, 0, 0, 0, 0, time.UTC)
-	end := to.Add(-time.Second) // to is exclusive: often the 1st of the next month
-	lastMonth := time.Date(end.Year(), end.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	firstMonth := month.Of(from).Prev()
+	lastMonth := month.Of(to.Add(-time.Second)).Next() // to is exclusive: often the 1st of the next month
 	winFrom, winTo := from.Add(-2*Margin), to.Add(2*Margin)
 
 	var paths []string
@@ -74,9 +76,9 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 			return nil
 		}
 		name := d.Name()
-		if m := archiveName.FindStringSubmatch(name); m != nil {
-			t, err := time.Parse("2006-01", m[1])
-			if err != nil || t.Before(firstMonth) || t.After(lastMonth) {
+		if sub := archiveName.FindStringSubmatch(name); sub != nil {
+			m, err := month.Parse(sub[1])
+			if err != nil || m.Before(firstMonth) || m.After(lastMonth) {
 				return nil
 			}
 		} else if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".tar.xz") {
@@ -94,28 +96,28 @@ func Load(ctx context.Context, dir string, from, to time.Time) (*Set, error) {
 		return nil, fmt.Errorf("exit lists: %w", err)
 	}
 
+	// Each worker fills a Builder of its own; a path takes an idle one,
+	// and the builders are merged at the end.
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(paths)))
-	jobs := make(chan string)
 	builders := make([]*Builder, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for i := range workers {
+	idle := make(chan *Builder, workers)
+	for i := range builders {
 		builders[i] = NewBuilder()
-		wg.Go(func() {
-			for p := range jobs {
-				if errs[i] != nil || ctx.Err() != nil {
-					continue
-				}
-				errs[i] = loadPath(builders[i], p)
-			}
+		idle <- builders[i]
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, p := range paths {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			b := <-idle
+			defer func() { idle <- b }()
+			return loadPath(b, p)
 		})
 	}
-	for _, p := range paths {
-		jobs <- p
-	}
-	close(jobs)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

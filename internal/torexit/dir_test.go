@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"depot/internal/month"
 )
 
 // sharedExitLists is in the shared case, copied into the repository.
@@ -104,11 +106,11 @@ func TestFetch(t *testing.T) {
 	dir := t.TempDir()
 	f := &Fetcher{Client: srv.Client(), BaseURL: srv.URL + "/", Dir: dir}
 	now := time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
-	rep, err := f.Fetch(context.Background(), []string{"2026-10", "2026-11"}, now)
+	rep, err := f.Fetch(context.Background(), []month.Month{month.MustParse("2026-10"), month.MustParse("2026-11")}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Archives) != 1 || rep.Archives[0] != "2026-10" || rep.Recent != 1 {
+	if len(rep.Archives) != 1 || rep.Archives[0] != month.MustParse("2026-10") || rep.Recent != 1 {
 		t.Errorf("got %+v, want the 2026-10 archive and one recent file", rep)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "recent", "2026-11-28-10-02-00")); err != nil {
@@ -116,7 +118,7 @@ func TestFetch(t *testing.T) {
 	}
 	// A second run downloads nothing again.
 	before := hits.Load()
-	rep, err = f.Fetch(context.Background(), []string{"2026-10"}, now)
+	rep, err = f.Fetch(context.Background(), []month.Month{month.MustParse("2026-10")}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestFetchOffline(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	f := &Fetcher{BaseURL: "http://" + addr + "/", Dir: t.TempDir()}
-	_, err = f.Fetch(context.Background(), []string{"2026-10"}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
+	_, err = f.Fetch(context.Background(), []month.Month{month.MustParse("2026-10")}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
 	if err == nil || !strings.Contains(err.Error(), "offline") || !strings.Contains(err.Error(), "without --fetch") {
 		t.Errorf("got %v, want an error that says what to do offline", err)
 	}

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"depot/internal/atomicfile"
+	"depot/internal/month"
 	"depot/internal/outbound"
 )
 
@@ -54,8 +56,8 @@ type Fetcher struct {
 
 // FetchReport says what Fetch downloaded.
 type FetchReport struct {
-	Archives []string // months whose archive was downloaded
-	Recent   int      // recent files downloaded
+	Archives []month.Month // months whose archive was downloaded
+	Recent   int           // recent files downloaded
 }
 
 // Fetch downloads the monthly archive of every month in months (and of the
@@ -63,15 +65,15 @@ type FetchReport struct {
 // recent files (the last few days) when the current month, or a month whose
 // archive CollecTor has not published yet, is among them. Files are written
 // atomically; existing files are never downloaded again.
-func (f *Fetcher) Fetch(ctx context.Context, months []string, now time.Time) (FetchReport, error) {
+func (f *Fetcher) Fetch(ctx context.Context, months []month.Month, now time.Time) (FetchReport, error) {
 	var rep FetchReport
 	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
 		return rep, fmt.Errorf("exit lists: %w", err)
 	}
-	current := now.UTC().Format("2006-01")
+	current := month.Of(now)
 	needRecent := false
 	for _, m := range withNeighbours(months) {
-		if m >= current {
+		if !m.Before(current) {
 			needRecent = true
 			continue
 		}
@@ -273,20 +275,18 @@ func (f *Fetcher) download(ctx context.Context, rel, dst string) (int, error) {
 // month after the latest: a request at 00:30 on the 1st can be covered by a
 // list of the previous month, one at 23:30 on the last day by a list
 // published on the next month's 1st.
-func withNeighbours(months []string) []string {
+func withNeighbours(months []month.Month) []month.Month {
 	if len(months) == 0 {
 		return nil
 	}
 	first, last := months[0], months[0]
 	for _, m := range months {
-		first, last = min(first, m), max(last, m)
+		if m.Before(first) {
+			first = m
+		}
+		if m.After(last) {
+			last = m
+		}
 	}
-	out := append([]string(nil), months...)
-	if t, err := time.Parse("2006-01", first); err == nil {
-		out = append(out, t.AddDate(0, -1, 0).Format("2006-01"))
-	}
-	if t, err := time.Parse("2006-01", last); err == nil {
-		out = append(out, t.AddDate(0, 1, 0).Format("2006-01"))
-	}
-	return out
+	return append(slices.Clone(months), first.Prev(), last.Next())
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"depot/internal/month"
 	"depot/internal/outbound"
 )
 
@@ -51,9 +52,9 @@ func TestFetchBoundsDownloads(t *testing.T) {
 			dir := t.TempDir()
 			f := &Fetcher{BaseURL: srv.URL + "/", Dir: dir, MaxBytes: tt.max}
 			// Only this month (its neighbours are 404).
-			_, err := f.Fetch(context.Background(), []string{tt.month}, now)
-			if err == nil || !strings.Contains(err.Error(), ArchiveName(tt.month)) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error naming %s and the bound %s", err, ArchiveName(tt.month), tt.want)
+			_, err := f.Fetch(context.Background(), []month.Month{month.MustParse(tt.month)}, now)
+			if err == nil || !strings.Contains(err.Error(), ArchiveName(month.MustParse(tt.month))) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error naming %s and the bound %s", err, ArchiveName(month.MustParse(tt.month)), tt.want)
 			}
 			left, _ := os.ReadDir(dir)
 			if len(left) != 0 {
@@ -92,7 +93,7 @@ func fetchWithin(t *testing.T, f *Fetcher, limit time.Duration) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.Fetch(context.Background(), []string{"2026-10"}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
+		_, err := f.Fetch(context.Background(), []month.Month{month.MustParse("2026-10")}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
 		done <- err
 	}()
 	select {
@@ -140,7 +141,7 @@ func TestFetchIgnoresProxyEnvironment(t *testing.T) {
 	f := &Fetcher{BaseURL: "http://192.0.2.1/", Dir: t.TempDir(), Timeout: 300 * time.Millisecond, Record: rec}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := f.Fetch(ctx, []string{"2026-10"}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
+	_, err := f.Fetch(ctx, []month.Month{month.MustParse("2026-10")}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
 	if err == nil {
 		t.Error("Fetch reached TEST-NET-1")
 	}

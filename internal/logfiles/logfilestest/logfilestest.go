@@ -277,3 +277,14 @@ func SmallDisk(t *testing.T) *Disk {
 		},
 	}
 }
+
+// FirstDiff is the 1-based index of the first line where got and want
+// differ, for a test's message.
+func FirstDiff(got, want []string) int {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return i + 1
+		}
+	}
+	return min(len(got), len(want)) + 1
+}

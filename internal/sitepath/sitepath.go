@@ -1,4 +1,10 @@
-package server
+// Package sitepath is depot's one path resolver: it maps a request's
+// decoded URL path to a name inside a site's root, for the files the
+// server serves and for the mirror responders that answer for those files.
+//
+// It never opens a file and never looks at the disk: the name it returns
+// is opened through os.Root, which refuses symlinks that lead out.
+package sitepath
 
 import (
 	"errors"
@@ -7,13 +13,14 @@ import (
 	"strings"
 )
 
-// Errors from resolve. They map to statuses in statusOf.
+// Errors from Resolve. The server answers ErrBadPath with 400 and
+// ErrHidden with 404.
 var (
-	errBadPath = errors.New("path not allowed") // 400: traversal, NUL, backslash
-	errHidden  = errors.New("hidden file")      // 404: dot-files such as .git
+	ErrBadPath = errors.New("path not allowed") // traversal, NUL, backslash
+	ErrHidden  = errors.New("hidden file")      // dot-files such as .git
 )
 
-// resolve maps a request's decoded URL path (r.URL.Path) to a name relative
+// Resolve maps a request's decoded URL path (r.URL.Path) to a name relative
 // to a site's root, for os.Root.
 //
 // Contract: the root is trusted, the URL path is not, and the result never
@@ -28,17 +35,17 @@ var (
 // "%252e%252e" arrives as the literal name "%2e%2e", which is only ever
 // looked up as that name. os.Root, which opens the result, additionally
 // refuses symlinks that lead out of the root.
-func resolve(urlPath string) (string, error) {
+func Resolve(urlPath string) (string, error) {
 	if strings.ContainsAny(urlPath, "\x00\\") {
-		return "", errBadPath
+		return "", ErrBadPath
 	}
 	for rest := urlPath; ; {
 		seg, tail, more := strings.Cut(rest, "/")
 		switch {
 		case seg == "..":
-			return "", errBadPath
+			return "", ErrBadPath
 		case strings.HasPrefix(seg, ".") && seg != "." && seg != ".well-known":
-			return "", errHidden
+			return "", ErrHidden
 		}
 		if !more {
 			break
@@ -57,7 +64,7 @@ func resolve(urlPath string) (string, error) {
 	// Belt and braces, as net/http's ServeFile keeps its own ".." check:
 	// whatever the loop above missed must still be a local path.
 	if !filepath.IsLocal(name) {
-		return "", errBadPath
+		return "", ErrBadPath
 	}
 	return name, nil
 }

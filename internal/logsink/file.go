@@ -1,4 +1,4 @@
-package logfiles
+package logsink
 
 import (
 	"bytes"
@@ -269,14 +269,14 @@ func (lf *File) deliver() {
 // away by an external logrotate stops receiving lines. No line is lost: all
 // writers wait while it runs.
 func (lf *File) Reopen() error {
-	return lf.swap(nil, nil)
+	return lf.Swap(nil, nil)
 }
 
-// swap flushes the current file, runs between (if non-nil) while no write
-// can happen, then opens the path afresh. If the path cannot be opened,
-// undo (if non-nil) runs so that the old descriptor, which keeps receiving
-// lines, is back at the path.
-func (lf *File) swap(between, undo func() error) error {
+// Swap flushes the current file, runs between (if non-nil) while no write
+// can happen, then opens the path afresh: what rotation renames the file
+// with. If the path cannot be opened, undo (if non-nil) runs so that the
+// old descriptor, which keeps receiving lines, is back at the path.
+func (lf *File) Swap(between, undo func() error) error {
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
 	if lf.closed {

@@ -1,11 +1,13 @@
-// Package allow parses the updates proxy's allowlist patterns and the
-// authority (host and port) of a proxy request, and decides whether a
-// destination is allowed.
+// Package allowlist is the grammar of the updates proxy's allowlist (the
+// [proxy] allow patterns, which config validates) and of a proxy
+// request's authority (host and port), and decides whether a destination
+// is allowed.
 //
-// It is pure: it never resolves a name, never dials and never logs. A
-// destination is judged by the name the client sent, before anything
-// touches the network, so a denied name is not even looked up.
-package allow
+// It is pure and imports nothing of depot: it never resolves a name, never
+// dials and never logs. A destination is judged by the name the client
+// sent, before anything touches the network, so a denied name is not even
+// looked up.
+package allowlist
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package logfiles
+package logsink
 
 import (
 	"fmt"
@@ -85,7 +85,7 @@ func TestFileSurvivesAFullDisk(t *testing.T) {
 	if got := string(b); got != strings.Join(kept, "") {
 		gotLines := strings.SplitAfter(got, "\n")
 		t.Fatalf("the file holds %d lines, want the %d accepted ones exactly, in order (first difference near line %d)",
-			len(gotLines)-1, len(kept), firstDiff(gotLines, kept))
+			len(gotLines)-1, len(kept), logfilestest.FirstDiff(gotLines, kept))
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -97,11 +97,79 @@ func TestFileSurvivesAFullDisk(t *testing.T) {
 	}
 }
 
-func firstDiff(got, want []string) int {
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			return i + 1
+// TestSinkRefusesASymlinkedLog is issue 9's second attack: a symlinked
+// access.log got lines appended to its target.
+func TestSinkRefusesASymlinkedLog(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "shadow")
+	os.WriteFile(secret, []byte("root:secret\n"), 0o600)
+	path := filepath.Join(dir, "access.log")
+	os.Symlink(secret, path)
+	if f, err := Open(path); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		if f != nil {
+			f.Close()
 		}
+		t.Fatalf("Open of a symlinked access.log: %v; want a refusal naming the link", err)
 	}
-	return min(len(got), len(want)) + 1
+
+	// Planted while depot runs (between rotations): reopening refuses it
+	// and keeps writing to the file it had.
+	os.Remove(path)
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	os.Rename(path, path+".moved")
+	os.Symlink(secret, path)
+	if err := f.Reopen(); err == nil {
+		t.Error("Reopen followed a symlinked access.log")
+	}
+	f.Write([]byte("a line\n"))
+	f.Flush()
+	if b, _ := os.ReadFile(secret); string(b) != "root:secret\n" {
+		t.Fatalf("the link's target was written: %q", b)
+	}
+	if b, _ := os.ReadFile(path + ".moved"); string(b) != "a line\n" {
+		t.Errorf("the line went to %q, want the file that was open", b)
+	}
+}
+
+// TestFileCounts checks what monitoring reads of a File besides
+// LostLines: the lines written, and, on a device that is always full, the
+// time of the last failed write.
+func TestFileCounts(t *testing.T) {
+	f, err := Open(filepath.Join(t.TempDir(), "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write([]byte("one\n"))
+	f.Write([]byte("two\nthree\n"))
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if f.Written() != 3 || f.LostLines() != 0 {
+		t.Errorf("Written %d, LostLines %d; want 3 and 0", f.Written(), f.LostLines())
+	}
+	if at := f.LastWriteErrorAt(); !at.IsZero() {
+		t.Errorf("LastWriteErrorAt %v, want none", at)
+	}
+
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	full, err := Open("/dev/full")
+	if err != nil {
+		t.Skipf("cannot open /dev/full: %v", err)
+	}
+	defer full.Close()
+	before := time.Now()
+	full.Write([]byte("kept in the buffer\n"))
+	if err := full.Flush(); err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("Flush to /dev/full: %v, want 'no space left'", err)
+	}
+	if at := full.LastWriteErrorAt(); at.Before(before) {
+		t.Errorf("LastWriteErrorAt %v, want the failed flush's time (after %v)", at, before)
+	}
 }

@@ -1,4 +1,4 @@
-package server
+package sitepath
 
 import (
 	"errors"
@@ -21,20 +21,20 @@ func TestResolve(t *testing.T) {
 		{"/r4.2/current//repodata/./repomd.xml", "r4.2/current/repodata/repomd.xml", nil},
 		{"/a%20b", "a b", nil},
 		{"/.well-known/security.txt", ".well-known/security.txt", nil},
-		{"/../etc/passwd", "", errBadPath},
-		{"/a/../../etc/passwd", "", errBadPath},
-		{"/a/..", "", errBadPath},
-		{"/%2e%2e/etc/passwd", "", errBadPath},
-		{"/%2E%2E%2Fetc%2Fpasswd", "", errBadPath},
-		{"/a%2f..%2f..%2fetc%2fpasswd", "", errBadPath},
-		{"/..%5c..%5cetc%5cpasswd", "", errBadPath},
-		{"/a\\..\\b", "", errBadPath},
-		{"/a%00.html", "", errBadPath},
+		{"/../etc/passwd", "", ErrBadPath},
+		{"/a/../../etc/passwd", "", ErrBadPath},
+		{"/a/..", "", ErrBadPath},
+		{"/%2e%2e/etc/passwd", "", ErrBadPath},
+		{"/%2E%2E%2Fetc%2Fpasswd", "", ErrBadPath},
+		{"/a%2f..%2f..%2fetc%2fpasswd", "", ErrBadPath},
+		{"/..%5c..%5cetc%5cpasswd", "", ErrBadPath},
+		{"/a\\..\\b", "", ErrBadPath},
+		{"/a%00.html", "", ErrBadPath},
 		{"/%252e%252e/etc/passwd", "%2e%2e/etc/passwd", nil}, // decoded once: a literal, harmless name
-		{"/.git/config", "", errHidden},
-		{"/sub/.htpasswd", "", errHidden},
-		{"/%2egit/HEAD", "", errHidden},
-		{"/..;/x", "", errHidden},
+		{"/.git/config", "", ErrHidden},
+		{"/sub/.htpasswd", "", ErrHidden},
+		{"/%2egit/HEAD", "", ErrHidden},
+		{"/..;/x", "", ErrHidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -42,9 +42,9 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatalf("url.Parse: %v", err)
 			}
-			got, err := resolve(u.Path)
+			got, err := Resolve(u.Path)
 			if !errors.Is(err, tt.err) || got != tt.want {
-				t.Errorf("resolve(%q) = %q, %v; want %q, %v", u.Path, got, err, tt.want, tt.err)
+				t.Errorf("Resolve(%q) = %q, %v; want %q, %v", u.Path, got, err, tt.want, tt.err)
 			}
 		})
 	}
@@ -55,16 +55,16 @@ func FuzzResolve(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		name, err := resolve(p)
+		name, err := Resolve(p)
 		if err != nil {
 			return
 		}
 		if name != "." && !filepath.IsLocal(name) {
-			t.Fatalf("resolve(%q) = %q, which leaves the root", p, name)
+			t.Fatalf("Resolve(%q) = %q, which leaves the root", p, name)
 		}
 		for _, seg := range strings.Split(name, "/") {
 			if seg == ".." || (strings.HasPrefix(seg, ".") && seg != "." && seg != ".well-known") {
-				t.Fatalf("resolve(%q) = %q, which holds segment %q", p, name, seg)
+				t.Fatalf("Resolve(%q) = %q, which holds segment %q", p, name, seg)
 			}
 		}
 	})
