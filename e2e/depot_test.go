@@ -382,17 +382,22 @@ type logLine struct {
 }
 
 // waitForLog polls the access log (lines reach it within a second) until
-// a line satisfies match, and fails the test after 5s. Every line must be
+// a line satisfies match, and fails the test after logWait. Every line must be
 // in combined format.
 func waitForLog(t testing.TB, path string, what string, match func(logLine) bool) logLine {
 	t.Helper()
 	return waitForLogWhile(t, path, what, func() {}, match)
 }
 
+// logWait bounds the wait for a log line. Lines are flushed once a second;
+// the rest is room for a loaded CI machine (TestDNFDemoSigned once waited
+// more than 5 s). Only a failing test waits this long.
+const logWait = 20 * time.Second
+
 // waitForLogWhile is waitForLog that calls poke before each look.
 func waitForLogWhile(t testing.TB, path string, what string, poke func(), match func(logLine) bool) logLine {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(logWait)
 	for {
 		poke()
 		lines := readLog(t, path)
@@ -406,7 +411,7 @@ func waitForLogWhile(t testing.TB, path string, what string, poke func(), match 
 			for _, l := range lines {
 				raw = append(raw, l.Raw)
 			}
-			t.Fatalf("%s has no line for %s within 5s; it holds:\n%s", path, what, strings.Join(raw, "\n"))
+			t.Fatalf("%s has no line for %s within %v; it holds:\n%s", path, what, logWait, strings.Join(raw, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

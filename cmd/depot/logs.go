@@ -100,10 +100,12 @@ func pruneOptions(cfg *config.Config, noGuard bool) (logfiles.PruneOptions, erro
 }
 
 // guardedBy returns the configuration file at path when it has [stats]
-// logs and reads logs from dir (its log_dir, or a directory of its [stats]
-// logs), or "" when it does not exist or does not. Only those two keys are
-// read, leniently: a configuration written for a newer depot still guards
-// its logs.
+// logs and reads logs under dir or above it (its log_dir, or a directory
+// of its [stats] logs: prune walks subdirectories, so a parent of one
+// reaches its files, and so does one of its subdirectories or one node's
+// directory of a glob), or "" when it does not exist or does not. Only
+// those two keys are read, leniently: a configuration written for a newer
+// depot still guards its logs.
 func guardedBy(dir, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -129,23 +131,18 @@ func guardedBy(dir, path string) (string, error) {
 	}
 	dirs := []string{cfg.LogDir}
 	for _, g := range cfg.Stats.Logs {
-		dirs = append(dirs, filepath.Dir(g))
+		dirs = append(dirs, config.GlobDir(g))
 	}
+	target := config.Resolve(dir)
 	for _, d := range dirs {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(filepath.Dir(path), d)
 		}
-		if sameDir(d, dir) {
+		if d := config.Resolve(d); config.Within(target, d) || config.Within(d, target) {
 			return path, nil
 		}
 	}
 	return "", nil
-}
-
-func sameDir(a, b string) bool {
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func newLogsPruneCmd(defaultConfig string) *cobra.Command {
@@ -177,8 +174,8 @@ When statistics are configured, a month's logs are deleted only after its
 statistics were computed from those logs; prune computes them first (from the
 exit lists on disk, never fetching), and refuses, changing nothing, if it
 cannot. --dir on a directory that ` + defaultConfig + ` reads logs from for
-statistics is refused: use --config, or --no-stats-guard to prune without the
-guard. It prints each file deleted or rewritten, after it was done. A dry run
+statistics, or on one above or below it, is refused: use --config, or
+--no-stats-guard to prune without the guard. It prints each file deleted or rewritten, after it was done. A dry run
 changes nothing on disk. depot serve runs the same every day.`,
 		Example: `  depot logs prune --config /etc/depot/depot.toml
   depot logs prune --dir /var/log/depot --dry-run
@@ -207,7 +204,7 @@ changes nothing on disk. depot serve runs the same every day.`,
 					return err
 				}
 				if guard != "" {
-					return usagef("--dir %s: %s reads logs from this directory for its statistics; prune with --config %s, so that months whose statistics are not computed are kept, or give --no-stats-guard to prune without that guard", dir, guard, guard)
+					return usagef("--dir %s: %s reads logs in or around this directory for its statistics; prune with --config %s, so that months whose statistics are not computed are kept, or give --no-stats-guard to prune without that guard", dir, guard, guard)
 				}
 			}
 			if opts.RetentionMonths < 1 {

@@ -193,3 +193,32 @@ func TestTruncatedLogDoesNotStopGuardedRetention(t *testing.T) {
 		t.Errorf("the truncated file was deleted: %v", err)
 	}
 }
+
+// TestPruneDirInsideOrAboveAGuardedDir: the statistics guard holds for a
+// --dir that is not a configured directory itself but reaches its logs:
+// a subdirectory of log_dir, a parent of it, one node's directory of a
+// [stats] logs glob (docs/nodes.md's /srv/logs/*/access*.log*).
+func TestPruneDirInsideOrAboveAGuardedDir(t *testing.T) {
+	cfgPath, logDir := statsConfig(t, "")
+	base := filepath.Dir(cfgPath)
+	nodes := filepath.Join(base, "nodes")
+	eu1 := filepath.Join(nodes, "eu1")
+	for _, d := range []string{filepath.Join(logDir, "archive"), eu1} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	toml, _ := os.ReadFile(cfgPath)
+	toml = []byte(strings.Replace(string(toml), `logs = ["logs/access.log*"]`, `logs = ["logs/access.log*", "nodes/*/access*.log*"]`, 1))
+	if err := os.WriteFile(cfgPath, toml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(logDir, "archive"), base, eu1, nodes, logDir + "/."} {
+		if g, err := guardedBy(dir, cfgPath); g != cfgPath || err != nil {
+			t.Errorf("guardedBy(%s) = %q, %v; want %s", dir, g, err, cfgPath)
+		}
+	}
+	if g, err := guardedBy(t.TempDir(), cfgPath); g != "" || err != nil {
+		t.Errorf("guardedBy of another directory = %q, %v", g, err)
+	}
+}

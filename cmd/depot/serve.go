@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,14 +137,18 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 	if proxyLog != nil {
 		defer proxyLog.Close()
 	}
-	describe(stdout, cfg, srv)
+	// One write: whoever reads "depot: serving" reads the whole
+	// description, the proxy's and the admin listener's lines included.
+	var desc strings.Builder
+	describe(&desc, cfg, srv)
 	if px != nil {
-		describeProxy(stdout, cfg)
+		describeProxy(&desc, cfg)
 	}
 	if m != nil {
 		watch(m, srv, svc, proxyLog)
-		fmt.Fprintf(stdout, "  %s  (admin: /metrics, /healthz)\n", cfg.Admin.Address)
+		fmt.Fprintf(&desc, "  %s  (admin: /metrics, /healthz)\n", cfg.Admin.Address)
 	}
+	io.WriteString(stdout, desc.String())
 
 	// systemd (Type=notify) learns that every listener is bound, and
 	// about each reload and the shutdown.

@@ -34,6 +34,10 @@ type File struct {
 	*os.File
 	target string
 	done   bool
+	// root, when set, holds the directory open: tmp and target are names
+	// relative to it (see CreateIn).
+	root *os.Root
+	tmp  string
 }
 
 // Create makes a temporary file ".BASE.tmp-RANDOM" beside path, mode 0600
@@ -97,6 +101,16 @@ func (f *File) commit(what string, place func(tmp string) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if f.root != nil {
+		if err == nil {
+			err = f.root.Rename(f.tmp, f.target)
+		}
+		if err != nil {
+			f.root.Remove(f.tmp)
+			return fmt.Errorf("replacing %s: %w", filepath.Join(f.root.Name(), f.target), err)
+		}
+		return syncDirIn(f.root, filepath.Dir(f.target))
+	}
 	if err == nil {
 		err = place(f.Name())
 	}
@@ -115,6 +129,10 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.Close()
+	if f.root != nil {
+		f.root.Remove(f.tmp)
+		return
+	}
 	os.Remove(f.Name())
 }
 
@@ -224,11 +242,17 @@ func Remove(path string) error {
 // OpenAppend opens path for appending, creating it with perm if needed. A
 // symbolic link at path is refused (O_NOFOLLOW), and so is anything that
 // is not a regular file: lines are never written through a link planted
-// in the log directory.
+// in the log directory. The open does not wait: a named pipe planted there
+// would hold it until someone reads (O_NONBLOCK, which changes nothing for
+// a regular file).
 func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, perm)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; depot does not write through links: replace it with a regular file (rm %s)", path, path)
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		// A named pipe with no reader, or a socket.
+		return nil, fmt.Errorf("%s is not a regular file (%w); depot writes logs to regular files only: remove it (rm %s)", path, err, path)
 	}
 	if err != nil {
 		return nil, err
@@ -236,7 +260,7 @@ func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = fmt.Errorf("%s is not a regular file (%v); depot writes logs to regular files only", path, st.Mode().Type())
+			err = fmt.Errorf("%s is not a regular file (%v); depot writes logs to regular files only: remove it (rm %s)", path, st.Mode().Type(), path)
 		}
 		return nil, err
 	}
@@ -244,13 +268,44 @@ func OpenAppend(path string, perm os.FileMode) (*os.File, error) {
 }
 
 // OpenNoFollow opens path for reading, refusing a symbolic link: for files
-// that depot will replace or delete after reading them.
+// that depot will replace or delete after reading them. Anything but a
+// regular file is refused too, without waiting: a named pipe would hold
+// the open until someone writes (O_NONBLOCK, which changes nothing for a
+// regular file).
 func OpenNoFollow(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", path)
 	}
-	return f, err
+	if err != nil {
+		return nil, err
+	}
+	return regularOnly(f, path)
+}
+
+// OpenRegular opens path for reading, following a symbolic link (as
+// reading tools do), and refuses at once anything but a regular file: a
+// named pipe planted among the logs would hold the open, or the first
+// read, until someone writes.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	return regularOnly(f, path)
+}
+
+// regularOnly returns f if it is a regular file, or closes it.
+func regularOnly(f *os.File, path string) (*os.File, error) {
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file (%v); depot reads logs from regular files only", path, st.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // tempInfix marks the temporary files Create makes: ".NAME.tmp-RANDOM".
@@ -285,4 +340,101 @@ func TempTarget(name string) string {
 		return ""
 	}
 	return t
+}
+
+// In a directory held open as an os.Root, the functions below work on
+// names relative to it: a symbolic link, planted before or swapped in
+// while they work (a subdirectory replaced by a link to /etc), cannot
+// lead them out of it. Use them for whatever lies below the directory
+// that the configuration names (log_dir, data_dir): others may write
+// there, but not above it.
+
+// CreateIn is Create for name, relative to root.
+func CreateIn(root *os.Root, name string, perm os.FileMode) (*File, error) {
+	dir, base := filepath.Split(name)
+	for range 100 {
+		tmp := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
+		// os.Root never follows a link with O_CREATE|O_EXCL, nor one
+		// that leads out of it.
+		f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			root.Remove(tmp)
+			return nil, err
+		}
+		return &File{File: f, target: name, root: root, tmp: tmp}, nil
+	}
+	return nil, fmt.Errorf("creating a temporary file for %s: every name tried exists", filepath.Join(root.Name(), name))
+}
+
+// WriteBytesIn is WriteBytes for name, relative to root; the directory
+// name is in is created if missing (its last element only).
+func WriteBytesIn(root *os.Root, name string, perm os.FileMode, b []byte) error {
+	if dir := filepath.Dir(name); dir != "." {
+		if err := root.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("cannot create %s: %w", filepath.Join(root.Name(), dir), err)
+		}
+	}
+	f, err := CreateIn(root, name, perm)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	return f.Commit()
+}
+
+// RemoveIn is Remove for name, relative to root.
+func RemoveIn(root *os.Root, name string) error {
+	if err := root.Remove(name); err != nil {
+		return err
+	}
+	return syncDirIn(root, filepath.Dir(name))
+}
+
+// OpenNoFollowIn is OpenNoFollow for name, relative to root. (os.Root
+// follows a link that stays inside it: the file opened is checked to be
+// the one that is at name.)
+func OpenNoFollowIn(root *os.Root, name string) (*os.File, error) {
+	full := filepath.Join(root.Name(), name)
+	lst, err := root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if lst.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link; depot does not follow links it would change", full)
+	}
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if f, err = regularOnly(f, full); err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !os.SameFile(st, lst) {
+		f.Close()
+		return nil, fmt.Errorf("%s was replaced while it was opened; depot does not follow links it would change", full)
+	}
+	return f, nil
+}
+
+// syncDirIn is SyncDir for dir, relative to root.
+func syncDirIn(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("syncing directory %s: %w", d.Name(), err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,6 +148,84 @@ func TestAppendRefusesLinks(t *testing.T) {
 	}
 }
 
+// TestAppendRefusesFIFOs: a named pipe planted as access.log in a
+// writable log directory made depot serve hang at start (and at a reopen)
+// in its open, waiting for a reader, with no word. It is refused at once,
+// with a reader on the other end or without.
+func TestAppendRefusesFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "access.log")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	open := func(what string) {
+		t.Helper()
+		got := make(chan error, 1)
+		go func() {
+			f, err := OpenAppend(fifo, 0o640)
+			if err == nil {
+				f.Close()
+			}
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if err == nil {
+				t.Fatalf("%s: OpenAppend opened a named pipe", what)
+			}
+			if !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), fifo) {
+				t.Errorf("%s: error %q does not say that the path is not a regular file", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: OpenAppend still waits on a named pipe", what)
+		}
+	}
+	open("no reader")
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	open("a reader")
+}
+
+// TestOpenNoFollowRefusesFIFOs: prune and compression read a file before
+// they replace or delete it; a named pipe swapped in for it after the
+// listing held them in the open. They refuse it at once.
+func TestOpenNoFollowRefusesFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "access.log-20261130")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for name, open := range map[string]func() (*os.File, error){
+		"OpenNoFollow":   func() (*os.File, error) { return OpenNoFollow(fifo) },
+		"OpenNoFollowIn": func() (*os.File, error) { return OpenNoFollowIn(root, filepath.Base(fifo)) },
+	} {
+		got := make(chan error, 1)
+		go func() {
+			f, err := open()
+			if err == nil {
+				f.Close()
+			}
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: error %v, want one saying it is not a regular file", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still waits on a named pipe", name)
+		}
+	}
+}
+
 func TestRemoveRemovesTheLinkNotItsTarget(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
@@ -174,6 +253,54 @@ func TestTempTarget(t *testing.T) {
 			t.Errorf("TempTarget(%q) = %q, want %q", name, got, want)
 		}
 	}
+}
+
+// TestInNeverLeavesTheRoot: below a directory held open, a subdirectory
+// that is a symbolic link out of it is refused for writing, removing and
+// reading, and a link at the name itself is never read.
+func TestInNeverLeavesTheRoot(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "f"), []byte("theirs"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "real"), []byte("mine"), 0o600)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := WriteBytesIn(root, "sub/f", 0o644, []byte("ours")); err == nil {
+		t.Error("WriteBytesIn through a link out of the root succeeded")
+	}
+	if err := RemoveIn(root, "sub/f"); err == nil {
+		t.Error("RemoveIn through a link out of the root succeeded")
+	}
+	if f, err := OpenNoFollowIn(root, "sub/f"); err == nil {
+		f.Close()
+		t.Error("OpenNoFollowIn through a link out of the root succeeded")
+	}
+	if f, err := OpenNoFollowIn(root, "link"); err == nil {
+		f.Close()
+		t.Error("OpenNoFollowIn opened a symbolic link")
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "f")); err != nil || string(b) != "theirs" {
+		t.Errorf("outside file: %q, %v", b, err)
+	}
+	assertOnly(t, outside, "f")
+	// Inside, it works as Write does, creating the last directory.
+	if err := WriteBytesIn(root, "new/f", 0o640, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "new", "f")); err != nil || string(b) != "ok" {
+		t.Errorf("new/f: %q, %v", b, err)
+	}
+	assertOnly(t, filepath.Join(dir, "new"), "f")
 }
 
 // TestCommitNewNeverReplaces: CommitNew gives the target its whole content

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -154,12 +155,16 @@ func v4num(a netip.Addr) uint32 {
 
 // match is one client address found in published bytes.
 type match struct {
-	Offset int    // byte offset of the text
-	Form   string // "dotted", "integer", "hex", "IPv4-mapped", "IPv6 /64", "IPv6 /48"
-	Masked string // the address with its host part hidden, for the report
+	Offset  int    // byte offset of the text
+	Form    string // "dotted", "integer", "hex", "IPv4-mapped", "IPv6 /64", "IPv6 /48"
+	Masked  string // the address with its host part hidden, for the report
+	Escaped bool   // written with escapes (\u002e, %3A, &#58;)
 }
 
 func (m match) String() string {
+	if m.Escaped {
+		return fmt.Sprintf("%s (%s, escaped) at byte %d", m.Masked, m.Form, m.Offset)
+	}
 	return fmt.Sprintf("%s (%s) at byte %d", m.Masked, m.Form, m.Offset)
 }
 
@@ -170,8 +175,92 @@ func isAddrByte(b byte) bool {
 }
 
 // scan returns every client address written in b, in any of the forms
-// the clients set matches, with no limit on how many tokens it reads.
+// the clients set matches, with no limit on how many tokens it reads,
+// also behind escapes: JSON's \uXXXX (Go escapes <, > and & so), a URL's
+// %XX, HTML's character references.
 func (c *clients) scan(b []byte) []match {
+	out := c.scanRaw(b)
+	if d, at := unescape(b); d != nil {
+		for _, m := range c.scanRaw(d) {
+			if !slices.ContainsFunc(out, func(o match) bool { return o.Form == m.Form && o.Masked == m.Masked }) {
+				m.Offset, m.Escaped = at[m.Offset], true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// unescape returns b with its escapes replaced by the bytes they stand
+// for, and the offset in b of each byte of the result; nil when b has no
+// escape. Escapes of anything but ASCII are kept as they are: addresses
+// are ASCII.
+func unescape(b []byte) ([]byte, []int) {
+	if !bytes.Contains(b, []byte(`\u`)) && !bytes.ContainsRune(b, '%') && !bytes.ContainsRune(b, '&') {
+		return nil, nil
+	}
+	out := make([]byte, 0, len(b))
+	at := make([]int, 0, len(b))
+	changed := false
+	for i := 0; i < len(b); {
+		v, n := escapeAt(b[i:])
+		if n > 0 {
+			changed = true
+		} else {
+			v, n = b[i], 1
+		}
+		out = append(out, v)
+		at = append(at, i)
+		i += n
+	}
+	if !changed {
+		return nil, nil
+	}
+	return out, at
+}
+
+// escapeAt decodes the escape at the start of b: the ASCII byte and the
+// escape's length, or 0.
+func escapeAt(b []byte) (byte, int) {
+	hex := func(s []byte) (byte, bool) {
+		v, err := strconv.ParseUint(string(s), 16, 8)
+		return byte(v), err == nil && v < 0x80
+	}
+	switch {
+	case len(b) >= 6 && b[0] == '\\' && b[1] == 'u' && string(b[2:4]) == "00":
+		if v, ok := hex(b[4:6]); ok {
+			return v, 6
+		}
+	case len(b) >= 3 && b[0] == '%':
+		if v, ok := hex(b[1:3]); ok {
+			return v, 3
+		}
+	case len(b) >= 4 && b[0] == '&':
+		end := bytes.IndexByte(b[:min(len(b), 10)], ';')
+		if end < 0 {
+			return 0, 0
+		}
+		ref := string(b[1:end])
+		switch {
+		case ref == "colon":
+			return ':', end + 1
+		case ref == "period":
+			return '.', end + 1
+		case len(ref) > 2 && (ref[:2] == "#x" || ref[:2] == "#X"):
+			if v, err := strconv.ParseUint(ref[2:], 16, 8); err == nil && v < 0x80 {
+				return byte(v), end + 1
+			}
+		case len(ref) > 1 && ref[0] == '#':
+			if v, err := strconv.ParseUint(ref[1:], 10, 8); err == nil && v < 0x80 {
+				return byte(v), end + 1
+			}
+		}
+	}
+	return 0, 0
+}
+
+// scanRaw is scan without unescaping.
+func (c *clients) scanRaw(b []byte) []match {
 	c.compact()
 	var out []match
 	for i := 0; i < len(b); {
@@ -201,27 +290,18 @@ func (c *clients) token(out []match, tok string, off int) []match {
 		return c.v6token(out, tok, off)
 	}
 	if strings.Contains(tok, ".") {
-		// Dotted quads, also inside longer dotted runs ("1.2.3.4.5" or a
-		// sentence's final period): every window of four numeric parts.
-		parts := strings.Split(tok, ".")
-		starts := make([]int, len(parts))
-		for k, pos := 0, off; k < len(parts); k++ {
-			starts[k] = pos
-			pos += len(parts[k]) + 1
-		}
-		for k := 0; k+4 <= len(parts); k++ {
-			var v uint32
-			ok := true
-			for _, p := range parts[k : k+4] {
-				n, err := strconv.ParseUint(p, 10, 8)
-				if err != nil || p == "" || len(p) > 1 && p[0] == '0' {
-					ok = false
-					break
-				}
-				v = v<<8 | uint32(n)
+		// Runs of digits and dots: a letter glued to an address ("a" of
+		// a hex run, a unit after it) is no part of it.
+		for i := 0; i < len(tok); {
+			j := i
+			for j < len(tok) && (tok[j] >= '0' && tok[j] <= '9' || tok[j] == '.') {
+				j++
 			}
-			if ok {
-				out = c.v4match(out, v, "dotted", starts[k])
+			if j > i {
+				out = c.dotted(out, tok[i:j], off+i)
+				i = j
+			} else {
+				i++
 			}
 		}
 		return out
@@ -241,6 +321,46 @@ func (c *clients) token(out []match, tok string, off int) []match {
 	if len(tok) >= 8 && len(tok) <= 10 {
 		if v, err := strconv.ParseUint(tok, 10, 32); err == nil {
 			out = c.v4match(out, uint32(v), "integer", off)
+		}
+	}
+	return out
+}
+
+// dotted checks a run of digits and dots for dotted quads, also inside
+// longer dotted runs ("1.2.3.4.5" or a sentence's final period): every
+// window of four numeric parts, read as decimal (zero padding allowed)
+// and, when a part has a leading zero, as inet_aton reads it (octal).
+func (c *clients) dotted(out []match, run string, off int) []match {
+	parts := strings.Split(run, ".")
+	starts := make([]int, len(parts))
+	for k, pos := 0, off; k < len(parts); k++ {
+		starts[k] = pos
+		pos += len(parts[k]) + 1
+	}
+	for k := 0; k+4 <= len(parts); k++ {
+		var dec, aton uint32
+		decOK, atonOK, padded := true, true, false
+		for _, p := range parts[k : k+4] {
+			if p == "" || len(p) > 4 {
+				decOK, atonOK = false, false
+				break
+			}
+			n, err := strconv.ParseUint(p, 10, 8)
+			decOK = decOK && err == nil && len(p) <= 3
+			dec = dec<<8 | uint32(n)
+			base := 10
+			if len(p) > 1 && p[0] == '0' {
+				base, padded = 8, true
+			}
+			n, err = strconv.ParseUint(p, base, 8)
+			atonOK = atonOK && err == nil
+			aton = aton<<8 | uint32(n)
+		}
+		if decOK {
+			out = c.v4match(out, dec, "dotted", starts[k])
+		}
+		if atonOK && padded && (!decOK || aton != dec) {
+			out = c.v4match(out, aton, "dotted", starts[k])
 		}
 	}
 	return out

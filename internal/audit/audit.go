@@ -60,6 +60,9 @@ type Options struct {
 	Warnings func(*config.Config) []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ResolvConf names this machine's resolvers, the only DNS servers
+	// depot may have asked; "" means /etc/resolv.conf.
+	ResolvConf string
 }
 
 // Failed reports whether any result failed.
@@ -80,6 +83,9 @@ func Run(ctx context.Context, o Options) []Result {
 	}
 	if o.FlushWait == 0 {
 		o.FlushWait = 5 * time.Second
+	}
+	if o.ResolvConf == "" {
+		o.ResolvConf = "/etc/resolv.conf"
 	}
 	if o.SiteAudit == nil {
 		o.SiteAudit = siteFindings
@@ -116,7 +122,7 @@ func Run(ctx context.Context, o Options) []Result {
 	rs = append(rs, checkPseudonymised(cfg, scan), checkMinCount(cfg))
 	rs = append(rs, checkExposed(cfg), checkPublished(ctx, cfg, live, scan.clients))
 	rs = append(rs, checkSites(ctx, o, live)...)
-	rs = append(rs, checkOutbound(cfg), checkTLS(cfg))
+	rs = append(rs, checkOutbound(cfg, o.ResolvConf), checkTLS(cfg))
 	return rs
 }
 

@@ -189,13 +189,19 @@ func checkTLS(cfg *config.Config) Result {
 }
 
 // checkExposed fails when a site root holds the logs, the data directory
-// or a [stats] logs path: they would be served to anyone.
+// or a [stats] logs path: they would be served to anyone. It compares
+// paths, then identities: a bind mount or a hard link has a path of its
+// own.
 func checkExposed(cfg *config.Config) Result {
 	r := Result{ID: "logs-not-published", Policy: policyShare}
-	if ex := cfg.Exposed(); len(ex) > 0 {
+	ex := cfg.Exposed()
+	if len(ex) == 0 {
+		ex = exposedByIdentity(cfg)
+	}
+	if len(ex) > 0 {
 		r.Status, r.Detail = Fail, strings.Join(ex, "; ")
 		return r
 	}
-	r.Status, r.Detail = Pass, "log_dir, data_dir and every [stats] logs path lie outside every site root (symlinks followed)"
+	r.Status, r.Detail = Pass, "log_dir, data_dir and every [stats] logs path lie outside every site root (symlinks followed), and no site root holds them by a bind mount or a hard link"
 	return r
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -12,6 +13,7 @@ func FuzzScan(f *testing.F) {
 		"seen from 203.0.113.7.", "3405803783", "0xcb007107", "::ffff:203.0.113.7", "[::ffff:cb00:7107]:80",
 		"2001:db8:aa:bb::1234", "2001:db8:aa::/48", "prefix 2001:db8:aa:bb, seen", "1.203.0.113.7.9",
 		`{"2026-10": {"any": {"plain": 3397}}, "meta": {"t": "04:00:00"}}`, "::", ":::", "0x", "...",
+		`"\u003e203.0.113.7"`, "?ip=2001%3Adb8%3Aaa%3Abb%3A%3A1", "2001&#58;db8&#x3a;aa&colon;bb::1", "0313.0.0161.07", "a203.000.113.007b",
 	} {
 		f.Add([]byte(s))
 	}
@@ -21,7 +23,7 @@ func FuzzScan(f *testing.F) {
 			if m.Offset < 0 || m.Offset >= len(b) {
 				t.Fatalf("match %v outside the %d bytes", m, len(b))
 			}
-			if !isAddrByte(b[m.Offset]) {
+			if !isAddrByte(b[m.Offset]) && !(m.Escaped && strings.IndexByte(`\%&`, b[m.Offset]) >= 0) {
 				t.Fatalf("match %v starts at %q, not in an address", m, b[m.Offset])
 			}
 			switch m.Form {

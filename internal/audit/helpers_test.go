@@ -54,7 +54,7 @@ func newSetup(t testing.TB) *setup {
 // run runs the audit offline at testNow.
 func (s *setup) run(t testing.TB) []Result {
 	t.Helper()
-	return Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow }})
+	return Run(context.Background(), Options{Config: s.cfg, Now: func() time.Time { return testNow }, ResolvConf: s.resolvConf(t)})
 }
 
 // startServer runs depot's server in-process on the setup's configuration,
@@ -97,7 +97,16 @@ func (s *setup) startServer(t testing.TB, responders func(config.Site) []respond
 // writes real times).
 func (s *setup) live(t testing.TB) []Result {
 	t.Helper()
-	return Run(context.Background(), Options{Config: s.cfg, Live: true})
+	return Run(context.Background(), Options{Config: s.cfg, Live: true, ResolvConf: s.resolvConf(t)})
+}
+
+// resolvConf is the resolv.conf the audits of the setup read: it names
+// 127.0.0.53, as systemd-resolved's does.
+func (s *setup) resolvConf(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(s.dir, "resolv.conf")
+	writeBytes(t, p, []byte("nameserver 127.0.0.53\noptions edns0\n"))
+	return p
 }
 
 // writeFiles creates files (name → content) under dir.

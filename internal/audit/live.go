@@ -334,19 +334,27 @@ func readNew(cfg *config.Config, dirs []string, before map[string]int64, clearMa
 	return access, errorLines, onionHits, err
 }
 
-// checkCSP asks a clearnet listener for each site's front page and checks
-// the Content-Security-Policy that keeps browsers on the site's origin.
-func checkCSP(ctx context.Context, cfg *config.Config) Result {
-	r := Result{ID: "content-security-policy", Policy: policyLocal}
-	var l *config.Listen
-	for i := range cfg.Listen {
-		if !cfg.Listen[i].Onion {
-			l = &cfg.Listen[i]
-			break
+// pageListener is the first clearnet (or, with onion, onion) listener
+// that answers with the sites' pages, or nil. A listener with
+// redirect_https answers every request with a 301 to HTTPS, so what
+// visitors read is on the TLS listener it sends them to.
+func pageListener(cfg *config.Config, onion bool) *config.Listen {
+	for i, l := range cfg.Listen {
+		if l.Onion == onion && !l.RedirectHTTPS {
+			return &cfg.Listen[i]
 		}
 	}
+	return nil
+}
+
+// checkCSP asks the first clearnet listener that serves pages for each
+// site's front page and checks the Content-Security-Policy that keeps
+// browsers on the site's origin.
+func checkCSP(ctx context.Context, cfg *config.Config) Result {
+	r := Result{ID: "content-security-policy", Policy: policyLocal}
+	l := pageListener(cfg, false)
 	if l == nil {
-		r.Status, r.Detail = Skip, "no clearnet listener"
+		r.Status, r.Detail = Skip, "no clearnet listener serves the sites"
 		return r
 	}
 	var got []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"depot/internal/certs/certstest"
 	"depot/internal/config"
 	"depot/internal/mirrors"
 	"depot/internal/mirrors/mirrorstest"
@@ -67,6 +68,27 @@ func TestLiveChecksPass(t *testing.T) {
 	expect(t, rs, "onion-answers-onion-only", Pass, policyOnion, ".metalink on listen[1]: 2 onion URLs", ".meta4 on listen[1]: 2 onion URLs")
 	expect(t, rs, "content-security-policy", Pass, policyLocal, "default-src 'self'")
 	expect(t, rs, "published-no-address", Pass, policyShare, "site[0] /statistics/stats.svg", "site[0] /mirrors/status.json")
+	for _, r := range rs {
+		if r.Status == Fail {
+			t.Errorf("%s failed on a kept policy: %s", r.ID, r.Detail)
+		}
+	}
+}
+
+// TestLiveChecksPassBehindRedirect: the first clearnet listener only
+// redirects to HTTPS (redirect_https, as README "HTTPS" sets up ACME), so
+// the checks that read the sites' pages must read them on the TLS
+// listener, not take the redirect for the page.
+func TestLiveChecksPassBehindRedirect(t *testing.T) {
+	s := liveSetup(t)
+	cert := certstest.Write(t, s.dir, "tls", certstest.Options{Names: []string{"www.example.org"}})
+	s.cfg.Listen[0].RedirectHTTPS = true
+	s.cfg.Listen = append(s.cfg.Listen, config.Listen{Address: "127.0.0.1:3", TLSCert: cert.CertFile, TLSKey: cert.KeyFile})
+	s.startServer(t, depotResponders(t, s.cfg))
+	rs := s.live(t)
+	expect(t, rs, "content-security-policy", Pass, policyLocal, "default-src 'self'")
+	expect(t, rs, "published-no-address", Pass, policyShare, "site[0] /statistics/stats.svg", "site[0] /mirrors/status.json")
+	expect(t, rs, "tls", Pass, policyMITM, "every public clearnet listener has TLS")
 	for _, r := range rs {
 		if r.Status == Fail {
 			t.Errorf("%s failed on a kept policy: %s", r.ID, r.Detail)

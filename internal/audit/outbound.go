@@ -25,8 +25,9 @@ func describe(d outbound.Destination) string {
 }
 
 // explain returns why the configuration asks depot to connect to d, or
-// "" when nothing in it does.
-func explain(cfg *config.Config, d outbound.Destination) string {
+// "" when nothing in it does. resolvConf names the resolvers that DNS
+// destinations must be.
+func explain(cfg *config.Config, d outbound.Destination, resolvConf string) string {
 	host := strings.TrimSuffix(strings.ToLower(d.Host), ".")
 	switch d.Purpose {
 	case outbound.MirrorCheck:
@@ -80,6 +81,11 @@ func explain(cfg *config.Config, d outbound.Destination) string {
 			return "[acme] ca, certificates of " + strings.Join(cfg.ACMEHosts(), ", ")
 		}
 	case outbound.DNS:
+		// The system resolver, on its port: a "dns" destination anywhere
+		// else is a connection that only claims the purpose.
+		if d.Port != "53" || !slices.Contains(outbound.Resolvers(resolvConf), host) {
+			return ""
+		}
 		if r := directNeeds(cfg); len(r) > 0 {
 			return "names of " + strings.Join(r, ", ") + " resolved locally"
 		}
@@ -132,8 +138,8 @@ func urlHostPort(raw string) (string, string) {
 
 // checkOutbound reads what depot serve recorded of its own outbound
 // connections and fails on any destination the configuration does not
-// explain.
-func checkOutbound(cfg *config.Config) Result {
+// explain; resolvConf names the system resolvers.
+func checkOutbound(cfg *config.Config, resolvConf string) Result {
 	r := Result{ID: "outbound", Policy: policyShare}
 	path := outbound.Path(cfg.DataDir)
 	rec, err := outbound.ReadRecord(path)
@@ -156,7 +162,7 @@ func checkOutbound(cfg *config.Config) Result {
 	}
 	var explained, unexplained []string
 	for _, d := range rec.Destinations {
-		if why := explain(cfg, d); why != "" {
+		if why := explain(cfg, d, resolvConf); why != "" {
 			explained = append(explained, fmt.Sprintf("%s for %s", net.JoinHostPort(d.Host, d.Port), why))
 		} else {
 			unexplained = append(unexplained, describe(d))
@@ -164,7 +170,7 @@ func checkOutbound(cfg *config.Config) Result {
 	}
 	resolver := ""
 	if rec.Resolver == outbound.ResolverLocal {
-		resolver = "; names are resolved locally, by " + strings.Join(nameservers("/etc/resolv.conf"), ", ")
+		resolver = "; names are resolved locally, by " + strings.Join(nameservers(resolvConf), ", ")
 	}
 	if len(unexplained) > 0 {
 		r.Status = Fail

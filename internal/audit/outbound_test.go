@@ -80,6 +80,8 @@ func TestOutbound(t *testing.T) {
 		{"follower over tor, yet direct", followerOverTor, record("local", dest("eu1abc.onion", "80", "mirror-state")), Fail, "eu1abc.onion:80 (mirror-state"},
 		{"follower of another node", follower, record("local", dest("us1.example.org", "443", "mirror-state")), Fail, "us1.example.org:443 (mirror-state"},
 		{"mirror state on the checker", configured, record("local", dest("eu1.example.org", "443", "mirror-state")), Fail, "eu1.example.org:443 (mirror-state"},
+		{"dns to a server resolv.conf does not name", configured, record("local", dest("mirror.example.net", "443", "mirror-check"), dest("8.8.8.8", "53", "dns")), Fail, "8.8.8.8:53 (dns"},
+		{"dns to a resolver on another port", configured, record("local", dest("mirror.example.net", "443", "mirror-check"), dest("127.0.0.53", "5353", "dns")), Fail, "127.0.0.53:5353 (dns"},
 		{"follower by IP resolves nothing", followerLoopback, record("local", dest("127.0.0.1", "8080", "mirror-state"), dest("127.0.0.53", "53", "dns")), Fail, "127.0.0.53:53 (dns"},
 		{"an unknown version", func(*setup) {}, `{"version": 2}`, Fail, "version 2"},
 		{"an unknown resolver", func(*setup) {}, `{"version": 1, "resolver": "remote"}`, Fail, "resolver \"remote\""},

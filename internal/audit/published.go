@@ -46,11 +46,9 @@ func publishedBytes(ctx context.Context, cfg *config.Config, live bool) ([]publi
 	readFile(cfg.Stats.Data)
 	readFile(mirrors.StateFile(cfg))
 
-	var l *config.Listen
-	for i := range cfg.Listen {
-		if l == nil || l.Onion && !cfg.Listen[i].Onion {
-			l = &cfg.Listen[i]
-		}
+	l := pageListener(cfg, false)
+	if l == nil {
+		l = pageListener(cfg, true)
 	}
 	for i, s := range cfg.Site {
 		var names []string

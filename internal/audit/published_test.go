@@ -43,6 +43,16 @@ func TestScanFindsEverySpelling(t *testing.T) {
 		{"IPv6 /64 without ::", "prefix 2001:db8:aa:bb, seen", "IPv6 /64"},
 		{"IPv6 /48", "2001:db8:aa::/48", "IPv6 /48"},
 		{"IPv6 elsewhere in the /48", "2001:db8:aa:ff::1", "IPv6 /48"},
+		{"dotted after a JSON escape of >", `"\u003e203.0.113.7"`, "dotted"},
+		{"IPv6 after a JSON escape of &", `"a\u00262001:db8:aa:bb::1"`, "IPv6 /64"},
+		{"IPv6 percent-encoded in a URL query", "https://x.example/?ip=2001%3Adb8%3Aaa%3Abb%3A%3A1&y=1", "IPv6 /64"},
+		{"IPv6 percent-encoded in upper and lower case", "?ip=2001%3adb8%3AAA%3abb%3a%3A1", "IPv6 /64"},
+		{"dotted percent-encoded", "?ip=203%2E0%2e113%2E7", "dotted"},
+		{"IPv6 in HTML character references", "2001&#58;db8&#x3a;aa&#58;bb&colon;&#58;1", "IPv6 /64"},
+		{"dotted after a hex letter", "a203.0.113.7", "dotted"},
+		{"dotted before a letter", "203.0.113.7a", "dotted"},
+		{"dotted with zero padding", "203.000.113.007", "dotted"},
+		{"dotted in octal (inet_aton)", "0313.0.0161.07", "dotted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +70,9 @@ func TestScanFindsEverySpelling(t *testing.T) {
 		`{"2026-10": {"any": {"plain": 3397, "tor": 737}}, "meta": {"last-updated": "2026-11-29T04:00:00Z"}}`,
 		"203.0.113.8 203.0.112.7 2001:db8:ab::1 ::ffff:203.0.113.8 0xcb007108 3405803784",
 		"sha256 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		"203.0.113", // three parts are not an address
+		"203.0.113",                            // three parts are not an address
+		"1203.0.113.7 203.0.113.70",            // other numbers
+		"%32%30%33.0.113.8 \\u0032203.0.113.9", // escapes of other addresses
 	} {
 		if ms := c.scan([]byte(clean)); len(ms) != 0 {
 			t.Errorf("scan(%.60q) = %v, want nothing", clean, ms)

@@ -58,6 +58,7 @@ type fileScan struct {
 	undated   int      // lines with a client address but no readable time
 	real      int      // lines of settled months with a real address (pseudonymise)
 	realMonth []string
+	cut       int64 // lines longer than logread.MaxLine, read in part
 	err       error // why the file could not be read to the end
 	// inProgress is a temporary file being written now (see tempGrace).
 	inProgress bool
@@ -176,6 +177,7 @@ func (f *fileScan) add(o *fileScan) {
 	f.lines += o.lines
 	f.old += o.old
 	f.undated += o.undated
+	f.cut += o.cut
 	f.real += o.real
 	for _, m := range o.realMonth {
 		if !slices.Contains(f.realMonth, m) {
@@ -209,6 +211,9 @@ func (f *fileScan) problems(cutoff time.Time) []string {
 	}
 	if f.undated > 0 {
 		out = append(out, fmt.Sprintf("%s: %d lines with a client address and no readable time, which retention can never date", f.path, f.undated))
+	}
+	if f.cut > 0 {
+		out = append(out, fmt.Sprintf("%s: %d lines longer than %d bytes, whose ends cannot be read nor dated (no log line is that long: an old line can hide there)", f.path, f.cut, logread.MaxLine))
 	}
 	if f.err != nil {
 		out = append(out, fmt.Sprintf("%s: cannot be read to the end (%v), so what it holds cannot be dated", f.path, f.err))
@@ -260,6 +265,7 @@ func scanFile(pt part, cutoffTime, settledTime, now time.Time) *fileScan {
 	for {
 		line, err := lr.Next()
 		if err != nil {
+			f.cut = lr.Cut()
 			if !errors.Is(err, io.EOF) && !(f.inProgress && errors.Is(err, logread.ErrTruncated)) {
 				f.err = err
 			}

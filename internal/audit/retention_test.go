@@ -109,6 +109,9 @@ func TestRetentionEnforced(t *testing.T) {
 		{"lines with no readable time", func(t *testing.T, s *setup) {
 			writeFiles(t, s.cfg.LogDir, map[string]string{"access.log-20261103": `203.0.113.9 - - [garbled] "GET / HTTP/1.1" 200 4 "-" "x"` + "\n"})
 		}, []string{"access.log-20261103: 1 lines with a client address and no readable time"}},
+		{"an old line behind more than a MiB of junk (a sparse hole)", func(t *testing.T, s *setup) {
+			writeFiles(t, s.cfg.LogDir, map[string]string{"access.log.3": strings.Repeat("\x00", 2<<20) + old + accessLine("198.51.100.1", day("2026-11-19"))})
+		}, []string{"access.log.3: 1 lines longer than 1048576 bytes", "cannot be read nor dated"}},
 		{"a file last modified before the cutoff", func(t *testing.T, s *setup) {
 			p := filepath.Join(s.cfg.LogDir, "notes")
 			writeFiles(t, s.cfg.LogDir, map[string]string{"notes": "whatever it holds\n"})

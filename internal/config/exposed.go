@@ -17,7 +17,7 @@ func (c *Config) Exposed() []string {
 	paths := []private{{"log_dir", c.LogDir}, {"data_dir", c.DataDir}}
 	for i, g := range c.Stats.Logs {
 		key := fmt.Sprintf("stats.logs[%d]", i)
-		paths = append(paths, private{key, globDir(g)})
+		paths = append(paths, private{key, GlobDir(g)})
 		matches, _ := filepath.Glob(g)
 		for _, m := range matches {
 			paths = append(paths, private{key, m})
@@ -50,9 +50,9 @@ func (c *Config) Exposed() []string {
 	return out
 }
 
-// globDir is the directory part of a glob before its first pattern
+// GlobDir is the directory part of a glob before its first pattern
 // character: every file the glob can match lies below it.
-func globDir(g string) string {
+func GlobDir(g string) string {
 	dir := filepath.Dir(g)
 	for strings.ContainsAny(dir, `*?[\`) {
 		next := filepath.Dir(dir)

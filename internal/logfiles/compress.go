@@ -87,15 +87,21 @@ func gzipFileSize(path string) (int64, error) {
 	return gzipSize(f)
 }
 
-// removeTemps removes the leftover temporary files of logs in dir: what a
+// removeTemps removes the leftover temporary files of logs in dir (a name
+// relative to root, which nothing leads out of): what a
 // crash during compression or prune left, or a file or link planted under
 // such a name. The caller holds the directory lock, so no such file is in
 // use; temporary files of anything but a log (the statistics data file's,
 // when data_dir is log_dir) are not touched. A regular temporary file whose
 // source is gone is kept and reported (it may be the last copy of
 // something); anything else is unlinked, never followed.
-func removeTemps(dir string) (removed []string, errs []error) {
-	entries, err := os.ReadDir(dir)
+func removeTemps(root *os.Root, dir string) (removed []string, errs []error) {
+	d, err := root.Open(dir)
+	if err != nil {
+		return nil, []error{err}
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
 	if err != nil {
 		return nil, []error{err}
 	}
@@ -109,14 +115,14 @@ func removeTemps(dir string) (removed []string, errs []error) {
 				continue // not a log's
 			}
 		}
-		path := filepath.Join(dir, name)
+		path := filepath.Join(root.Name(), dir, name)
 		if e.Type().IsRegular() {
-			if src := tempSource(dir, name); src != "" {
+			if src := tempSource(root, dir, name); src != "" {
 				errs = append(errs, fmt.Errorf("%s: left by an interrupted compression or prune, but %s is missing; kept for you to inspect", path, src))
 				continue
 			}
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := root.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 			continue
 		}
@@ -128,14 +134,14 @@ func removeTemps(dir string) (removed []string, errs []error) {
 // tempSource returns "" when the file a temporary file was made from
 // still exists, or else the name of that missing file. A compression's
 // temp (target X.gz) was made from X, a rewrite's from its target itself.
-func tempSource(dir, name string) string {
+func tempSource(root *os.Root, dir, name string) string {
 	target := atomicfile.TempTarget(name)
 	if target == "" {
 		return "" // the old lock file: nothing was made from anything
 	}
 	target = strings.TrimSuffix(target, ".rewrite")
 	for _, src := range []string{target, strings.TrimSuffix(target, ".gz")} {
-		if _, err := os.Lstat(filepath.Join(dir, src)); err == nil {
+		if _, err := root.Lstat(filepath.Join(dir, src)); err == nil {
 			return ""
 		}
 	}
@@ -148,7 +154,12 @@ func tempSource(dir, name string) string {
 // inflate to its source's size) is removed and redone while its source is
 // kept; a temp file whose source is gone is left alone and reported.
 func recoverCompression(dir string) (redone []string, err error) {
-	_, errs := removeTemps(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	_, errs := removeTemps(root, ".")
+	root.Close()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err

@@ -150,6 +150,11 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	places, err := openPlaces(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer places.close()
 	if !opts.DryRun {
 		// A pseudonymisation's journal names temporary files that must
 		// replace their logs, not be removed as leftovers.
@@ -157,7 +162,12 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 			return nil, err
 		}
 		for _, dir := range dirs {
-			removed, errs := removeTemps(dir)
+			root, rel, err := places.of(dir, true)
+			if err != nil {
+				res.Problems = append(res.Problems, err)
+				continue
+			}
+			removed, errs := removeTemps(root, rel)
 			res.Problems = append(res.Problems, errs...)
 			for _, r := range removed {
 				res.Notes = append(res.Notes, fmt.Sprintf("%s: a leftover temporary file; removed", r))
@@ -171,7 +181,7 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		act, ok := res.judge(path, survey(path, res.Cutoff))
+		act, ok := res.judge(path, survey(places, path, res.Cutoff))
 		if !ok {
 			continue
 		}
@@ -200,9 +210,15 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 	for _, act := range todo {
 		var err error
 		if act.Kind == Delete {
-			err = opts.hook.step("delete", act.Path, func() error { return atomicfile.Remove(act.Path) })
+			err = opts.hook.step("delete", act.Path, func() error {
+				root, name, err := places.of(act.Path, false)
+				if err != nil {
+					return err
+				}
+				return atomicfile.RemoveIn(root, name)
+			})
 		} else {
-			err = rewrite(act.Path, res.Cutoff.Unix(), opts)
+			err = rewrite(places, act.Path, res.Cutoff.Unix(), opts)
 		}
 		if err != nil {
 			res.Problems = append(res.Problems, fmt.Errorf("%s: %w; the file was kept", act.Path, err))
@@ -313,9 +329,9 @@ type surveyed struct {
 // survey reads a file (without following a link) and counts its lines by
 // month against the cutoff. It stops after the first dated line when that
 // line is comfortably after the cutoff.
-func survey(path string, cutoff time.Time) (s surveyed) {
+func survey(places *places, path string, cutoff time.Time) (s surveyed) {
 	s.act = PruneAction{Path: path, Lines: map[month.Month]int64{}, Access: map[month.Month]int64{}}
-	f, err := atomicfile.OpenNoFollow(path)
+	f, err := places.open(path)
 	if err != nil {
 		s.err = err
 		return s
@@ -351,6 +367,7 @@ func survey(path string, cutoff time.Time) (s surveyed) {
 			continue
 		case s.dated == 0 && t >= quickAfter:
 			s.quick = true
+			s.cut = r.Cut()
 			return s
 		case t < limit:
 			m := month.Of(time.Unix(t, 0))
@@ -382,6 +399,10 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 		return act, false
 	}
 	switch {
+	case s.cut > 0 && s.err == nil && (act.Kept > 0 || s.quick):
+		// What a line holds past logread.MaxLine is skipped unread: an old
+		// line can hide there (behind a sparse hole, a crash's zeroes).
+		return problem("%s: %d lines longer than %d bytes, whose ends cannot be read nor dated; no log line is that long: check the file, remove the junk or the file by hand, and prune again", path, s.cut, logread.MaxLine)
 	case s.quick:
 		return act, false
 	case s.err != nil && act.Removed > 0:
@@ -409,8 +430,6 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 		return act, true
 	case s.format == logread.Bzip2:
 		return problem("%s: %s, and newer lines: prune cannot write bzip2 to rewrite it without them; decompress it (bunzip2 %s) and prune again", path, old(), path)
-	case s.cut > 0:
-		return problem("%s: %s, and %d lines longer than %d bytes that a rewrite would cut; split it by hand", path, old(), s.cut, logread.MaxLine)
 	}
 	if act.Undated > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: kept %d lines that have no readable time", path, act.Undated))
@@ -421,8 +440,8 @@ func (res *PruneResult) judge(path string, s surveyed) (PruneAction, bool) {
 
 // rewrite replaces path with a copy in the same format that holds only its
 // lines dated at or after cutoff and its undated lines.
-func rewrite(path string, cutoff int64, opts PruneOptions) error {
-	f, err := atomicfile.OpenNoFollow(path)
+func rewrite(places *places, path string, cutoff int64, opts PruneOptions) error {
+	f, err := places.open(path)
 	if err != nil {
 		return err
 	}
@@ -435,7 +454,14 @@ func rewrite(path string, cutoff int64, opts PruneOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := atomicfile.Create(path, st.Mode().Perm())
+	var out *atomicfile.File
+	err = opts.hook.step("create", path, func() error {
+		root, name, err := places.of(path, false)
+		if err == nil {
+			out, err = atomicfile.CreateIn(root, name, st.Mode().Perm())
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -495,6 +521,64 @@ func compressor(f logread.Format, w io.Writer) (io.WriteCloser, error) {
 }
 
 var newline = []byte{'\n'}
+
+// places holds open the directories prune works in, so that it names each
+// file relative to one of them (atomicfile's ...In functions): the log
+// directory, in which a subdirectory swapped for a symbolic link after
+// the listing (by someone who can write there) cannot lead a deletion or
+// a rewrite out of it, and the directory of each [stats] logs file
+// outside it.
+type places struct {
+	dir   string
+	root  *os.Root
+	other map[string]*os.Root
+}
+
+func openPlaces(dir string) (*places, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &places{dir: filepath.Clean(dir), root: root, other: map[string]*os.Root{}}, nil
+}
+
+// of returns the directory held open for path and path's name in it;
+// isDir says that path is a directory, itself the place.
+func (p *places) of(path string, isDir bool) (*os.Root, string, error) {
+	path = filepath.Clean(path)
+	if rel, err := filepath.Rel(p.dir, path); err == nil && filepath.IsLocal(rel) || rel == "." {
+		return p.root, rel, nil
+	}
+	dir, name := filepath.Dir(path), filepath.Base(path)
+	if isDir {
+		dir, name = path, "."
+	}
+	r := p.other[dir]
+	if r == nil {
+		var err error
+		if r, err = os.OpenRoot(dir); err != nil {
+			return nil, "", err
+		}
+		p.other[dir] = r
+	}
+	return r, name, nil
+}
+
+// open opens path for reading, refusing a link.
+func (p *places) open(path string) (*os.File, error) {
+	root, name, err := p.of(path, false)
+	if err != nil {
+		return nil, err
+	}
+	return atomicfile.OpenNoFollowIn(root, name)
+}
+
+func (p *places) close() {
+	p.root.Close()
+	for _, r := range p.other {
+		r.Close()
+	}
+}
 
 type nopCloser struct{ io.Writer }
 

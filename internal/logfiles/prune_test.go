@@ -293,3 +293,75 @@ func TestPruneUnreadableFileIsKept(t *testing.T) {
 		t.Errorf("the unreadable file was removed: %v", err)
 	}
 }
+
+// TestPruneNamesLinesTooLongToDate: a line longer than logread.MaxLine is
+// read to its first MiB only, and what follows in it cannot be dated: an
+// old line behind a MiB of junk (a sparse hole, a crash's zeroes) is
+// named and kept, never passed over in silence.
+func TestPruneNamesLinesTooLongToDate(t *testing.T) {
+	now := day(2026, 11, 29, 4, 0, 0)
+	old := acc("192.0.2.1", day(2026, 8, 15, 10, 0, 0), "/old")
+	recent := acc("192.0.2.1", day(2026, 11, 28, 10, 0, 0), "/recent")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log.3")
+	if err := os.WriteFile(path, []byte(strings.Repeat("\x00", 2<<20)+old+"\n"+recent+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "access.log.3: 1 lines longer than 1048576 bytes") {
+		t.Errorf("problems %v, want one naming the long line of access.log.3", res.Problems)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the file was removed: %v", err)
+	}
+}
+
+// TestPruneNeverLeavesDir is issue 9's hostile log directory one level
+// down: prune lists archive/X, and before it deletes or rewrites it,
+// someone who can write log_dir swaps archive/ for a symbolic link to
+// another directory. The root-run prune must not delete or replace the
+// file of the same name there.
+func TestPruneNeverLeavesDir(t *testing.T) {
+	now := day(2026, 11, 29, 4, 0, 0)
+	old := acc("192.0.2.1", day(2026, 8, 15, 10, 0, 0), "/old")
+	recent := acc("192.0.2.1", day(2026, 11, 28, 10, 0, 0), "/recent")
+	for _, tt := range []struct {
+		name, step string
+		lines      []string
+	}{
+		{"delete", "delete", []string{old}},
+		{"rewrite", "create", []string{old, recent}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, victims := t.TempDir(), t.TempDir()
+			logfilestest.WriteFile(t, dir, "archive/access.log.1", tt.lines...)
+			victim := logfilestest.WriteFile(t, victims, "access.log.1", tt.lines...)
+			swap := func(step, path string) error {
+				if step != tt.step {
+					return nil
+				}
+				archive := filepath.Join(dir, "archive")
+				if err := os.Rename(archive, archive+".real"); err != nil {
+					return err
+				}
+				return os.Symlink(victims, archive)
+			}
+			res, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return now }, hook: swap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := logfilestest.ReadLines(t, victim); !slices.Equal(got, tt.lines) {
+				t.Errorf("the file outside the log directory now holds %q, want it untouched", got)
+			}
+			if len(res.Problems) != 1 {
+				t.Errorf("problems %v, want the swapped file named", res.Problems)
+			}
+			if names := logfilestest.Names(t, victims); !slices.Equal(names, []string{"access.log.1"}) {
+				t.Errorf("the outside directory holds %v", names)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"depot/internal/atomicfile"
@@ -30,6 +31,45 @@ type pseudoRename struct {
 	Dst string `json:"dst"`
 }
 
+// check refuses an entry that depot does not write: the journal lies in
+// the log directory, which others may write, and is followed by a
+// root-run prune. Each entry renames a temporary file of atomicfile's
+// onto the name it was made for, in the same directory: nothing that
+// whoever can write that directory could not do.
+func (r pseudoRename) check() error {
+	tmp := filepath.Base(r.Tmp)
+	if filepath.Dir(filepath.Clean(r.Tmp)) != filepath.Dir(filepath.Clean(r.Dst)) ||
+		!strings.HasPrefix(tmp, ".") || atomicfile.TempTarget(tmp) != filepath.Base(r.Dst) {
+		return fmt.Errorf("it names a rename of %s onto %s, which is not a temporary file of depot's onto its target", r.Tmp, r.Dst)
+	}
+	if st, err := os.Lstat(r.Tmp); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("it names %s, which is not a regular file (%v)", r.Tmp, st.Mode().Type())
+	}
+	return nil
+}
+
+// rename does it, in the directory held open so that both names are
+// looked up in the same one, and only when the temporary file is a
+// regular file; one already gone was renamed before a crash.
+func (r pseudoRename) rename() error {
+	root, err := os.OpenRoot(filepath.Dir(r.Dst))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tmp, dst := filepath.Base(r.Tmp), filepath.Base(r.Dst)
+	st, err := root.Lstat(tmp)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (%v); not renamed onto %s", r.Tmp, st.Mode().Type(), r.Dst)
+	}
+	return root.Rename(tmp, dst)
+}
+
 func writeJournal(dir string, j *pseudoJournal) error {
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
@@ -42,12 +82,14 @@ func writeJournal(dir string, j *pseudoJournal) error {
 // records j's months as pseudonymised and removes the journal. It is
 // idempotent: recovery runs it again after a crash.
 func commitJournal(dir string, j *pseudoJournal, step func(name, path string, fn func() error) error) error {
+	for _, r := range j.Renames {
+		if err := r.check(); err != nil {
+			return fmt.Errorf("%s: %w; depot wrote no such journal: remove it", filepath.Join(dir, pseudoJournalName), err)
+		}
+	}
 	dirs := map[string]bool{}
 	for _, r := range j.Renames {
-		if _, err := os.Lstat(r.Tmp); errors.Is(err, fs.ErrNotExist) {
-			continue // renamed before a crash
-		}
-		if err := step("rename", r.Dst, func() error { return os.Rename(r.Tmp, r.Dst) }); err != nil {
+		if err := step("rename", r.Dst, r.rename); err != nil {
 			return err
 		}
 		dirs[filepath.Dir(r.Dst)] = true

@@ -157,10 +157,20 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	res.Notes = append(res.Notes, collected.Notes...)
 	res.Problems = append(res.Problems, collected.Problems...)
 	if !opts.DryRun {
+		places, err := openPlaces(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
 		for _, dir := range dirs {
-			_, errs := removeTemps(dir)
+			root, rel, err := places.of(dir, true)
+			if err != nil {
+				res.Problems = append(res.Problems, err)
+				continue
+			}
+			_, errs := removeTemps(root, rel)
 			res.Problems = append(res.Problems, errs...)
 		}
+		places.close()
 	}
 
 	surveys := surveyAll(ctx, paths, settled.Unix())

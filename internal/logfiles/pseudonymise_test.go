@@ -549,3 +549,58 @@ func TestPruneFinishesPseudonymisation(t *testing.T) {
 		t.Fatalf("figures changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
+
+// TestPruneRefusesAPlantedJournal: the journal lies in the log directory,
+// which others may write. One planted there made the root-run prune
+// rename any file onto any path it named (a file of the attacker's onto
+// /etc/cron.d/x, say). A journal entry is followed only when it is one
+// depot writes: a temporary file of depot's, a regular file, renamed
+// onto the name it was made for, in its own directory; otherwise nothing
+// is renamed and prune says why.
+func TestPruneRefusesAPlantedJournal(t *testing.T) {
+	for name, entry := range map[string]func(mine, other string) pseudoRename{
+		"another directory": func(mine, other string) pseudoRename {
+			return pseudoRename{Tmp: filepath.Join(mine, ".cron.tmp-1"), Dst: filepath.Join(other, "cron")}
+		},
+		"not a temporary file": func(mine, other string) pseudoRename {
+			return pseudoRename{Tmp: filepath.Join(other, "shadow"), Dst: filepath.Join(other, "cron")}
+		},
+		"another target": func(mine, other string) pseudoRename {
+			return pseudoRename{Tmp: filepath.Join(other, ".shadow.tmp-1"), Dst: filepath.Join(other, "cron")}
+		},
+		"a link": func(mine, other string) pseudoRename {
+			return pseudoRename{Tmp: filepath.Join(mine, ".access.log-20261015.gz.tmp-7"), Dst: filepath.Join(mine, "access.log-20261015.gz")}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, other := t.TempDir(), t.TempDir()
+			files := map[string]string{
+				filepath.Join(dir, ".cron.tmp-1"):            "* * * * * root evil\n",
+				filepath.Join(other, "shadow"):               "root's secret\n",
+				filepath.Join(other, ".shadow.tmp-1"):        "root's temporary file\n",
+				filepath.Join(other, "cron"):                 "root's file\n",
+				filepath.Join(dir, "access.log-20261015.gz"): "a log\n",
+			}
+			for p, content := range files {
+				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(filepath.Join(other, "shadow"), filepath.Join(dir, ".access.log-20261015.gz.tmp-7")); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeJournal(dir, &pseudoJournal{At: "2026-11-01T00:00:00Z", Renames: []pseudoRename{entry(dir, other)}}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Prune(context.Background(), PruneOptions{Dir: dir, Now: func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) }})
+			if err == nil || !strings.Contains(err.Error(), pseudoJournalName) {
+				t.Errorf("Prune = %v; want an error naming the journal", err)
+			}
+			for p, want := range files {
+				if b, err := os.ReadFile(p); err != nil || string(b) != want {
+					t.Errorf("%s: %q, %v; want %q, untouched", p, b, err, want)
+				}
+			}
+		})
+	}
+}

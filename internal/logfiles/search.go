@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
+	"depot/internal/atomicfile"
 	"depot/internal/logread"
 )
 
@@ -139,13 +140,13 @@ func planFiles(names []logName, q Query, m *matcher, st *SearchStats) []*filePla
 		}
 		st.Files++
 		p := &filePlan{name: n, lo: math.MinInt64, hi: math.MaxInt64, done: make(chan struct{})}
-		f, err := os.Open(n.path)
+		f, err := atomicfile.OpenRegular(n.path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && n.comp == "" {
 				// Compressed since it was listed.
 				n.path, n.comp = n.path+".gz", ".gz"
 				p.name = n
-				f, err = os.Open(n.path)
+				f, err = atomicfile.OpenRegular(n.path)
 			}
 			if err != nil {
 				st.Problems = append(st.Problems, err)

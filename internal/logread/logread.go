@@ -156,7 +156,7 @@ type Reader struct {
 // Open opens the log file at path (following a symbolic link, as reading
 // tools do) and recognises its format.
 func Open(path string) (*Reader, error) {
-	f, err := os.Open(path)
+	f, err := atomicfile.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func newReader(f *os.File) (*Reader, error) {
 // [from, to): reading several ranges of one large file in parallel returns
 // each line exactly once. A line that starts before to is returned whole.
 func OpenRange(path string, from, to int64) (*Reader, error) {
-	f, err := os.Open(path)
+	f, err := atomicfile.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"depot/internal/testtool"
 )
@@ -260,4 +264,57 @@ func TestToolsInterop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenRefusesNamedPipes: a named pipe swapped in for a log file
+// between a listing and an open held the reader in its open, or in its
+// first read once a writer held the pipe. Open and OpenRange refuse
+// anything but a regular file at once (a symbolic link to one is
+// followed).
+func TestOpenRefusesNamedPipes(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "access.log-20261130")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, writer := range []bool{false, true} {
+		if writer {
+			w, err := os.OpenFile(fifo, os.O_RDWR, 0) // a writer that sends nothing
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+		}
+		for name, open := range map[string]func() (*Reader, error){
+			"Open":      func() (*Reader, error) { return Open(fifo) },
+			"OpenRange": func() (*Reader, error) { return OpenRange(fifo, 0, 100) },
+		} {
+			got := make(chan error, 1)
+			go func() {
+				r, err := open()
+				if err == nil {
+					r.Close()
+				}
+				got <- err
+			}()
+			select {
+			case err := <-got:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), fifo) {
+					t.Errorf("%s (writer %v): error %v, want one saying %s is not a regular file", name, writer, err, fifo)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s (writer %v) still waits on a named pipe", name, writer)
+			}
+		}
+	}
+	// A symbolic link to a regular file is read.
+	plain := filepath.Join(dir, "real")
+	os.WriteFile(plain, []byte("line\n"), 0o644)
+	link := filepath.Join(dir, "access.log")
+	os.Symlink(plain, link)
+	r, err := Open(link)
+	if err != nil {
+		t.Fatalf("Open of a link to a regular file: %v", err)
+	}
+	r.Close()
 }

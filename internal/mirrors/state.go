@@ -137,8 +137,24 @@ func newState() *State {
 // loadState reads the state file; a missing file is an empty state. A file
 // that cannot be decoded as state is renamed to .corrupt and reported to
 // warn, so that the next save does not silently destroy the evidence.
+//
+// The file is read, and moved aside, through data_dir held open, as save
+// writes it: a mirrors/ replaced by a symbolic link leads nowhere else.
 func loadState(file string, warn func(error)) (*State, error) {
-	data, err := os.ReadFile(file)
+	dataDir := filepath.Dir(filepath.Dir(file))
+	root, err := os.OpenRoot(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return newState(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading mirror state: %w", err)
+	}
+	defer root.Close()
+	rel, err := filepath.Rel(dataDir, file)
+	if err != nil {
+		return nil, fmt.Errorf("reading mirror state: %w", err)
+	}
+	data, err := root.ReadFile(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return newState(), nil
 	}
@@ -151,7 +167,7 @@ func loadState(file string, warn func(error)) (*State, error) {
 			err = fmt.Errorf("format version %d, want %d", st.Version, stateVersion)
 		}
 		aside := file + ".corrupt"
-		_ = os.Rename(file, aside)
+		_ = root.Rename(rel, rel+".corrupt")
 		warn(fmt.Errorf("mirror state %s unreadable (%v); moved it to %s and starting afresh", file, err, aside))
 		return newState(), nil
 	}
@@ -177,10 +193,23 @@ func (st *State) save(file string) error {
 		return err
 	}
 	// data_dir itself, then its mirrors/ (each only as the last element).
-	if err := atomicfile.MakeDir(filepath.Dir(filepath.Dir(file)), 0o755); err != nil {
+	// Below data_dir, which others may be able to write to, the file is
+	// written through data_dir held open: a mirrors/ replaced by a
+	// symbolic link cannot send it anywhere else.
+	dataDir := filepath.Dir(filepath.Dir(file))
+	if err := atomicfile.MakeDir(dataDir, 0o755); err != nil {
 		return fmt.Errorf("saving mirror state: %w", err)
 	}
-	if err := atomicfile.WriteBytes(file, 0o640, data); err != nil {
+	root, err := os.OpenRoot(dataDir)
+	if err != nil {
+		return fmt.Errorf("saving mirror state: %w", err)
+	}
+	defer root.Close()
+	rel, err := filepath.Rel(dataDir, file)
+	if err == nil {
+		err = atomicfile.WriteBytesIn(root, rel, 0o640, data)
+	}
+	if err != nil {
 		return fmt.Errorf("saving mirror state: %w", err)
 	}
 	return nil

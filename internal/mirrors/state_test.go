@@ -143,3 +143,44 @@ func TestReloadForgetsMovedMirror(t *testing.T) {
 		t.Error("mirror still trusted after its URL changed")
 	}
 }
+
+// TestStateNeverWrittenThroughALink: data_dir/mirrors replaced by a
+// symbolic link (data_dir writable by others, which depot check only
+// warns about) made the root-run server write state.json into the
+// directory the link names. The state is refused there instead.
+func TestStateNeverWrittenThroughALink(t *testing.T) {
+	fx := newFixture(t, originFiles())
+	mdir := filepath.Join(t.TempDir(), "m")
+	copyTree(t, fx.root, mdir)
+	fx.cfg.Mirror = []config.Mirror{{Name: "m", URL: mirrorstest.Dir(t, mdir).URL}}
+	fx.svc.Reload(fx.cfg)
+	victims := t.TempDir()
+	dir := filepath.Dir(StateFile(fx.cfg))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victims, dir); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(victims, "state.json")
+	if err := os.WriteFile(victim, []byte("another program's state"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.svc.Check(context.Background()); err == nil {
+		t.Error("a check saved its state through a symbolic link without an error")
+	}
+	// A restart reads the state: the file the link names is not read as
+	// depot's, nor moved aside as a corrupt one.
+	if svc, err := New(fx.cfg, Options{Now: fx.clock.Now}); err == nil {
+		svc.Close()
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "another program's state" {
+		t.Errorf("the file the link names: %q, %v; want it untouched", b, err)
+	}
+	if entries, _ := os.ReadDir(victims); len(entries) != 1 {
+		t.Errorf("the directory the link names holds %v, want its own file alone", entries)
+	}
+}

@@ -130,7 +130,7 @@ func TestRecordFile(t *testing.T) {
 
 func TestResolversDefault(t *testing.T) {
 	for _, conf := range []string{"", "search example\n"} {
-		got := resolvers(resolvConf(t, conf))
+		got := Resolvers(resolvConf(t, conf))
 		if strings.Join(got, ",") != "127.0.0.1,::1" {
 			t.Errorf("resolv.conf %q: got %v, want Go's defaults 127.0.0.1 and ::1", conf, got)
 		}

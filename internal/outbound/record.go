@@ -184,7 +184,7 @@ func (r *Record) note(host, port string, p Purpose, named bool) {
 	}
 	var servers []string
 	if named {
-		servers = resolvers(r.opts.ResolvConf)
+		servers = Resolvers(r.opts.ResolvConf)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -213,10 +213,10 @@ func normalHost(h string) string {
 	return h
 }
 
-// resolvers are the name servers of a resolv.conf, or Go's defaults
+// Resolvers are the name servers of a resolv.conf, or Go's defaults
 // (127.0.0.1 and ::1) when it names none: the addresses a lookup on this
-// machine contacts.
-func resolvers(path string) []string {
+// machine contacts, as a Destination's Host spells them.
+func Resolvers(path string) []string {
 	var out []string
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(io.LimitReader(f, 1<<20))

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,15 +29,26 @@ type guardListener struct {
 	conns       *connSet
 	ids         *atomic.Uint64 // numbers the connections; nil on onion listeners
 
-	once sync.Once
+	once     sync.Once
+	doneOnce sync.Once
+	done     chan struct{} // see closed
 }
 
+// Accept waits until the connection cap has room (see connSet.room),
+// then accepts. While it waits, new connections wait in the kernel's
+// accept queue, first come first served, instead of being accepted and
+// closed: so a client that reconnects as fast as it can does not get
+// ahead of one that connected once.
 func (l *guardListener) Accept() (net.Conn, error) {
+	if err := l.conns.room(l.closed()); err != nil {
+		return nil, err
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
 	g := &guardConn{Conn: c, sendTimeout: l.sendTimeout, set: l.conns}
+	g.since.Store(l.conns.now().UnixNano())
 	if l.ids != nil {
 		g.id = l.ids.Add(1)
 	}
@@ -46,11 +59,21 @@ func (l *guardListener) Accept() (net.Conn, error) {
 	return g, nil
 }
 
+// closed is a channel closed when Close is called.
+func (l *guardListener) closed() <-chan struct{} {
+	l.doneOnce.Do(func() { l.done = make(chan struct{}) })
+	return l.done
+}
+
 // Close closes the listener once; later calls return nil, so that both a
 // stop and net/http's Shutdown may close it.
 func (l *guardListener) Close() error {
 	var err error
-	l.once.Do(func() { err = l.Listener.Close() })
+	l.once.Do(func() {
+		l.closed()
+		close(l.done)
+		err = l.Listener.Close()
+	})
 	return err
 }
 
@@ -72,6 +95,18 @@ type guardConn struct {
 	// held is what Write was given since hold, or nil when not holding.
 	// Only the goroutine that serves the HTTP/1 connection writes it.
 	held *[]byte
+
+	// For the connection cap (see connSet.room).
+	info    atomic.Pointer[connInfo] // net/http's view of it, once it has it
+	since   atomic.Int64             // Unix ns: accepted, or last response finished
+	evicted atomic.Bool              // closed to make room
+}
+
+// waiting reports whether the connection has no response in flight: it
+// is in its TLS handshake, reading a request, or idle.
+func (c *guardConn) waiting() bool {
+	ci := c.info.Load()
+	return ci == nil || ci.inFlight.Load() == 0
 }
 
 // finish records that nothing more is done about the connection: net/http
@@ -281,6 +316,13 @@ func (c *guardConn) shut() error {
 	return err
 }
 
+// evict closes the socket under the connection, to make room for a new
+// one; whoever holds it (net/http, the TLS handshake) then sees it closed
+// and closes the guardConn, which leaves the set.
+func (c *guardConn) evict() {
+	c.Conn.Close()
+}
+
 // lingerTimeout bounds linger (nginx's lingering_timeout is 5s).
 const lingerTimeout = time.Second
 
@@ -347,17 +389,24 @@ func guardOf(c net.Conn) *guardConn {
 	return nil
 }
 
-// connSet is every open connection of a server, for a graceful stop.
+// connSet is every open connection of a server, for a graceful stop and
+// for the connection cap.
 type connSet struct {
 	stopping atomic.Bool
 	mu       sync.Mutex
 	conns    map[*guardConn]struct{}
 	empty    chan struct{}  // closed when stopping and no connection is left
 	live     sync.WaitGroup // connections not finished
+
+	// The connection cap (see room).
+	max      func() int // the most connections at once; nil: no cap
+	now      func() time.Time
+	evicting int           // connections evicted that have not left yet
+	left     chan struct{} // closed, and replaced, when a connection leaves
 }
 
-func newConnSet() *connSet {
-	return &connSet{conns: map[*guardConn]struct{}{}, empty: make(chan struct{})}
+func newConnSet(max func() int) *connSet {
+	return &connSet{conns: map[*guardConn]struct{}{}, empty: make(chan struct{}), max: max, now: time.Now, left: make(chan struct{})}
 }
 
 // add registers c, or reports false when the server is stopping.
@@ -370,6 +419,94 @@ func (s *connSet) add(c *guardConn) bool {
 	s.conns[c] = struct{}{}
 	s.live.Add(1)
 	return true
+}
+
+// evictedMessage is the error line of a connection evicted by the cap.
+const evictedMessage = "closed to make room, the server holding its most connections (see the open-file limit)"
+
+// evictAfter is how long a connection without a response in flight is
+// kept, at least, when the cap is reached: long enough for a client to
+// finish a TLS handshake or send a request, over Tor too.
+const evictAfter = time.Second
+
+// room waits until the set has room for one more connection, or done is
+// closed or the server stops (net.ErrClosed). At the cap, it closes the
+// connections that have waited longest without a response in flight (in
+// a TLS handshake, sending a request's header, or idle: nginx reuses its
+// waiting and keep-alive connections so when it runs out), a few at a
+// time, once they have waited evictAfter; it never closes a connection
+// with a response in flight. So connections that never finish a handshake
+// or a request, however many one client opens, cannot take every
+// descriptor of the process, and a new client waits its turn in the
+// kernel's accept queue. Each listener waits on its own, and may exceed
+// the cap by the one connection it accepts: a flood on one listener does
+// not stop the others. Nothing here looks at client addresses.
+func (s *connSet) room(done <-chan struct{}) error {
+	for {
+		s.mu.Lock()
+		if s.stopping.Load() {
+			s.mu.Unlock()
+			return net.ErrClosed
+		}
+		victims, wait, ok := s.makeRoom()
+		left := s.left
+		s.mu.Unlock()
+		for _, v := range victims {
+			v.evict()
+		}
+		if ok {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-left:
+		case <-t.C:
+		case <-done:
+			t.Stop()
+			return net.ErrClosed
+		}
+		t.Stop()
+	}
+}
+
+// makeRoom reports ok when the set is under the cap, or marks as evicted,
+// and returns, the connections to close to bring it under: up to
+// 1+max/64 of those without a response in flight that have waited
+// evictAfter, longest first. Otherwise it reports how long to wait before
+// asking again (at most evictAfter: a response in flight may end). Called
+// with s.mu held.
+func (s *connSet) makeRoom() (victims []*guardConn, wait time.Duration, ok bool) {
+	if s.max == nil {
+		return nil, 0, true
+	}
+	max := s.max()
+	if len(s.conns)-s.evicting < max {
+		return nil, 0, true
+	}
+	now := s.now().UnixNano()
+	wait = evictAfter
+	for c := range s.conns {
+		if c.evicted.Load() || !c.waiting() {
+			continue
+		}
+		if age := time.Duration(now - c.since.Load()); age >= evictAfter {
+			victims = append(victims, c)
+		} else {
+			wait = min(wait, evictAfter-age)
+		}
+	}
+	if len(victims) == 0 {
+		return nil, wait, false
+	}
+	if n := 1 + max/64; len(victims) > n {
+		slices.SortFunc(victims, func(a, b *guardConn) int { return cmp.Compare(a.since.Load(), b.since.Load()) })
+		victims = victims[:n]
+	}
+	for _, c := range victims {
+		c.evicted.Store(true)
+		s.evicting++
+	}
+	return victims, 0, true
 }
 
 // waitFinished waits until every connection has finished, or d passes.
@@ -385,7 +522,14 @@ func (s *connSet) waitFinished(d time.Duration) {
 func (s *connSet) remove(c *guardConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.conns, c)
+	if _, ok := s.conns[c]; ok {
+		if c.evicted.Load() {
+			s.evicting--
+		}
+		delete(s.conns, c)
+		close(s.left)
+		s.left = make(chan struct{})
+	}
 	s.checkEmpty()
 }
 

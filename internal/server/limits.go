@@ -20,7 +20,7 @@ import (
 // of its requests.
 type connInfo struct {
 	raw      syscall.RawConn // the TCP socket, for corking; nil otherwise
-	guard    *guardConn      // for holding a small response (see corked); nil in tests
+	guard    *guardConn      // for holding a small response (see corked) and the connection cap; nil in tests
 	id       uint64          // the clearnet connection's number in the error log
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
@@ -58,6 +58,9 @@ func newConnInfo(c net.Conn) *connInfo {
 			ci.raw = rc
 		}
 	}
+	if ci.guard != nil {
+		ci.guard.info.Store(ci)
+	}
 	return ci
 }
 
@@ -82,6 +85,23 @@ func newGate(limit int) *gate {
 	}
 	n := int64(max(limit, 1))
 	return &gate{max: n, soft: n / 2}
+}
+
+// connReserve is what the connection cap leaves of the open-file limit,
+// beside max_responses' files: log files, listeners, site roots, mirror
+// checks, statistics runs.
+const connReserve = 64
+
+// connLimit is the most connections the server holds at once: the
+// process's open-file limit (read at each call: it can change while
+// depot runs) less what responses in flight and everything else need.
+func (g *gate) connLimit() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
+		return 1 << 30
+	}
+	cur := int64(rl.Cur)
+	return int(max(cur-min(g.max, cur/2)-connReserve, 16))
 }
 
 // retryAfter is the Retry-After of a 503 (RFC 9110 §10.2.3), in seconds:
@@ -114,6 +134,10 @@ func (g *gate) leave(ci *connInfo) {
 	g.n.Add(-1)
 	if ci != nil {
 		ci.inFlight.Add(-1)
+		if ci.guard != nil {
+			// Served: the connection is new again to the connection cap.
+			ci.guard.since.Store(ci.guard.set.now().UnixNano())
+		}
 	}
 }
 

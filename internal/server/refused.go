@@ -222,7 +222,10 @@ func (h *clearnetHandler) logRefused(c *recordingConn, line []byte) {
 		}
 	}
 	msg := "client sent invalid request"
-	if len(c.reply) == 0 {
+	switch {
+	case len(c.reply) == 0 && c.guard != nil && c.guard.evicted.Load():
+		msg = evictedMessage + " while reading client request headers"
+	case len(c.reply) == 0:
 		msg = "client closed or timed out while sending the request"
 	}
 	var id uint64

@@ -330,7 +330,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("server: Serve called before Listen")
 	}
 	httpsPort := s.httpsPort()
-	conns := newConnSet()
+	conns := newConnSet(s.gate.connLimit)
 	s.conns.Store(conns)
 	var servers []*http.Server
 	var tops []net.Listener

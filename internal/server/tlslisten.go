@@ -145,11 +145,14 @@ const plainHTTPReply = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP requ
 // without a byte is not logged (nginx does not either).
 func (l *tlsListener) failed(c net.Conn, first []byte, err error) {
 	var id uint64
-	if g := guardOf(c); g != nil {
+	g := guardOf(c)
+	if g != nil {
 		id = g.id
 	}
 	var re tls.RecordHeaderError
 	switch {
+	case g != nil && g.evicted.Load():
+		l.h.logConn(c.RemoteAddr(), id, nil, 0, 0, evictedMessage+" while SSL handshaking")
 	case errors.As(err, &re) && looksLikeHTTP(first):
 		io.WriteString(c, plainHTTPReply)
 		line := first

@@ -6,12 +6,12 @@ import (
 	"hash/maphash"
 	"io"
 	"net/netip"
-	"os"
 	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
+	"depot/internal/atomicfile"
 	"depot/internal/logread"
 	"depot/internal/month"
 	"depot/internal/torexit"
@@ -338,7 +338,7 @@ func plan(paths []string, chunkSize int64) ([]chunk, int64, error) {
 
 // sniff returns the format and size of the file at path.
 func sniff(path string) (logread.Format, int64, error) {
-	f, err := os.Open(path)
+	f, err := atomicfile.OpenRegular(path)
 	if err != nil {
 		return 0, 0, err
 	}

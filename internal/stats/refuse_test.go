@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"depot/internal/logread"
 )
@@ -69,6 +71,44 @@ func TestLogGlobsSkipTempFiles(t *testing.T) {
 	}
 	if res.Files != 1 || res.Lines != 1 {
 		t.Errorf("read %d files, %d lines; want 1 file, 1 line (temporary files skipped)", res.Files, res.Lines)
+	}
+}
+
+// TestLogGlobsSkipNamedPipes: a named pipe planted in a writable log
+// directory, matched by [stats] logs, made stats update (and the daily
+// run of serve) hang in its open, deaf to SIGTERM. It is skipped, with a
+// warning.
+func TestLogGlobsSkipNamedPipes(t *testing.T) {
+	dir := t.TempDir()
+	line := logLine("203.0.113.1", "05/Nov/2026:10:00:00 +0000", get("r4.2"), 200)
+	os.WriteFile(filepath.Join(dir, "access.log.2"), []byte(lines(line)), 0o644)
+	fifo := filepath.Join(dir, "access.log-20261130")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		res *Result
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		res, err := Update(context.Background(), Options{Logs: []string{filepath.Join(dir, "access.log*")}, DataFile: filepath.Join(t.TempDir(), "stats.json"), Months: months("2026-11"), Now: fixedNow("2026-11-29T04:00:00Z")})
+		got <- result{res, err}
+	}()
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Update still waits on a named pipe among the logs")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.res.Files != 1 || r.res.Lines != 1 {
+		t.Errorf("read %d files, %d lines; want 1 file, 1 line (the pipe skipped)", r.res.Files, r.res.Lines)
+	}
+	if w := strings.Join(r.res.Warnings, "\n"); !strings.Contains(w, fifo) || !strings.Contains(w, "not a regular file") {
+		t.Errorf("warnings %q do not name the skipped pipe", r.res.Warnings)
 	}
 }
 

@@ -464,7 +464,8 @@ func refuseEmptyRecount(t *tally, sums []monthSum, data *dataFile, mm map[string
 }
 
 // expandLogs resolves globs, skipping depot's own temporary files
-// (logread.IsTemp) and directories. A pattern that matches nothing is a
+// (logread.IsTemp), directories and, with a warning, anything else that
+// is not a regular file. A pattern that matches nothing is a
 // warning (a month may have no rotated file yet); a malformed pattern is
 // an error.
 func expandLogs(patterns []string) (paths, warnings []string, err error) {
@@ -482,6 +483,11 @@ func expandLogs(patterns []string) (paths, warnings []string, err error) {
 				continue
 			}
 			if st, err := os.Stat(m); err == nil && st.IsDir() {
+				continue
+			} else if err == nil && !st.Mode().IsRegular() {
+				// A named pipe planted in the log directory would hold
+				// the run in its open.
+				warnings = append(warnings, fmt.Sprintf("%s is not a regular file (%v): skipped", m, st.Mode().Type()))
 				continue
 			}
 			if !seen[m] {
