@@ -4,10 +4,12 @@
 # other. Plain HTTP and HTTPS (one ECDSA P-256 certificate for all three,
 # TLS 1.3): requests/s for a 4 KB repomd.xml over HTTP/1.1 keep-alive, over
 # TLS 1.3 and over HTTP/2 (h2load, 100 streams), new TLS connections per
-# second (one request each), a 404, and MB/s for a 100 MB file plain and
-# over TLS. Prints depot's ratio to each peer and the goals of issue 13. A
-# second depot with metrics on (an [admin] listener) serves the same tree
-# over plain HTTP: "metrics" is its ratio to depot without.
+# second (one request each), a 404 (of one missing name, as a misconfigured
+# client asks it again and again, and "404new": a new missing name each
+# request, as a scanner's), and MB/s for a 100 MB file plain and over TLS.
+# Prints depot's ratio to each peer and the goals of issue 13. A second
+# depot with metrics on (an [admin] listener) serves the same tree over
+# plain HTTP: "metrics" is its ratio to depot without.
 #
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
@@ -25,7 +27,7 @@ ROUNDS=${ROUNDS:-1}
 CONNS=${CONNS:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-CASES=${CASES:-4k 404 tls4k h2 handshake big tlsbig}
+CASES=${CASES:-4k 404 404new tls4k h2 handshake big tlsbig}
 for tool in go nginx caddy wrk h2load openssl taskset ss; do
   command -v "$tool" >/dev/null || { echo "bench/serve.sh: $tool is not installed (apt-get install nginx caddy wrk nghttp2-client openssl)" >&2; exit 1; }
 done
@@ -43,6 +45,15 @@ root=$work/root
 mkdir -p "$root/r4.2/current/host/fc37/repodata" "$root/iso" "$work/logs-depot" "$work/logs-depot-m" "$work/logs-nginx" "$work/logs-caddy" "$work/nginx-tmp"
 head -c 4096 /dev/urandom | base64 -w 76 | head -c 4096 > "$root/r4.2/current/host/fc37/repodata/repomd.xml"
 head -c $((100 * 1024 * 1024)) /dev/zero > "$root/iso/big.iso"
+
+# wrk script for the 404new case: a new missing name each request.
+cat > "$work/newname.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/r9.9/missing-" .. n)
+end
+LUA
 
 # One certificate for all three servers.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -232,6 +243,7 @@ for c in $CASES; do
   case $c in
     4k) measure "4KB file req/s" 1.0 wrk_at http "$small" "$CONNS" 1 http ;;
     404) measure "404 req/s" 1.0 wrk_at http /r9.9/missing "$CONNS" 1 http ;;
+    404new) measure "404 new name req/s" 1.0 wrk_at http / "$CONNS" 1 -s "$work/newname.lua" http ;;
     tls4k) measure "4KB file TLS1.3 req/s" 0.9 wrk_at https "$small" "$CONNS" 1 https ;;
     h2) measure "4KB file HTTP/2 req/s" 0.9 h2_at https ;;
     handshake) measure "new TLS connections/s" 0.8 wrk_at https "$small" "$CONNS" 1 -H "Connection: close" https ;;

@@ -99,10 +99,11 @@ type fileCache struct {
 	size    int64
 	m       map[cacheKey]*cached
 	lru     cached // sentinel: lru.next is the most recently used
+	misses  misses // names found missing (misses.go)
 }
 
 func newFileCache(maxFile, maxSize int64, now func() time.Time) *fileCache {
-	c := &fileCache{now: now, epoch: now(), m: map[cacheKey]*cached{}}
+	c := &fileCache{now: now, epoch: now(), m: map[cacheKey]*cached{}, misses: misses{m: map[cacheKey]*miss{}}}
 	c.lru.next, c.lru.prev = &c.lru, &c.lru
 	c.setLimits(maxFile, maxSize)
 	return c
@@ -125,6 +126,7 @@ func (c *fileCache) setLimits(maxFile, maxSize int64) {
 	for c.size > c.maxSize {
 		c.unlink(c.lru.prev)
 	}
+	c.setMissLimit(maxSize)
 }
 
 // fits reports whether a file of size bytes is to be cached.
@@ -158,31 +160,42 @@ func (c *fileCache) load(key cacheKey, tree *docroot.Tree, name string, f *os.Fi
 // (looked at again otherwise). It returns nil for anything else, and drops
 // an entry that turned out stale.
 func (c *fileCache) get(root *docroot.Root, path string) *cached {
+	e, _ := c.lookup(root, path)
+	return e
+}
+
+// lookup is get, and without an entry the 404 of a fresh miss of path
+// (misses.go), if there is one.
+func (c *fileCache) lookup(root *docroot.Root, path string) (*cached, *fileError) {
 	if c.maxFile.Load() == 0 {
-		return nil
+		return nil, nil
 	}
 	tree := root.Current()
+	key := cacheKey{root, path}
+	var ms *miss
 	c.mu.Lock()
-	e := c.m[cacheKey{root, path}]
+	e := c.m[key]
 	if e != nil {
 		c.toFront(e)
+	} else {
+		ms = c.misses.m[key]
 	}
 	c.mu.Unlock()
 	if e == nil {
-		return nil
+		return nil, c.fresh(ms, tree)
 	}
 	if e.tree != tree {
 		c.remove(e)
-		return nil
+		return nil, nil
 	}
 	now := c.since()
 	if age := now - e.checked.Load(); age >= 0 && age < int64(docroot.Interval) {
-		return e
+		return e, nil
 	}
 	t, err := root.Acquire()
 	if err != nil {
 		c.remove(e)
-		return nil
+		return nil, nil
 	}
 	var ver docroot.Version
 	if t == e.tree {
@@ -191,10 +204,10 @@ func (c *fileCache) get(root *docroot.Root, path string) *cached {
 	t.Release()
 	if t != e.tree || err != nil || ver != e.ver {
 		c.remove(e)
-		return nil
+		return nil, nil
 	}
 	e.checked.Store(now)
-	return e
+	return e, nil
 }
 
 // put adds e, read at the time checked, unless it does not fit.
@@ -208,6 +221,7 @@ func (c *fileCache) put(e *cached, checked int64) {
 	if old := c.m[e.key]; old != nil {
 		c.unlink(old)
 	}
+	c.forgetMiss(e.key)
 	c.m[e.key] = e
 	e.next, e.prev = c.lru.next, &c.lru
 	e.next.prev, c.lru.next = e, e
@@ -227,6 +241,7 @@ func (c *fileCache) dropRoot(root *docroot.Root) {
 			c.unlink(e)
 		}
 	}
+	c.dropMisses(root)
 }
 
 func (c *fileCache) remove(e *cached) {

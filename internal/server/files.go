@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -81,10 +80,18 @@ func (e *fileError) Error() string { return e.detail }
 
 // statusOf is the one place where errors become HTTP statuses.
 func statusOf(err error) int {
-	var fe *fileError
+	if fe, ok := err.(*fileError); ok {
+		return fe.status // without errors.As, which allocates its target
+	}
+	if pe, ok := err.(*fs.PathError); ok {
+		if errno, ok := pe.Err.(syscall.Errno); ok {
+			err = errno // what an open returns, unwrapped once instead of per case
+		}
+	}
+	if status := wrappedStatus(err); status != 0 {
+		return status
+	}
 	switch {
-	case errors.As(err, &fe):
-		return fe.status
 	case errors.Is(err, sitepath.ErrBadPath):
 		return http.StatusBadRequest
 	case errors.Is(err, sitepath.ErrHidden), errors.Is(err, fs.ErrNotExist):
@@ -106,6 +113,19 @@ func statusOf(err error) int {
 	}
 }
 
+// wrappedStatus is the status of a *fileError that err wraps, or 0. It
+// allocates (errors.As's target) only for errors that wrap others.
+func wrappedStatus(err error) int {
+	switch err.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		var fe *fileError
+		if errors.As(err, &fe) {
+			return fe.status
+		}
+	}
+	return 0
+}
+
 // openError describes a failed open the way nginx's error log does:
 // open() "/srv/x" failed (20: Not a directory).
 func openError(full string, err error) *fileError {
@@ -121,7 +141,13 @@ func openError(full string, err error) *fileError {
 	default:
 		text = err.Error()
 	}
-	return &fileError{status: status, detail: fmt.Sprintf("open() %q failed (%s)", full, text)}
+	var buf [256]byte // the line is built here, and copied once into its string
+	b := append(buf[:0], "open() "...)
+	b = strconv.AppendQuote(b, full)
+	b = append(b, " failed ("...)
+	b = append(b, text...)
+	b = append(b, ')')
+	return &fileError{status: status, detail: string(b)}
 }
 
 // errnoOf finds the errno under err: directly in the *fs.PathError that
@@ -158,14 +184,48 @@ func errnoText(e syscall.Errno) string {
 // the client.
 func writeError(w http.ResponseWriter, status int) {
 	h := w.Header()
-	for _, k := range []string{"Content-Encoding", "ETag", "Last-Modified", "Content-Range", "Accept-Ranges"} {
-		h.Del(k)
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// Canonical keys, deleted directly: Header.Del would canonicalize each.
+	delete(h, "Content-Encoding")
+	delete(h, "Etag")
+	delete(h, "Last-Modified")
+	delete(h, "Content-Range")
+	delete(h, "Accept-Ranges")
+	p := errorPageOf(status)
+	h["Content-Type"] = textPlain
+	h["Content-Length"] = p.length
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
+	_, _ = w.Write(p.body)
+}
+
+// errorPage is the generic body of one status, with its Content-Length.
+// Both are shared by every response and never changed (net/http only reads
+// header values, and the body is copied out).
+type errorPage struct {
+	body   []byte
+	length []string
+}
+
+var textPlain = []string{"text/plain; charset=utf-8"}
+
+// errorPages are the statuses depot answers most often, built once.
+var errorPages = func() map[int]errorPage {
+	m := map[int]errorPage{}
+	for _, s := range []int{400, 403, 404, 405, 408, 413, 414, 429, 431, 500, 503} {
+		m[s] = newErrorPage(s)
+	}
+	return m
+}()
+
+func errorPageOf(status int) errorPage {
+	if p, ok := errorPages[status]; ok {
+		return p
+	}
+	return newErrorPage(status)
+}
+
+func newErrorPage(status int) errorPage {
+	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
+	return errorPage{body: []byte(body), length: []string{strconv.Itoa(len(body))}}
 }
 
 // etag is nginx's strong validator: hex modification time and size.

@@ -36,9 +36,21 @@ func benchSmallFile(b *testing.B, extra string, m *metrics.Metrics) {
 	benchHandler(b, h, "/"+name)
 }
 
-// BenchmarkClearnet404 measures a 404 with its access and error lines.
+// BenchmarkClearnet404 measures a 404 with its access and error lines:
+// after the first, from the misses the file cache keeps for a second.
 func BenchmarkClearnet404(b *testing.B) {
-	ts := startServer(b, "", Options{})
+	bench404(b, "")
+}
+
+// BenchmarkClearnet404Uncached is the same without the cache: what every
+// request for another missing name costs (a scanner's), an openat2 and a
+// stat of the root.
+func BenchmarkClearnet404Uncached(b *testing.B) {
+	bench404(b, "[file_cache]\noff = true\n")
+}
+
+func bench404(b *testing.B, extra string) {
+	ts := startServer(b, extra, Options{})
 	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now, nil)
 	benchHandler(b, h, "/r9.9/missing")
 }

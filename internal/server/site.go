@@ -80,10 +80,16 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 	// Small files from memory. The key is the URL path as net/http
 	// decoded it: an entry exists only for a path that sitepath.Resolve
 	// accepted and that led to a regular file, and Resolve depends on
-	// nothing else.
-	if e := s.cache.get(s.root, r.URL.Path); e != nil {
+	// nothing else. Names found missing a moment ago are answered from
+	// memory too (misses.go).
+	e, missing := s.cache.lookup(s.root, r.URL.Path)
+	if e != nil {
 		s.serveEntry(w, r, e, onion)
 		return nil
+	}
+	if missing != nil {
+		writeError(w, missing.status)
+		return missing
 	}
 
 	name, err := sitepath.Resolve(r.URL.Path)
@@ -104,38 +110,54 @@ func (s *site) serve(w http.ResponseWriter, r *http.Request, onion bool) error {
 }
 
 func (s *site) serveName(w http.ResponseWriter, r *http.Request, name string, onion bool) error {
-	full := path.Join(s.cfg.Root, name)
-	if strings.HasSuffix(name, "/") {
-		full += "/"
-	}
-	t, f, err := s.open(name)
+	checked := s.cache.since()
+	t, f, missedIn, err := s.open(name)
 	if err != nil {
-		fe := openError(full, err)
+		fe := openError(s.fullName(name), err)
 		writeError(w, fe.status)
+		if missedIn != nil && fe.status == http.StatusNotFound && !onion {
+			// Onion requests record nothing (see misses.go).
+			s.cache.putMiss(s.root, r.URL.Path, missedIn, checked, fe)
+		}
 		return fe
 	}
 	defer t.Release()
 	defer f.Close()
-	return s.serveFile(w, r, t, f, name, full, onion)
+	return s.serveFile(w, r, t, f, name, s.fullName(name), onion)
+}
+
+// fullName is the file system path of name for messages, as nginx writes
+// it: the configured root joined with the name, and a trailing slash kept.
+func (s *site) fullName(name string) string {
+	full := path.Join(s.cfg.Root, name)
+	if strings.HasSuffix(name, "/") {
+		full += "/"
+	}
+	return full
 }
 
 // open opens name in the tree the site's root holds now. If that fails and
 // the root's path names another directory meanwhile (a swapped tree whose
 // old copy is being deleted, a flipped symlink), it opens name in the new
 // tree instead: a deploy fails no request. The caller releases the tree.
-func (s *site) open(name string) (*docroot.Tree, *os.File, error) {
+// When the open fails in a tree that the root's path still named after the
+// failure, missedIn is that tree (released: for comparison only).
+func (s *site) open(name string) (t *docroot.Tree, f *os.File, missedIn *docroot.Tree, err error) {
 	for try := 0; ; try++ {
 		t, err := s.root.Acquire()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		f, err := t.Open(name)
 		if err == nil {
-			return t, f, nil
+			return t, f, nil, nil
 		}
 		t.Release()
-		if try > 0 || !s.root.Moved(t) {
-			return nil, nil, err
+		if try > 0 {
+			return nil, nil, nil, err
+		}
+		if !s.root.Moved(t) {
+			return nil, nil, t, err
 		}
 	}
 }

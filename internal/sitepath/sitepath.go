@@ -39,15 +39,25 @@ func Resolve(urlPath string) (string, error) {
 	if strings.ContainsAny(urlPath, "\x00\\") {
 		return "", ErrBadPath
 	}
-	for _, seg := range strings.Split(urlPath, "/") {
+	for rest := urlPath; ; {
+		seg, tail, more := strings.Cut(rest, "/")
 		switch {
 		case seg == "..":
 			return "", ErrBadPath
 		case strings.HasPrefix(seg, ".") && seg != "." && seg != ".well-known":
 			return "", ErrHidden
 		}
+		if !more {
+			break
+		}
+		rest = tail
 	}
-	name := strings.TrimPrefix(path.Clean("/"+urlPath), "/")
+	// A path that starts with "/" cleans to the same as "/"+path, and
+	// path.Clean returns an already clean path without copying it.
+	if !strings.HasPrefix(urlPath, "/") {
+		urlPath = "/" + urlPath
+	}
+	name := strings.TrimPrefix(path.Clean(urlPath), "/")
 	if name == "" {
 		return ".", nil
 	}
