@@ -44,24 +44,37 @@ type File struct {
 // until Commit gives it perm. It is created with O_EXCL and O_NOFOLLOW: a
 // file or symbolic link planted under that name is never opened.
 func Create(path string, perm os.FileMode) (*File, error) {
+	f, _, err := createTemp(os.OpenFile, os.Remove, path, path, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: f, target: path}, nil
+}
+
+// createTemp makes the temporary file of Create and CreateIn through open
+// and remove (the file system's, or an os.Root's) and returns it with its
+// name; shown is path as an error names it.
+func createTemp(open func(string, int, os.FileMode) (*os.File, error), remove func(string) error, path, shown string, perm os.FileMode) (*os.File, string, error) {
 	dir, base := filepath.Split(path)
 	for range 100 {
-		name := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		tmp := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
+		// O_EXCL|O_NOFOLLOW: nothing planted under the name is opened
+		// (and an os.Root follows no link out of it).
+		f, err := open(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := f.Chmod(perm); err != nil {
 			f.Close()
-			os.Remove(name)
-			return nil, err
+			remove(tmp)
+			return nil, "", err
 		}
-		return &File{File: f, target: path}, nil
+		return f, tmp, nil
 	}
-	return nil, fmt.Errorf("creating a temporary file for %s: every name tried exists", path)
+	return nil, "", fmt.Errorf("creating a temporary file for %s: every name tried exists", shown)
 }
 
 // SetModTime sets the temporary file's modification time (through its
@@ -351,26 +364,11 @@ func TempTarget(name string) string {
 
 // CreateIn is Create for name, relative to root.
 func CreateIn(root *os.Root, name string, perm os.FileMode) (*File, error) {
-	dir, base := filepath.Split(name)
-	for range 100 {
-		tmp := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64()>>32, 10))
-		// os.Root never follows a link with O_CREATE|O_EXCL, nor one
-		// that leads out of it.
-		f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := f.Chmod(perm); err != nil {
-			f.Close()
-			root.Remove(tmp)
-			return nil, err
-		}
-		return &File{File: f, target: name, root: root, tmp: tmp}, nil
+	f, tmp, err := createTemp(root.OpenFile, root.Remove, name, filepath.Join(root.Name(), name), perm)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("creating a temporary file for %s: every name tried exists", filepath.Join(root.Name(), name))
+	return &File{File: f, target: name, root: root, tmp: tmp}, nil
 }
 
 // WriteBytesIn is WriteBytes for name, relative to root; the directory

@@ -200,6 +200,15 @@ func lockDir(dir string) (unlock func(), err error) {
 	return flockDir(dir, syscall.LOCK_EX)
 }
 
+// lockFor is the lock of a run over a directory: shared for a dry run,
+// which changes nothing, exclusive otherwise.
+func lockFor(dryRun bool) func(dir string) (unlock func(), err error) {
+	if dryRun {
+		return lockDirShared
+	}
+	return lockDir
+}
+
 // lockDirShared takes a shared lock: for reading the directory (a dry
 // run) while no change is made.
 func lockDirShared(dir string) (unlock func(), err error) {

@@ -137,11 +137,7 @@ func Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
 		now = time.Now
 	}
 	res := &PruneResult{Cutoff: Cutoff(now(), opts.RetentionMonths)}
-	lock := lockDir
-	if opts.DryRun {
-		lock = lockDirShared
-	}
-	unlock, err := lock(opts.Dir)
+	unlock, err := lockFor(opts.DryRun)(opts.Dir)
 	if err != nil {
 		return nil, err
 	}

@@ -133,11 +133,7 @@ func Pseudonymise(ctx context.Context, opts PseudonymiseOptions) (*PseudonymiseR
 	}
 	settled := SettledBefore(now(), opts.After)
 	res := &PseudonymiseResult{Settled: settled}
-	lock := lockDir
-	if opts.DryRun {
-		lock = lockDirShared
-	}
-	unlock, err := lock(opts.Dir)
+	unlock, err := lockFor(opts.DryRun)(opts.Dir)
 	if err != nil {
 		return nil, err
 	}
