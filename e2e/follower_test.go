@@ -89,6 +89,17 @@ func TestMirrorFollower(t *testing.T) {
 	if _, status := get(t, http.DefaultClient, follower.URL("/mirrors/status.json")); !strings.Contains(status, `"state_from"`) || !strings.Contains(status, checker.Addr) {
 		t.Errorf("the follower's status JSON does not say where its results come from:\n%s", status)
 	}
+	// The status page's path without its slash redirects to the page, as
+	// /statistics does.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(checker.URL("/mirrors?lang=en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "/mirrors/?lang=en" {
+		t.Errorf("GET /mirrors?lang=en: %d Location %q, want 301 to /mirrors/?lang=en", resp.StatusCode, loc)
+	}
 
 	follower.Stop(t)
 	calls := outbound(t, trace)

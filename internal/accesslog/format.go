@@ -2,8 +2,9 @@ package accesslog
 
 import (
 	"strconv"
-	"sync/atomic"
 	"time"
+
+	"depot/internal/logtime"
 )
 
 // Entry is one request as the combined format records it. Empty strings are
@@ -40,7 +41,7 @@ func AppendCombined(dst []byte, e *Entry) []byte {
 	dst = append(dst, " - "...)
 	dst = appendField(dst, e.RemoteUser)
 	dst = append(dst, " ["...)
-	dst = appendTime(dst, e.Time)
+	dst = stamps.Append(dst, e.Time)
 	dst = append(dst, "] \""...)
 	if e.Request == "" && e.Method != "" {
 		// Escaping leaves spaces alone, so the parts escape as the line.
@@ -64,30 +65,9 @@ func AppendCombined(dst []byte, e *Entry) []byte {
 	return dst
 }
 
-// stamp is one second's time in one zone as TimeLayout writes it.
-type stamp struct {
-	sec  int64
-	loc  *time.Location
-	text []byte
-}
-
-// lastStamp is the time of the latest line: a busy server writes many
-// lines a second, and formatting a time (its zone's offset looked up) costs
-// more than the rest of the line, so it is done once a second, as nginx
-// does with its cached $time_local.
-var lastStamp atomic.Pointer[stamp]
-
-// appendTime appends t in TimeLayout. A second in a zone is the same text
-// whatever its nanoseconds, so the cache is exact.
-func appendTime(dst []byte, t time.Time) []byte {
-	sec, loc := t.Unix(), t.Location()
-	if s := lastStamp.Load(); s != nil && s.sec == sec && s.loc == loc {
-		return append(dst, s.text...)
-	}
-	s := &stamp{sec: sec, loc: loc, text: t.AppendFormat(make([]byte, 0, len(TimeLayout)), TimeLayout)}
-	lastStamp.Store(s)
-	return append(dst, s.text...)
-}
+// stamps writes the line's time once a second (per zone), as nginx does
+// with its cached $time_local.
+var stamps = logtime.NewStamps(TimeLayout)
 
 // appendField writes s escaped, or "-" when s is empty, as nginx does for
 // an empty variable.

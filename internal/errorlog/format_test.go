@@ -39,3 +39,21 @@ func TestAppend(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendTime checks the line's once-a-second time (logtime.Stamps,
+// whose own tests cover it in depth) against time.Format, in UTC whatever
+// the entry's zone, across a second and a zone's change to summer time.
+func TestAppendTime(t *testing.T) {
+	base := time.Date(2026, 3, 29, 0, 59, 59, 0, time.UTC) // Europe's summer time starts at 01:00 UTC
+	zones := []*time.Location{time.UTC, time.FixedZone("CET", 3600), time.FixedZone("CEST", 7200)}
+	for i := range 12 {
+		at := base.Add(time.Duration(i) * 250 * time.Millisecond)
+		for _, z := range zones {
+			e := Entry{Time: at.In(z), PID: 1, Message: "m"}
+			want := at.UTC().Format(TimeLayout) + " [error] 1#0: m\n"
+			if got := string(Append(nil, &e)); got != want {
+				t.Fatalf("%v in %v: got %q, want %q", at, z, got, want)
+			}
+		}
+	}
+}

@@ -1,7 +1,8 @@
 // Package logtime reads the timestamps of nginx's access and error logs
-// into Unix seconds without allocating. It never consults the machine's
-// time zone: an access-log time carries its own offset, and an error-log
-// time is taken as UTC.
+// into Unix seconds without allocating, and writes them (Stamps) formatting
+// each second once. It never consults the machine's time zone: an
+// access-log time carries its own offset, an error-log time is taken as
+// UTC, and a time is written in the zone it carries.
 package logtime
 
 // AccessLog reads nginx's $time_local ("29/Nov/2026:04:28:39 +0000") and

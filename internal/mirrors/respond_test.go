@@ -310,6 +310,38 @@ func TestStatusPage(t *testing.T) {
 	}
 }
 
+// TestStatusPageRedirectsWithoutSlash: "/mirrors" answered 404 while
+// "/statistics" redirected; it now redirects to "/mirrors/" the same way,
+// query kept, with a Location that is a path on this origin, so that an
+// onion client is sent to its onion address and nowhere else.
+func TestStatusPageRedirectsWithoutSlash(t *testing.T) {
+	nw := newNetwork(t)
+	for _, onion := range []bool{false, true} {
+		get := nw.get
+		if onion {
+			get = nw.getOnion
+		}
+		for _, tt := range []struct{ target, location string }{
+			{"/mirrors", "/mirrors/"},
+			{"/mirrors?lang=en", "/mirrors/?lang=en"},
+		} {
+			rec := get(t, tt.target, "yum.example.org")
+			if loc := rec.Header().Get("Location"); rec.Code != 301 || loc != tt.location {
+				t.Errorf("onion=%v GET %s: %d Location %q, want 301 to %q", onion, tt.target, rec.Code, loc, tt.location)
+			}
+			if onion && strings.Contains(rec.Body.String(), "://") {
+				t.Errorf("onion GET %s: the body names an address: %q", tt.target, rec.Body.String())
+			}
+		}
+		// Neither a longer name nor an unknown file below is the page.
+		for _, target := range []string{"/mirrorsx", "/mirrors/other"} {
+			if rec := get(t, target, "yum.example.org"); rec.Code != 0 {
+				t.Errorf("onion=%v GET %s: %d, want left to the site", onion, target, rec.Code)
+			}
+		}
+	}
+}
+
 // TestTreeName: the responders answer only for the names the site's
 // resolver gives, and only for paths it need not clean; every other path
 // falls through to the site, which answers it as it answers any file.

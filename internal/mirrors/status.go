@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"depot/internal/responder"
 )
 
 // Report is the status of every mirror, as the status page, its JSON and
@@ -260,13 +262,17 @@ func writeHTML(w io.Writer, rep Report) {
 }
 
 // statusResponder publishes the report under a site path: the HTML page at
-// the path itself, status.json and status.css below it.
+// the path itself, status.json and status.css below it. The path without
+// its trailing slash redirects to the page, as the statistics page does.
 type statusResponder struct {
 	s      *Service
 	prefix string // starts and ends with "/"
 }
 
 func (sr statusResponder) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if responder.RedirectToSlash(w, r, sr.prefix) {
+		return true, nil
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, sr.prefix)
 	if !ok {
 		return false, nil

@@ -38,20 +38,30 @@ type mount struct {
 }
 
 func (m mount) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
-	p := r.URL.Path
-	if p+"/" == m.prefix {
-		// As for a directory: "/statistics" → "/statistics/" (RFC 9110
-		// §15.4.2). prefix is a path starting with a single "/" (config
-		// validates it), so the target stays on this origin.
-		target := (&url.URL{Path: m.prefix, RawQuery: r.URL.RawQuery}).String()
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
+	if RedirectToSlash(w, r, m.prefix) {
 		return true, nil
 	}
-	if !strings.HasPrefix(p, m.prefix) {
+	if !strings.HasPrefix(r.URL.Path, m.prefix) {
 		return false, nil
 	}
 	m.h.ServeHTTP(w, r)
 	return true, nil
+}
+
+// RedirectToSlash answers a request for prefix without its trailing slash
+// with a redirect to prefix, query kept, and reports whether it did. prefix
+// must start with a single "/" and end with "/" (config validates the paths
+// it is given), so the Location is a path on the request's own origin: an
+// onion client stays on the onion address it asked.
+func RedirectToSlash(w http.ResponseWriter, r *http.Request, prefix string) bool {
+	if r.URL.Path+"/" != prefix {
+		return false
+	}
+	// As for a directory: "/statistics" → "/statistics/" (RFC 9110
+	// §15.4.2, 301 Moved Permanently).
+	target := (&url.URL{Path: prefix, RawQuery: r.URL.RawQuery}).String()
+	http.Redirect(w, r, target, http.StatusMovedPermanently)
+	return true
 }
 
 // onionKey marks, in a connection's context, that it arrived on an onion

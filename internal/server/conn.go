@@ -285,12 +285,7 @@ var copyPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // recursion).
 type plainWriter struct{ io.Writer }
 
-func (c *guardConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
+func (c *guardConn) CloseWrite() error { return closeWrite(c.Conn) }
 
 // Close closes the connection. During a stop it closes the write side
 // first and lingers (see linger), so that the end of an answer on its way

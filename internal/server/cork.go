@@ -21,6 +21,11 @@ func corked(w http.ResponseWriter, r *http.Request, body int64, write func()) {
 	switch {
 	case ci == nil || r.ProtoMajor != 1:
 		write()
+	case ci.lane && body <= holdBody:
+		// The lane gathers the response and sends it in one write; the
+		// flush is net/http's too (a body of unknown length goes chunked).
+		write()
+		_ = http.NewResponseController(w).Flush()
 	case ci.guard != nil && body <= holdBody:
 		ci.guard.hold()
 		write()

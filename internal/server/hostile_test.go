@@ -94,6 +94,13 @@ func TestHostileRequests(t *testing.T) {
 // rawFull sends request on a fresh connection and returns the whole answer.
 func rawFull(t testing.TB, addr, request string) string {
 	t.Helper()
+	return rawSend(t, addr, request, false)
+}
+
+// rawSend is rawFull, half-closing the connection after the request when
+// closeWrite is set.
+func rawSend(t testing.TB, addr, request string, closeWrite bool) string {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +109,9 @@ func rawFull(t testing.TB, addr, request string) string {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, request); err != nil {
 		t.Fatal(err)
+	}
+	if closeWrite {
+		c.(*net.TCPConn).CloseWrite()
 	}
 	b, _ := io.ReadAll(c)
 	return string(b)

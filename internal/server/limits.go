@@ -25,6 +25,7 @@ type connInfo struct {
 	id       uint64          // the clearnet connection's number in the error log
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
+	lane     bool            // served by the lane (lane.go), which sends each response in one write
 
 	// streamDeadlines: the HTTP/2 server arms each stream's send
 	// timeout as the stream opens (see serveH2 and streamWriter).

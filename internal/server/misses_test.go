@@ -126,6 +126,27 @@ func TestMissErrorLines(t *testing.T) {
 	}
 }
 
+// TestRecordedMissAllocatesNothing: a repeated 404, answered from the
+// recorded miss, writes its access and error lines without an allocation
+// (a time formatter that kept a pointer from the error-log entry once made
+// its request line escape to the heap, one allocation per 404).
+func TestRecordedMissAllocatesNothing(t *testing.T) {
+	at := settledClock()
+	now := func() time.Time { return at }
+	ts := startServer(t, "", Options{Now: now})
+	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, now, nil)
+	r := mustRequest(t, "/r9.9/missing")
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, r) // records the miss
+	allocs := testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per repeated 404, want 0", allocs)
+	}
+}
+
 // TestOnionRecordsNoMiss: the cache holds nothing about an onion request,
 // not even the name of a missing file it asked for; a clearnet request's
 // miss is recorded.

@@ -83,8 +83,14 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 
 // ReadFrom is only used by handlers' responses (net/http's own answers are
 // plain writes), so nothing here is recorded.
-func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) { return readFromBelow(c, c.Conn, r) }
+
+func (c *recordingConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// readFromBelow is the ReadFrom of a wrapper c over conn: conn's own
+// (sendfile, for a socket), or a copy through c's Write.
+func readFromBelow(c io.Writer, conn net.Conn, r io.Reader) (int64, error) {
+	if rf, ok := conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
 	bp := copyPool.Get().(*[]byte)
@@ -92,8 +98,9 @@ func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.CopyBuffer(plainWriter{c}, r, *bp)
 }
 
-func (c *recordingConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+// closeWrite half-closes conn if it can.
+func closeWrite(conn net.Conn) error {
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
@@ -104,7 +111,17 @@ func (c *recordingConn) CloseWrite() error {
 type tlsRecordingConn struct{ recordingConn }
 
 func (c *tlsRecordingConn) ConnectionState() tls.ConnectionState {
-	return c.Conn.(*tls.Conn).ConnectionState()
+	for nc := c.Conn; nc != nil; {
+		if tc, ok := nc.(*tls.Conn); ok {
+			return tc.ConnectionState()
+		}
+		w, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = w.NetConn()
+	}
+	return tls.ConnectionState{}
 }
 
 func recordingOf(c net.Conn) *recordingConn {

@@ -74,6 +74,9 @@ type Options struct {
 	// Metrics, if set, counts the requests of clearnet listeners. Onion
 	// listeners never see it.
 	Metrics *metrics.Metrics
+	// NoLane leaves every request to net/http (see lane.go): for tests
+	// that compare the two.
+	NoLane bool
 }
 
 // Server runs every listener of one configuration.
@@ -345,13 +348,20 @@ func (s *Server) Serve(ctx context.Context) error {
 		case l.Onion:
 		case l.TLS():
 			g.ids = &s.connIDs
-			ln = newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
+			tl := newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
+			if !s.opts.NoLane {
+				tl.lane = newLane(srv, tl.deliver)
+			}
+			ln = tl
 			if err := serveH2(srv); err != nil {
 				return err
 			}
-		default:
+		case s.opts.NoLane:
 			g.ids = &s.connIDs
 			ln = recordingListener{g} // logs what net/http refuses itself
+		default:
+			g.ids = &s.connIDs
+			ln = newLaneListener(g, func(deliver func(net.Conn)) *lane { return newLane(srv, deliver) })
 		}
 		servers = append(servers, srv)
 		tops = append(tops, ln)

@@ -31,62 +31,18 @@ import (
 // Handshakes run one goroutine each, bounded by timeout; Accept hands out
 // connections whose handshake is done.
 type tlsListener struct {
-	inner   net.Listener // guarded
+	queue
 	config  *tls.Config
 	timeout time.Duration
 	h       *clearnetHandler
-
-	out  chan acceptResult
-	done chan struct{}
-	once sync.Once
-}
-
-type acceptResult struct {
-	c   net.Conn
-	err error
+	lane    *lane // answers HTTP/1.1 first; nil: net/http answers all
 }
 
 func newTLSListener(inner net.Listener, config *tls.Config, timeout time.Duration, h *clearnetHandler) *tlsListener {
-	l := &tlsListener{inner: inner, config: config, timeout: timeout, h: h, out: make(chan acceptResult), done: make(chan struct{})}
-	go l.run()
+	l := &tlsListener{queue: newQueue(inner), config: config, timeout: timeout, h: h}
+	go l.run(l.handshake)
 	return l
 }
-
-func (l *tlsListener) run() {
-	for {
-		c, err := l.inner.Accept()
-		if err != nil {
-			// net/http's Serve backs off on temporary errors (too many
-			// open files) before it asks again.
-			select {
-			case l.out <- acceptResult{err: err}:
-			case <-l.done:
-				return
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		go l.handshake(c)
-	}
-}
-
-func (l *tlsListener) Accept() (net.Conn, error) {
-	select {
-	case r := <-l.out:
-		return r.c, r.err
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *tlsListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return l.inner.Close()
-}
-
-func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
 
 func (l *tlsListener) handshake(c net.Conn) {
 	g := guardOf(c)
@@ -125,16 +81,22 @@ func (l *tlsListener) handshake(c net.Conn) {
 			g.h2.Store(true)
 		}
 	case "", "http/1.1":
+		if l.lane != nil {
+			l.lane.serve(tc) // hands the connection to deliver if it must
+			return
+		}
 		out = &tlsRecordingConn{recordingConn{Conn: tc, guard: g}}
 	}
-	select {
-	case l.out <- acceptResult{c: out}:
-	case <-l.done:
-		c.Close()
-		if g != nil {
-			g.finish()
-		}
+	l.deliver(out)
+}
+
+// deliver hands c to net/http. An HTTP/1.1 connection the lane hands
+// over gets the recording wrapper here.
+func (l *tlsListener) deliver(c net.Conn) {
+	if rc, ok := c.(*replayConn); ok {
+		c = &tlsRecordingConn{recordingConn{Conn: rc, guard: guardOf(c)}}
 	}
+	l.queue.deliver(c)
 }
 
 // plainHTTPReply is what a client speaking plain HTTP to the HTTPS port
