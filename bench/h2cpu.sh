@@ -11,7 +11,9 @@
 #   bash bench/h2cpu.sh REV                 # REV (built from git) against the working tree
 #   bash bench/h2cpu.sh REV1 REV2           # two revisions
 #   ROUNDS=9 N=40000 bash bench/h2cpu.sh HEAD~3
-#   GODEBUG_B=... / ENV_A="GOGC=400"        # environment of either server
+#   ENV_A="GOGC=400" / ENV_B=...            # environment of either server
+#   NGINX=1 bash bench/h2cpu.sh main       # nginx (one worker, http2, same
+#                                          # certificate and logs on) too
 #
 # Needs: go, git, h2load, curl, openssl, taskset, ss.
 set -euo pipefail
@@ -75,10 +77,45 @@ start a "$P" "${ENV_A:-}"
 pa=${pids[-1]}
 start b $((P + 1)) "${ENV_B:-}"
 pb=${pids[-1]}
-for port in "$P" $((P + 1)); do
+ports=("$P" $((P + 1)))
+if [ -n "${NGINX:-}" ]; then
+  command -v nginx >/dev/null || { echo "bench/h2cpu.sh: nginx is not installed" >&2; exit 1; }
+  chmod 755 "$work" && chmod 644 "$work/key.pem" # nginx's worker runs as www-data
+  mkdir -p "$work/logs-nginx" "$work/nginx-tmp"
+  cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/logs-nginx/error.log;
+events { worker_connections 1024; }
+http {
+  types { application/xml xml; }
+  access_log $work/logs-nginx/access.log combined;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  http2_max_requests 1000000;
+  client_body_temp_path $work/nginx-tmp;
+  proxy_temp_path $work/nginx-tmp;
+  fastcgi_temp_path $work/nginx-tmp;
+  uwsgi_temp_path $work/nginx-tmp;
+  scgi_temp_path $work/nginx-tmp;
+  ssl_certificate $work/cert.pem;
+  ssl_certificate_key $work/key.pem;
+  ssl_protocols TLSv1.3;
+  server { listen 127.0.0.1:$((P + 2)) ssl http2; root $root; }
+}
+CONF
+  taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/logs-nginx/error.log" >"$work/nginx.out" 2>&1 &
+  pids+=($!)
+  ports+=($((P + 2)))
+fi
+for port in "${ports[@]}"; do
   for _ in $(seq 50); do curl -skf -o /dev/null "https://127.0.0.1:$port$small" && break; sleep 0.2; done
-  curl -skf -o /dev/null "https://127.0.0.1:$port$small" || { echo "depot on $port did not start:" >&2; cat "$work"/*.out >&2; exit 1; }
+  curl -skf -o /dev/null "https://127.0.0.1:$port$small" || { echo "the server on $port did not start:" >&2; cat "$work"/*.out >&2; exit 1; }
 done
+pn=""
+[ -n "${NGINX:-}" ] && pn=$(pgrep -P "${pids[-1]}" nginx | head -1) # the worker
 sleep 1.2 # files younger than a second are not cached
 
 ticks=$(getconf CLK_TCK)
@@ -93,16 +130,23 @@ run() { # pid port: prints us/request
 }
 run "$pa" "$P" >/dev/null # warm up both
 run "$pb" $((P + 1)) >/dev/null
+[ -n "$pn" ] && run "$pn" $((P + 2)) >/dev/null
 res=()
 for i in $(seq "$ROUNDS"); do
   a=$(run "$pa" "$P")
   b=$(run "$pb" $((P + 1)))
-  echo "round $i: before ${1} $a us/request, after ${2:-working tree} $b us/request"
-  res+=("$a $b")
+  n=-
+  [ -n "$pn" ] && n=$(run "$pn" $((P + 2)))
+  echo "round $i: before ${1} $a us/request, after ${2:-working tree} $b us/request, nginx $n us/request"
+  res+=("$a $b $n")
 done
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 ma=$(printf '%s\n' "${res[@]}" | cut -d' ' -f1 | median)
 mb=$(printf '%s\n' "${res[@]}" | cut -d' ' -f2 | median)
 mr=$(printf '%s\n' "${res[@]}" | awk '{printf "%.3f\n", $2 / $1}' | median)
 echo "median CPU per request: before $ma us, after $mb us; median ratio after/before $mr over $ROUNDS rounds"
+if [ -n "$pn" ]; then
+  mn=$(printf '%s\n' "${res[@]}" | cut -d' ' -f3 | median)
+  echo "nginx: median $mn us per request; median ratio nginx/after $(printf '%s\n' "${res[@]}" | awk '{printf "%.3f\n", $3 / $2}' | median) (what req/s would be, both on one busy core)"
+fi
 echo "machine: $(nproc) cores, $(uname -sr), $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
