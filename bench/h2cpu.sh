@@ -81,31 +81,8 @@ ports=("$P" $((P + 1)))
 if [ -n "${NGINX:-}" ]; then
   command -v nginx >/dev/null || { echo "bench/h2cpu.sh: nginx is not installed" >&2; exit 1; }
   chmod 755 "$work" && chmod 644 "$work/key.pem" # nginx's worker runs as www-data
-  mkdir -p "$work/logs-nginx" "$work/nginx-tmp"
-  cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/logs-nginx/error.log;
-events { worker_connections 1024; }
-http {
-  types { application/xml xml; }
-  access_log $work/logs-nginx/access.log combined;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  http2_max_requests 1000000;
-  client_body_temp_path $work/nginx-tmp;
-  proxy_temp_path $work/nginx-tmp;
-  fastcgi_temp_path $work/nginx-tmp;
-  uwsgi_temp_path $work/nginx-tmp;
-  scgi_temp_path $work/nginx-tmp;
-  ssl_certificate $work/cert.pem;
-  ssl_certificate_key $work/key.pem;
-  ssl_protocols TLSv1.3;
-  server { listen 127.0.0.1:$((P + 2)) ssl http2; root $root; }
-}
-CONF
+  . "$repo/bench/nginx.sh"
+  nginx_conf "$work" "$root" "127.0.0.1:$((P + 2)) ssl http2"
   taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/logs-nginx/error.log" >"$work/nginx.out" 2>&1 &
   pids+=($!)
   ports+=($((P + 2)))
