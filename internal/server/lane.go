@@ -138,14 +138,31 @@ func (l *lane) serve(c net.Conn) {
 	bp := laneBufPool.Get().(*[]byte)
 	lc.buf = *bp
 	lc.rw.hdr = make(http.Header, 12)
-	handedOff := lc.loop()
-	laneBufPool.Put(bp)
-	if !handedOff {
-		c.Close()
-		if lc.g != nil {
-			lc.g.finish()
+	handedOff := false
+	defer func() {
+		// A fault of the lane's own ends this connection, not the server.
+		if err := recover(); err != nil {
+			l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
+			handedOff = false
 		}
+		if !handedOff {
+			laneBufPool.Put(bp)
+			c.Close()
+			if lc.g != nil {
+				lc.g.finish()
+			}
+		}
+	}()
+	handedOff = lc.loop()
+	if handedOff {
+		laneBufPool.Put(bp) // the replayConn holds a copy of what it needs
 	}
+}
+
+// stack is the calling goroutine's stack, for a panic's log line.
+func stack() []byte {
+	buf := make([]byte, 64<<10)
+	return buf[:runtime.Stack(buf, false)]
 }
 
 // loop answers requests until the connection ends (false) or is handed
@@ -254,9 +271,7 @@ func (lc *laneConn) run(w *laneWriter) (ok bool) {
 	defer func() {
 		if err := recover(); err != nil {
 			if err != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, buf)
+				lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
 			}
 			ok = false
 		}

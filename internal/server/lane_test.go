@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/config"
+	"depot/internal/responder"
 )
 
 // TestLaneAnswersAsNetHTTP serves one tree from a server with the lane and
@@ -292,4 +295,32 @@ func anyStarted(s *connSet) bool {
 		}
 	}
 	return false
+}
+
+// panicky panics on /panic.
+type panicky struct{}
+
+func (panicky) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if r.URL.Path == "/panic" {
+		panic("boom")
+	}
+	return false, nil
+}
+
+// TestLaneHandlerPanicEndsOnlyItsConnection: as in net/http, a handler's
+// panic closes its connection unanswered and is logged with the client's
+// address; the server goes on.
+func TestLaneHandlerPanicEndsOnlyItsConnection(t *testing.T) {
+	for _, noLane := range []bool{false, true} {
+		ts := startServer(t, "", Options{NoLane: noLane, Responders: func(config.Site) []responder.Responder { return []responder.Responder{panicky{}} }})
+		if got := rawFull(t, ts.clearnet, "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n"); got != "" {
+			t.Errorf("NoLane %v: a panic was answered: %q", noLane, got)
+		}
+		if got := body(t, get(t, ts.clearnet, "/index.html")); !strings.Contains(got, "home") {
+			t.Errorf("NoLane %v: after a panic, got %q", noLane, got)
+		}
+		waitFor(t, "the panic's error line", func() bool {
+			return strings.Contains(ts.readLog(t, "error.log"), "http: panic serving 127.0.0.1:")
+		})
+	}
 }
