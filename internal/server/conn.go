@@ -92,6 +92,8 @@ type guardConn struct {
 	forced  atomic.Bool // a stop closed it after ShutdownTimeout
 	done    atomic.Bool // see finish
 
+	writeDeadline atomic.Int64 // Unix ns of the write deadline set (see startSend)
+
 	// held is what Write was given since hold, or nil when not holding.
 	// Only the goroutine that serves the HTTP/1 connection writes it.
 	held *[]byte
@@ -249,8 +251,22 @@ type sendClock struct {
 func (c *guardConn) startSend() sendClock {
 	now := time.Now()
 	s := sendClock{c: c, tick: max(c.sendTimeout/4, 10*time.Millisecond), last: now}
-	c.Conn.SetWriteDeadline(now.Add(s.tick))
+	// A deadline set by an earlier write that is still at least half a
+	// tick away is kept: a deadline that passes early only costs a turn
+	// of the loop (again re-arms it: the client is timed from last), and
+	// a busy connection then updates its timer once per half tick rather
+	// than for every response.
+	if time.Duration(c.writeDeadline.Load()-now.UnixNano()) < s.tick/2 {
+		s.arm(now)
+	}
 	return s
+}
+
+// arm sets the write deadline a tick from now.
+func (s *sendClock) arm(now time.Time) {
+	d := now.Add(s.tick)
+	s.c.writeDeadline.Store(d.UnixNano())
+	s.c.Conn.SetWriteDeadline(d)
 }
 
 // again is called when the deadline passed; progressed says whether bytes
@@ -265,7 +281,7 @@ func (s *sendClock) again(progressed bool) bool {
 		s.c.Conn.Close()
 		return false
 	}
-	s.c.Conn.SetWriteDeadline(now.Add(s.tick))
+	s.arm(now)
 	return true
 }
 

@@ -68,14 +68,19 @@ type lane struct {
 	readHeader  time.Duration // net/http's ReadHeaderTimeout
 	idle        time.Duration // net/http's IdleTimeout
 	errorLog    *log.Logger   // a handler's panic, as net/http logs it
-	// deliver gives a connection to net/http, or closes it when the
+	// deliver gives a connection to net/http, and reports false when the
 	// listener is closed.
-	deliver func(net.Conn)
+	deliver func(net.Conn) bool
+	// refused logs the request a connection was receiving when it could
+	// not be handed over: its client had gone silent or away (err), or not
+	// (nil).
+	refused func(c net.Conn, pending []byte, err error)
 }
 
 // newLane returns the lane of a clearnet listener served by srv.
-func newLane(srv *http.Server, deliver func(net.Conn)) *lane {
+func newLane(srv *http.Server, h *clearnetHandler, deliver func(net.Conn) bool) *lane {
 	return &lane{
+		refused:     h.laneRefused,
 		handler:     srv.Handler,
 		connContext: srv.ConnContext,
 		readHeader:  srv.ReadHeaderTimeout,
@@ -133,14 +138,31 @@ func (l *lane) serve(c net.Conn) {
 	bp := laneBufPool.Get().(*[]byte)
 	lc.buf = *bp
 	lc.rw.hdr = make(http.Header, 12)
-	handedOff := lc.loop()
-	laneBufPool.Put(bp)
-	if !handedOff {
-		c.Close()
-		if lc.g != nil {
-			lc.g.finish()
+	handedOff := false
+	defer func() {
+		// A fault of the lane's own ends this connection, not the server.
+		if err := recover(); err != nil {
+			l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
+			handedOff = false
 		}
+		if !handedOff {
+			laneBufPool.Put(bp)
+			c.Close()
+			if lc.g != nil {
+				lc.g.finish()
+			}
+		}
+	}()
+	handedOff = lc.loop()
+	if handedOff {
+		laneBufPool.Put(bp) // the replayConn holds a copy of what it needs
 	}
+}
+
+// stack is the calling goroutine's stack, for a panic's log line.
+func stack() []byte {
+	buf := make([]byte, 64<<10)
+	return buf[:runtime.Stack(buf, false)]
 }
 
 // loop answers requests until the connection ends (false) or is handed
@@ -212,15 +234,17 @@ func (lc *laneConn) arm() {
 }
 
 // handoff gives the connection to net/http with what was read and not
-// answered, and err, the read error that stopped the lane, if any, to
-// return after it.
+// answered, and err, the read error that stopped the lane midway through
+// a request, if any, to return after it; and reports whether it did. If
+// the listener has closed (a stop), the lane logs the request as
+// net/http's closing of the connection would have.
 func (lc *laneConn) handoff(err error) bool {
-	var pending []byte
-	if lc.r < lc.w {
-		pending = append([]byte(nil), lc.buf[lc.r:lc.w]...)
+	pending := lc.buf[lc.r:lc.w]
+	if lc.l.deliver(&replayConn{Conn: lc.c, pending: append([]byte(nil), pending...), err: err}) {
+		return true
 	}
-	lc.l.deliver(&replayConn{Conn: lc.c, pending: pending, err: err})
-	return true
+	lc.l.refused(lc.c, pending, err)
+	return false
 }
 
 // serveOne answers the parsed request and reports whether the connection
@@ -247,9 +271,7 @@ func (lc *laneConn) run(w *laneWriter) (ok bool) {
 	defer func() {
 		if err := recover(); err != nil {
 			if err != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, buf)
+				lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
 			}
 			ok = false
 		}
@@ -606,15 +628,14 @@ func (q *queue) run(serve func(net.Conn)) {
 	}
 }
 
-// deliver hands c to Accept, or closes it if the listener is closed first.
-func (q *queue) deliver(c net.Conn) {
+// deliver hands c to Accept, and reports false if the listener is closed
+// first.
+func (q *queue) deliver(c net.Conn) bool {
 	select {
 	case q.out <- acceptResult{c: c}:
+		return true
 	case <-q.done:
-		c.Close()
-		if g := guardOf(c); g != nil {
-			g.finish()
-		}
+		return false
 	}
 }
 
@@ -642,13 +663,13 @@ type laneListener struct {
 	lane *lane
 }
 
-func newLaneListener(inner net.Listener, newLane func(deliver func(net.Conn)) *lane) *laneListener {
+func newLaneListener(inner net.Listener, newLane func(deliver func(net.Conn) bool) *lane) *laneListener {
 	l := &laneListener{queue: newQueue(inner)}
 	l.lane = newLane(l.deliver)
 	go l.run(l.lane.serve)
 	return l
 }
 
-func (l *laneListener) deliver(c net.Conn) {
-	l.queue.deliver(&recordingConn{Conn: c, guard: guardOf(c)})
+func (l *laneListener) deliver(c net.Conn) bool {
+	return l.queue.deliver(&recordingConn{Conn: c, guard: guardOf(c)})
 }

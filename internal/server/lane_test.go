@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"depot/internal/config"
+	"depot/internal/responder"
 )
 
 // TestLaneAnswersAsNetHTTP serves one tree from a server with the lane and
@@ -228,5 +233,94 @@ func fixPragma(h http.Header) {
 		if _, ok := h["Cache-Control"]; !ok {
 			h["Cache-Control"] = []string{"no-cache"}
 		}
+	}
+}
+
+// TestLaneRequestStraddlingAStopIsLogged: a request the lane began to
+// receive before a stop and must hand to net/http after the listener
+// closed cannot be answered any more; it is closed and logged, not lost.
+func TestLaneRequestStraddlingAStopIsLogged(t *testing.T) {
+	ts := startServer(t, "", Options{})
+	c, err := net.Dial("tcp", ts.clearnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /straddle HTTP/1.1\r\nHost: x\r\n")
+	// Until the server has read it, a stop closes the connection as one
+	// that sent nothing (the client may retry).
+	for deadline := time.Now().Add(10 * time.Second); !anyStarted(ts.srv.conns.Load()); {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not read the request's start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { ts.stop(t); close(stopped) }()
+	// The listener closes first, then the connection, which has begun a
+	// request, is let finish it.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		probe, err := net.DialTimeout("tcp", ts.clearnet, time.Second)
+		if err != nil {
+			break
+		}
+		probe.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener did not close")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	io.WriteString(c, "Expect: 100-continue\r\n\r\n") // the lane leaves this to net/http
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("answered %q", b)
+	}
+	<-stopped
+	if access := ts.readLogAfterStop(t, "access.log"); !strings.Contains(access, `"GET /straddle HTTP/1.1" 400 0`) {
+		t.Errorf("access.log lacks the request:\n%s", access)
+	}
+	if errs := ts.readLogAfterStop(t, "error.log"); !strings.Contains(errs, "closed by the server's stop before the request was read") {
+		t.Errorf("error.log lacks why:\n%s", errs)
+	}
+}
+
+// anyStarted reports whether a connection of s has received bytes of a
+// request.
+func anyStarted(s *connSet) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.started.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// panicky panics on /panic.
+type panicky struct{}
+
+func (panicky) Respond(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if r.URL.Path == "/panic" {
+		panic("boom")
+	}
+	return false, nil
+}
+
+// TestLaneHandlerPanicEndsOnlyItsConnection: as in net/http, a handler's
+// panic closes its connection unanswered and is logged with the client's
+// address; the server goes on.
+func TestLaneHandlerPanicEndsOnlyItsConnection(t *testing.T) {
+	for _, noLane := range []bool{false, true} {
+		ts := startServer(t, "", Options{NoLane: noLane, Responders: func(config.Site) []responder.Responder { return []responder.Responder{panicky{}} }})
+		if got := rawFull(t, ts.clearnet, "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n"); got != "" {
+			t.Errorf("NoLane %v: a panic was answered: %q", noLane, got)
+		}
+		if got := body(t, get(t, ts.clearnet, "/index.html")); !strings.Contains(got, "home") {
+			t.Errorf("NoLane %v: after a panic, got %q", noLane, got)
+		}
+		waitFor(t, "the panic's error line", func() bool {
+			return strings.Contains(ts.readLog(t, "error.log"), "http: panic serving 127.0.0.1:")
+		})
 	}
 }

@@ -314,7 +314,7 @@ func (w *laneWriter) commit(final bool) {
 			continue
 		}
 		for _, v := range h[k] {
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 				v = newlineToSpace.Replace(v)
 			}
 			w.appendString(k)

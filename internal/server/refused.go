@@ -52,6 +52,7 @@ type recordingConn struct {
 	ended     bool   // net/http closes the connection after that answer
 	reply     []byte // what net/http wrote itself since the last answer, up to replyKeep
 	wrote     int64
+	stopped   bool // the lane handed it over after the listener closed (laneRefused)
 }
 
 func (c *recordingConn) NetConn() net.Conn { return c.Conn }
@@ -240,6 +241,8 @@ func (h *clearnetHandler) logRefused(c *recordingConn, line []byte) {
 	}
 	msg := "client sent invalid request"
 	switch {
+	case c.stopped:
+		msg = "closed by the server's stop before the request was read"
 	case len(c.reply) == 0 && c.guard != nil && c.guard.evicted.Load():
 		msg = evictedMessage + " while reading client request headers"
 	case len(c.reply) == 0:
@@ -303,4 +306,15 @@ func (s *Server) clearnetContext(ctx context.Context, c net.Conn) context.Contex
 	}
 	ci.rec = recordingOf(c)
 	return context.WithValue(ctx, connKey{}, ci)
+}
+
+// laneRefused logs, as connState does when net/http closes such a
+// connection, the request the lane was receiving on c and could not hand
+// to net/http because the listener had closed (a stop): its client had
+// gone silent or away (err), or not. pending is what it received of the
+// request.
+func (h *clearnetHandler) laneRefused(c net.Conn, pending []byte, err error) {
+	rc := &recordingConn{Conn: c, guard: guardOf(c), stopped: err == nil}
+	rc.scan.feed(pending)
+	h.connState(rc, http.StateClosed)
 }

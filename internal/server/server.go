@@ -350,7 +350,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			g.ids = &s.connIDs
 			tl := newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
 			if !s.opts.NoLane {
-				tl.lane = newLane(srv, tl.deliver)
+				tl.lane = newLane(srv, h, tl.deliver)
 			}
 			ln = tl
 			if err := serveH2(srv); err != nil {
@@ -361,7 +361,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			ln = recordingListener{g} // logs what net/http refuses itself
 		default:
 			g.ids = &s.connIDs
-			ln = newLaneListener(g, func(deliver func(net.Conn)) *lane { return newLane(srv, deliver) })
+			ln = newLaneListener(g, func(deliver func(net.Conn) bool) *lane { return newLane(srv, h, deliver) })
 		}
 		servers = append(servers, srv)
 		tops = append(tops, ln)

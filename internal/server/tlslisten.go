@@ -87,16 +87,22 @@ func (l *tlsListener) handshake(c net.Conn) {
 		}
 		out = &tlsRecordingConn{recordingConn{Conn: tc, guard: g}}
 	}
-	l.deliver(out)
+	if !l.deliver(out) {
+		c.Close()
+		if g != nil {
+			g.finish()
+		}
+	}
 }
 
-// deliver hands c to net/http. An HTTP/1.1 connection the lane hands
-// over gets the recording wrapper here.
-func (l *tlsListener) deliver(c net.Conn) {
+// deliver hands c to net/http, and reports false if the listener is
+// closed first. An HTTP/1.1 connection the lane hands over gets the
+// recording wrapper here.
+func (l *tlsListener) deliver(c net.Conn) bool {
 	if rc, ok := c.(*replayConn); ok {
 		c = &tlsRecordingConn{recordingConn{Conn: rc, guard: guardOf(c)}}
 	}
-	l.queue.deliver(c)
+	return l.queue.deliver(c)
 }
 
 // plainHTTPReply is what a client speaking plain HTTP to the HTTPS port
