@@ -149,9 +149,14 @@ func (c *guardConn) Write(p []byte) (int, error) {
 			*c.held = append(*c.held, p...)
 			return len(p), nil
 		}
-		// More than fits: what was held leaves first, then p.
+		// More than fits: what was held leaves first, then p, held in
+		// turn if it fits.
 		if err := c.flushHeld(); err != nil {
 			return 0, err
+		}
+		if len(p) <= cap(*c.held) {
+			*c.held = append(*c.held, p...)
+			return len(p), nil
 		}
 	}
 	clock := c.startSend()
@@ -180,13 +185,28 @@ var holdPool = sync.Pool{New: func() any { b := make([]byte, 0, holdMax); return
 // a 4 KiB file in two (and over TLS, as two records in two calls).
 func (c *guardConn) hold() { c.held = holdPool.Get().(*[]byte) }
 
+// bulkMax is what a connection holds of a large body sent through Write
+// (over TLS, where sendfile cannot help): four full TLS records, which
+// then leave in one system call instead of four.
+const bulkMax = 64 << 10
+
+var bulkPool = sync.Pool{New: func() any { b := make([]byte, 0, bulkMax); return &b }}
+
+// holdBulk is hold for a large body: Write gathers up to bulkMax bytes and
+// writes them at once, until release.
+func (c *guardConn) holdBulk() { c.held = bulkPool.Get().(*[]byte) }
+
 // release ends hold: what was held is written now.
 func (c *guardConn) release() error {
 	if c.held == nil {
 		return nil
 	}
 	err := c.flushHeld()
-	holdPool.Put(c.held)
+	if cap(*c.held) == bulkMax {
+		bulkPool.Put(c.held)
+	} else {
+		holdPool.Put(c.held)
+	}
 	c.held = nil
 	return err
 }

@@ -324,3 +324,36 @@ func TestLaneHandlerPanicEndsOnlyItsConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestLaneTLSLargeBodies: over TLS (no sendfile) a large body's records
+// are gathered below TLS and leave several to a write; every byte arrives
+// in order, HEAD gets none, and the connection goes on to answer the next
+// requests, small and large.
+func TestLaneTLSLargeBodies(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{})
+	body := make([]byte, 3<<20+12345) // over the cache's max_file, and no multiple of a record
+	for i := range body {
+		body[i] = byte(i * 7 / 3)
+	}
+	writeTree(t, ts.root, map[string]string{"large.bin": string(body)})
+	tc.NextProtos = []string{"http/1.1"}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, MaxConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	for i, tt := range []struct{ method, path, want string }{
+		{"GET", "/large.bin", string(body)},
+		{"HEAD", "/large.bin", ""},
+		{"GET", "/index.html", "<!DOCTYPE html><title>home</title>"},
+		{"GET", "/large.bin", string(body)},
+	} {
+		req, _ := http.NewRequest(tt.method, "https://"+ts.clearnet+tt.path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.ProtoMajor != 1 || string(got) != tt.want {
+			t.Errorf("%d: %s %s over HTTP/%d: %d bytes (%v), want %d", i, tt.method, tt.path, resp.ProtoMajor, len(got), err, len(tt.want))
+		}
+	}
+}

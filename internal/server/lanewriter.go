@@ -132,6 +132,16 @@ func (w *laneWriter) ReadFrom(src io.Reader) (int64, error) {
 		}
 		return n, err
 	}
+	if w.lc.g != nil && w.lc.g.held == nil && !w.head && bodyAllowed(w.status) {
+		// No sendfile (TLS): what the copy writes is gathered below TLS,
+		// so that its records leave several to a system call.
+		w.lc.g.holdBulk()
+		defer func() {
+			if err := w.lc.g.release(); err != nil && w.err == nil {
+				w.err, w.closeAfter = err, true
+			}
+		}()
+	}
 	n0, err := io.CopyBuffer(writerOnly{w}, src, *bp)
 	return n + n0, err
 }
