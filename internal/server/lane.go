@@ -73,7 +73,7 @@ type lane struct {
 	deliver func(net.Conn) bool
 	// refused logs the request a connection was receiving when it could
 	// not be handed over: its client had gone silent or away (err), or not
-	// (nil).
+	// (nil, the listener had closed).
 	refused func(c net.Conn, pending []byte, err error)
 }
 
@@ -173,7 +173,7 @@ func (lc *laneConn) loop() (handedOff bool) {
 			lc.r, lc.w = 0, 0
 		}
 		n, ok := lc.parse(lc.buf[lc.r:lc.w])
-		if n < 0 {
+		if n < 0 && !lc.peeking() {
 			return lc.handoff(nil)
 		}
 		if ok {
@@ -201,9 +201,22 @@ func (lc *laneConn) loop() (handedOff bool) {
 			if lc.r == lc.w {
 				return false // between requests: a clean end
 			}
+			if lc.peeking() {
+				// net/http closes without an answer, and logs it.
+				lc.l.refused(lc.c, lc.buf[lc.r:lc.w], err)
+				return false
+			}
 			return lc.handoff(err)
 		}
 	}
+}
+
+// peeking reports whether the connection is between requests as net/http
+// sees it: after a request, it waits for 4 bytes of the next (Peek(4))
+// under the idle timeout before it reads one, and closes without an
+// answer if they do not come. So fewer bytes are not handed over yet.
+func (lc *laneConn) peeking() bool {
+	return lc.w-lc.r < 4 && (lc.served || lc.r == lc.w)
 }
 
 // What the read deadline in effect is for.
@@ -221,8 +234,9 @@ const (
 func (lc *laneConn) arm() {
 	now := time.Now()
 	switch {
-	case lc.r == lc.w && lc.served:
-		if lc.armed == armIdle && now.Sub(lc.armedAt) < idleRearm {
+	case lc.served && lc.peeking():
+		// Kept while the first bytes of the next request trickle in.
+		if lc.armed == armIdle && (lc.r < lc.w || now.Sub(lc.armedAt) < idleRearm) {
 			return
 		}
 		lc.armed, lc.armedAt = armIdle, now

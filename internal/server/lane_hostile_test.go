@@ -1,10 +1,14 @@
 package server
 
 import (
+	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"depot/internal/config"
 	"depot/internal/responder"
@@ -66,6 +70,124 @@ func TestLaneKeepAliveAfterAWrongLength(t *testing.T) {
 			if got := laneExchange(t, lane.clearnet, req); got != want {
 				t.Errorf("%q\nlane's answer:\n%q\nnet/http's answer:\n%q", req, got, want)
 			}
+		}
+	}
+	if !t.Failed() {
+		sameLogLines(t, lane, plain, "the lane", "net/http")
+	}
+}
+
+// TestLanePipelinedInAnySplit: a pipelined sequence, some of it taken by
+// the lane and the rest handed to net/http, is answered the same however
+// its bytes are split across the server's reads: byte by byte, at random
+// points, whole. The lane and net/http never disagree on where a request
+// ends.
+func TestLanePipelinedInAnySplit(t *testing.T) {
+	lane := startServer(t, "", Options{})
+	plain := startServer(t, "", Options{NoLane: true})
+	const get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+	sequences := []string{
+		get + "HEAD /r4.2/current/host/fc37/repodata/repomd.xml HTTP/1.1\r\nhost: x\r\nUser-Agent: dnf\r\n\r\n" + get,
+		get + "POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n" + get + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n27\r\n" + get + "\r\n0\r\n\r\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 38\r\n\r\n" + get + get,
+		get + "GET /index.html HTTP/1.1\nHost: x\n\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n" + get,
+		get + "\r\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + get,
+		get + "GET /index.html HTTP/1.0\r\nHost: x\r\n\r\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n" + get,
+		get + "GET /%69ndex.html HTTP/1.1\r\nHost: x\r\n\r\n" + get,
+		get + "GET /index.html HTTP/1.1\r\nHost: x\r\n",
+		get + "GE",
+		get + "GET",
+		get + "GET ",
+		get + "\r\n",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, seq := range sequences {
+		splits := [][]int{nil, allSplits(len(seq))}
+		for range 3 {
+			splits = append(splits, randomSplits(rng, len(seq)))
+		}
+		for _, at := range splits {
+			want := laneExchange(t, plain.clearnet, seq) // as often: the logs are compared too
+			if got := constantDates(sendSplit(t, lane.clearnet, seq, at)); got != want {
+				t.Errorf("%q split at %v\nlane's answer:\n%q\nnet/http's answer:\n%q", seq, at, got, want)
+			}
+		}
+	}
+	if !t.Failed() {
+		sameLogLines(t, lane, plain, "the lane", "net/http")
+	}
+}
+
+func allSplits(n int) []int {
+	at := make([]int, n-1)
+	for i := range at {
+		at[i] = i + 1
+	}
+	return at
+}
+
+func randomSplits(rng *rand.Rand, n int) []int {
+	var at []int
+	for i := 1; i < n; i++ {
+		if rng.IntN(8) == 0 {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// sendSplit sends request in pieces cut at the offsets at, each its own
+// write after the server has had a moment to read the last, half-closes,
+// and returns everything received.
+func sendSplit(t testing.TB, addr, request string, at []int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	got := make(chan string, 1)
+	go func() { b, _ := io.ReadAll(c); got <- string(b) }()
+	prev := 0
+	for _, i := range append(at, len(request)) {
+		if _, err := io.WriteString(c, request[prev:i]); err != nil {
+			break // the server closed: what it answered is compared
+		}
+		prev = i
+		time.Sleep(200 * time.Microsecond) // lets most pieces arrive alone; no outcome depends on it
+	}
+	c.(*net.TCPConn).CloseWrite()
+	return <-got
+}
+
+// TestLaneWaitsForANextRequestAsNetHTTP: after a request, net/http waits
+// for 4 bytes of the next under the idle timeout before it reads one as a
+// request (under the header timeout); a client that sends fewer and goes
+// silent or away gets no answer, and one line in the logs. The lane does
+// the same: it neither answers those bytes 400 nor holds them to the
+// header timeout instead of the idle one.
+func TestLaneWaitsForANextRequestAsNetHTTP(t *testing.T) {
+	opts := Options{IdleTimeout: 300 * time.Millisecond, ReadHeaderTimeout: time.Minute}
+	lane := startServer(t, "", opts)
+	opts.NoLane = true
+	plain := startServer(t, "", opts)
+	const get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+	for _, rest := range []string{"G", "GE", "GET", "\r\n"} {
+		// Silent: closed at the idle timeout, well before the header one.
+		want := constantDates(rawFull(t, plain.clearnet, get+rest))
+		if got := constantDates(rawFull(t, lane.clearnet, get+rest)); got != want {
+			t.Errorf("%q, then silence:\nlane's answer:\n%q\nnet/http's answer:\n%q", get+rest, got, want)
+		}
+		// Gone.
+		want = laneExchange(t, plain.clearnet, get+rest)
+		if got := laneExchange(t, lane.clearnet, get+rest); got != want {
+			t.Errorf("%q, then EOF:\nlane's answer:\n%q\nnet/http's answer:\n%q", get+rest, got, want)
 		}
 	}
 	if !t.Failed() {
