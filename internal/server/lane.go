@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -254,7 +255,11 @@ func (lc *laneConn) arm() {
 // net/http's closing of the connection would have.
 func (lc *laneConn) handoff(err error) bool {
 	pending := lc.buf[lc.r:lc.w]
-	if lc.l.deliver(&replayConn{Conn: lc.c, pending: append([]byte(nil), pending...), err: err}) {
+	rc := &replayConn{Conn: lc.c, pending: append([]byte(nil), pending...), err: err}
+	if lc.armed == armHeader {
+		rc.deadline = lc.armedAt.Add(lc.l.readHeader)
+	}
+	if lc.l.deliver(rc) {
 		return true
 	}
 	lc.l.refused(lc.c, pending, err)
@@ -301,6 +306,20 @@ type replayConn struct {
 	net.Conn
 	pending []byte
 	err     error
+	// deadline, if set, is when the header of the request the lane began
+	// to receive must be whole: net/http's first read deadline, the header
+	// timeout from when it starts reading, may not run past it (else a
+	// client that dribbles a request and makes the lane hand it over just
+	// in time would get the header timeout twice).
+	deadline time.Time
+	clamped  atomic.Bool
+}
+
+func (c *replayConn) SetReadDeadline(t time.Time) error {
+	if !c.deadline.IsZero() && c.clamped.CompareAndSwap(false, true) && (t.IsZero() || t.After(c.deadline)) {
+		t = c.deadline
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *replayConn) NetConn() net.Conn { return c.Conn }

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,5 +196,71 @@ func TestLaneWaitsForANextRequestAsNetHTTP(t *testing.T) {
 	}
 	if !t.Failed() {
 		sameLogLines(t, lane, plain, "the lane", "net/http")
+	}
+}
+
+// TestLaneHandoffKeepsTheHeaderDeadline: a client that dribbles a
+// request's header and makes the lane hand it over, unfinished, just
+// before the header timeout (a bare LF, or a header past laneBuf) does
+// not get a second header timeout from net/http: the first
+// read deadline net/http sets on what it is handed (its header timeout,
+// from when it starts reading) is held to the one the lane set at the
+// request's start.
+func TestLaneHandoffKeepsTheHeaderDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	delivered := make(chan net.Conn, 1)
+	l := &lane{
+		handler:     http.NotFoundHandler(),
+		connContext: func(ctx context.Context, _ net.Conn) context.Context { return ctx },
+		readHeader:  200 * time.Millisecond,
+		idle:        time.Minute,
+		errorLog:    log.New(io.Discard, "", 0),
+		deliver:     func(c net.Conn) bool { delivered <- c; return true },
+		refused:     func(net.Conn, []byte, error) { t.Error("refused, want handed over") },
+	}
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			l.serve(c)
+		}
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	io.WriteString(client, "GET / HTTP/1.1\r\nHost: x\r\n")
+	io.WriteString(client, "X: bare LF\n") // the lane leaves it to net/http, unfinished
+	var c net.Conn
+	select {
+	case c = <-delivered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the lane did not hand the request over")
+	}
+	defer c.Close()
+	// As net/http: its header timeout, from now, and far longer here.
+	c.SetReadDeadline(time.Now().Add(time.Hour))
+	read := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				read <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-read:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("read: %v, want the header deadline", err)
+
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("net/http's read deadline ran past the header deadline the lane set at the request's start")
 	}
 }
