@@ -264,3 +264,47 @@ func TestLaneHandoffKeepsTheHeaderDeadline(t *testing.T) {
 		t.Fatal("net/http's read deadline ran past the header deadline the lane set at the request's start")
 	}
 }
+
+// TestLanePipelineFloodWithoutReading: a client that pipelines requests
+// without end and reads nothing holds no more than a socket's buffers of
+// the server: the lane reads a request only to answer it, its answer
+// blocks once the client's buffers are full, and the send timeout closes
+// the connection and says so in the error log, as net/http's does (and
+// net/http's clearing of the write deadline after each request does not
+// lift the send timeout).
+func TestLanePipelineFloodWithoutReading(t *testing.T) {
+	const timedOut = "client timed out (110: Connection timed out) while sending response to client"
+	for _, noLane := range []bool{false, true} {
+		ts := startServer(t, "", Options{SendTimeout: 500 * time.Millisecond, NoLane: noLane})
+		// The lane hands the last to net/http.
+		for i, target := range []string{"/index.html", "/iso/Qubes-R4.2.iso", "/%69ndex.html"} {
+			c, err := net.Dial("tcp", ts.clearnet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := strings.Repeat("GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n", 64)
+			ended := make(chan error, 1)
+			go func() {
+				for {
+					if _, err := io.WriteString(c, req); err != nil {
+						ended <- err
+						return
+					}
+				}
+			}()
+			select {
+			case <-ended:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("NoLane %v, %s: a client that reads nothing still fed after 30s", noLane, target)
+			}
+			c.Close()
+			waitFor(t, "the connection to close", func() bool { return ts.openConns() == 0 })
+			if n := ts.srv.gate.n.Load(); n != 0 {
+				t.Errorf("NoLane %v, %s: %d responses in flight after the connection closed", noLane, target, n)
+			}
+			if got := strings.Count(ts.readLog(t, "error.log"), timedOut); got != i+1 {
+				t.Errorf("NoLane %v, %s: %d send timeouts in the error log, want %d", noLane, target, got, i+1)
+			}
+		}
+	}
+}
