@@ -99,32 +99,8 @@ root = "$root"
 address = "127.0.0.1:$ADMIN"
 TOML
 
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/logs-nginx/error.log;
-events { worker_connections 1024; }
-http {
-  types { application/xml xml; application/x-iso9660-image iso; }
-  access_log $work/logs-nginx/access.log combined;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  http2_max_requests 1000000;
-  client_body_temp_path $work/nginx-tmp;
-  proxy_temp_path $work/nginx-tmp;
-  fastcgi_temp_path $work/nginx-tmp;
-  uwsgi_temp_path $work/nginx-tmp;
-  scgi_temp_path $work/nginx-tmp;
-  ssl_certificate $work/cert.pem;
-  ssl_certificate_key $work/key.pem;
-  ssl_protocols TLSv1.3;
-  server { listen 127.0.0.1:$N; root $root; }
-  # nginx 1.22 spells "http2 on" as a listen parameter.
-  server { listen 127.0.0.1:$NS ssl http2; root $root; }
-}
-CONF
+. "$repo/bench/nginx.sh"
+nginx_conf "$work" "$root" "127.0.0.1:$N" "127.0.0.1:$NS ssl http2"
 
 cat > "$work/Caddyfile" <<CONF
 {

@@ -70,9 +70,10 @@ func (h *clearnetHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*rec = recorder{}
 		recorderPool.Put(rec)
 	}()
-	if h.edge.hsts != "" {
+	if h.edge.hsts != nil {
 		// RFC 6797, section 7.1: on every response over a secure transport.
-		rec.Header().Set("Strict-Transport-Security", h.edge.hsts)
+		// The value's slice is shared, as site.serve's headers are.
+		rec.Header()["Strict-Transport-Security"] = h.edge.hsts
 	}
 	var err error
 	st := h.t.Load()

@@ -129,6 +129,7 @@ func serveH2(srv *http.Server) error {
 	if err := http2.ConfigureServer(srv, h2); err != nil {
 		return err
 	}
+	base := streamBase(srv)
 	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
 		// net/http passes a connection's context to its HTTP/2 server
 		// through the handler (see http2.ConfigureServer).
@@ -136,7 +137,36 @@ func serveH2(srv *http.Server) error {
 		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 			ctx = bc.BaseContext()
 		}
-		h2.ServeConn(newH2Conn(c), &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: hs})
+		if ci := infoOf(ctx); ci != nil && base.WriteTimeout > 0 {
+			ci.streamDeadlines = true
+		}
+		h2.ServeConn(newH2Conn(c), &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: base})
 	}
 	return nil
+}
+
+// streamBase is the http.Server whose settings x/net's server reads for
+// each connection: srv's, but with the send timeout as WriteTimeout,
+// which x/net applies to each stream from its start (a timer armed as
+// the stream opens, in the connection's goroutine) and which the stream's
+// handler extends as its body goes out (streamWriter). srv keeps no
+// WriteTimeout: on HTTP/1 it would bound a whole response, however long.
+// Setting a stream's deadline from its handler instead costs a message
+// to the connection's goroutine, about 5% of a small response.
+func streamBase(srv *http.Server) *http.Server {
+	base := &http.Server{
+		ReadTimeout:    srv.ReadTimeout,
+		IdleTimeout:    srv.IdleTimeout,
+		MaxHeaderBytes: srv.MaxHeaderBytes,
+		ConnState:      srv.ConnState,
+		ErrorLog:       srv.ErrorLog,
+		HTTP2:          srv.HTTP2,
+	}
+	if g, ok := srv.Handler.(guardHandler); ok {
+		base.WriteTimeout = g.sendTimeout
+	}
+	// x/net asks its base whether keep-alives are off (they are once
+	// srv shuts down) to close a connection after its last stream.
+	srv.RegisterOnShutdown(func() { base.SetKeepAlivesEnabled(false) })
+	return base
 }

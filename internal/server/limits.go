@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,10 @@ type connInfo struct {
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
 	lane     bool            // served by the lane (lane.go), which sends each response in one write
+
+	// streamDeadlines: the HTTP/2 server arms each stream's send
+	// timeout as the stream opens (see serveH2 and streamWriter).
+	streamDeadlines bool
 }
 
 // connKey holds a request's *connInfo in its context.
@@ -160,7 +165,9 @@ type guardHandler struct {
 
 func (e guardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 2 {
-		w = newStreamWriter(w, e.sendTimeout)
+		sw := newStreamWriter(w, e.sendTimeout, infoOf(r.Context()))
+		defer sw.release()
+		w = sw
 	} else if e.conns != nil && e.conns.stopping.Load() {
 		w.Header().Set("Connection", "close")
 	}
@@ -174,23 +181,48 @@ const streamChunk = 16 << 10
 // streamWriter gives an HTTP/2 stream the send timeout: each chunk of the
 // body must be accepted within it, or the stream is reset (net/http's
 // write deadline). The connection and its other streams go on.
+//
+// On a connection served by serveH2 the HTTP/2 server itself arms each
+// stream's deadline when the stream opens (its WriteTimeout), which costs
+// no message between goroutines; a streamWriter re-arms it only as a long
+// body goes out. Elsewhere it arms the deadline itself when it starts.
 type streamWriter struct {
 	http.ResponseWriter
-	rc       *http.ResponseController
-	timeout  time.Duration
-	deadline time.Time
-	armed    time.Time
+	timeout time.Duration
+	armed   time.Time // when the deadline was last set (or a little after)
+	late    time.Time // from then on, a failed write is the send timeout's
 }
 
-func newStreamWriter(w http.ResponseWriter, timeout time.Duration) *streamWriter {
-	sw := &streamWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}
-	sw.arm(time.Now()) // the headers, and a body-less answer's end
+// streamWriters keeps streamWriters, which escape to the heap as the
+// stream's ResponseWriter, from costing an allocation per stream.
+var streamWriters = sync.Pool{New: func() any { return new(streamWriter) }}
+
+func newStreamWriter(w http.ResponseWriter, timeout time.Duration, ci *connInfo) *streamWriter {
+	sw := streamWriters.Get().(*streamWriter)
+	*sw = streamWriter{ResponseWriter: w, timeout: timeout}
+	now := time.Now()
+	if ci == nil || !ci.streamDeadlines {
+		sw.arm(now) // the headers, and a body-less answer's end
+		return sw
+	}
+	// The server armed the deadline when the stream opened, a moment
+	// before now (longer if the handler waited for its turn): re-arming
+	// from now on comes that moment late, so the bound can only be
+	// tighter; and a write that fails past three quarters of the timeout
+	// is taken for the timeout's.
+	sw.armed, sw.late = now, now.Add(timeout-timeout/4)
 	return sw
 }
 
+// release gives sw back once its stream's handler has returned.
+func (w *streamWriter) release() {
+	*w = streamWriter{}
+	streamWriters.Put(w)
+}
+
 func (w *streamWriter) arm(now time.Time) {
-	w.armed, w.deadline = now, now.Add(w.timeout)
-	_ = w.rc.SetWriteDeadline(w.deadline)
+	w.armed, w.late = now, now.Add(w.timeout)
+	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(w.late)
 }
 
 func (w *streamWriter) Write(p []byte) (int, error) {
@@ -205,7 +237,7 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		n, err := w.ResponseWriter.Write(p[done:min(len(p), done+streamChunk)])
 		done += n
 		if err != nil {
-			if !time.Now().Before(w.deadline) {
+			if !time.Now().Before(w.late) {
 				err = errSendTimeout
 			}
 			return done, err
@@ -216,7 +248,7 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 
 func (w *streamWriter) Flush() {
 	w.arm(time.Now())
-	_ = w.rc.Flush()
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -197,6 +197,46 @@ tls_key = "` + keyFile + `"`, "address = \"127.0.0.1:0\"\nonion = true", `addres
 	return ts, ts.srv.Addrs()[2].String(), &tls.Config{RootCAs: pool}
 }
 
+// TestStopDrainsHTTP2: a stop sends GOAWAY on every HTTP/2 connection,
+// idle or not, and a stream in flight still ends by its own send timeout
+// (its client reads nothing), which x/net arms from the base server that
+// serveH2 gives it; then the server stops.
+func TestStopDrainsHTTP2(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{SendTimeout: time.Second})
+	addBig(t, ts)
+	idle, err := servertest.DialStalledH2(ts.clearnet, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	busy, err := servertest.DialStalledH2(ts.clearnet, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := busy.Open("x", "/big.iso"); err != nil {
+		t.Fatal(err)
+	}
+	if !busy.Wait(time.Now().Add(20*time.Second), func(s servertest.State) bool { return s.Status[200] == 1 }) {
+		t.Fatalf("no headers for the stream: %+v", busy.State())
+	}
+	ts.stop(t)
+	for name, c := range map[string]*servertest.StalledH2{"idle": idle, "busy": busy} {
+		if !c.Wait(time.Now().Add(20*time.Second), func(s servertest.State) bool { return s.Err != nil }) {
+			t.Errorf("%s connection still open after the stop: %+v", name, c.State())
+		}
+		if !c.State().GoAway {
+			t.Errorf("%s connection closed without GOAWAY: %+v", name, c.State())
+		}
+	}
+	if st := busy.State(); st.Reset != 1 {
+		t.Errorf("the stalled stream was not reset (by the send timeout): %+v", st)
+	}
+	if n := strings.Count(ts.readLogAfterStop(t, "error.log"), "client timed out"); n != 1 {
+		t.Errorf("error.log has %d send timeout lines, want 1", n)
+	}
+}
+
 func h2Client(pool *x509.CertPool) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 }

@@ -28,11 +28,20 @@ func BenchmarkClearnetSmallFileMetrics(b *testing.B) {
 	benchSmallFile(b, "", metrics.New())
 }
 
-func benchSmallFile(b *testing.B, extra string, m *metrics.Metrics) {
+// BenchmarkClearnetSmallFileHSTS is BenchmarkClearnetSmallFile as a TLS
+// listener serves it, with its Strict-Transport-Security header.
+func BenchmarkClearnetSmallFileHSTS(b *testing.B) {
+	benchSmallFile(b, "", nil, edge{hsts: []string{"max-age=63072000"}})
+}
+
+func benchSmallFile(b *testing.B, extra string, m *metrics.Metrics, e ...edge) {
 	const name = "r4.2/current/host/fc37/repodata/repomd.xml"
 	ts := startServer(b, extra, Options{Now: settledClock})
 	writeTree(b, ts.root, map[string]string{name: strings.Repeat("<repomd/>\n", 410)[:4096]})
 	h := newClearnet(&ts.srv.sites, io.Discard, io.Discard, time.Now, m)
+	if len(e) > 0 {
+		h.edge = e[0]
+	}
 	benchHandler(b, h, "/"+name)
 }
 

@@ -80,7 +80,7 @@ func (s *Server) ReloadCertificates() (notes []string, err error) {
 // listener; HTTP-01 challenges and the redirect to HTTPS on a plain one.
 // Onion listeners have none of it (their chain is onion.go alone).
 type edge struct {
-	hsts      string      // Strict-Transport-Security value, "" for none
+	hsts      []string    // Strict-Transport-Security value, shared and never changed; nil for none
 	acme      *certs.ACME // answers HTTP-01 challenges; nil for none
 	redirect  bool        // redirect_https
 	httpsPort string      // the port redirects go to; "" for 443
@@ -89,7 +89,10 @@ type edge struct {
 // edgeFor is listener l's edge; httpsPort is the bound port of the first
 // clearnet TLS listener.
 func (s *Server) edgeFor(l config.Listen, httpsPort string) edge {
-	e := edge{hsts: l.HSTS(), redirect: l.RedirectHTTPS}
+	e := edge{redirect: l.RedirectHTTPS}
+	if v := l.HSTS(); v != "" {
+		e.hsts = []string{v}
+	}
 	if !l.TLS() {
 		e.acme = s.opts.ACME
 	}

@@ -36,6 +36,7 @@ type StalledH2 struct {
 	status     map[uint32]int // :status of each stream the server answered
 	reset      map[uint32]bool
 	maxStreams uint32 // the server's SETTINGS_MAX_CONCURRENT_STREAMS, 0 until known
+	goAway     bool   // the server sent GOAWAY
 	err        error  // why the read loop ended
 	changed    chan struct{}
 }
@@ -104,7 +105,7 @@ func (c *StalledH2) readLoop() {
 				c.wmu.Unlock()
 			}
 		case *http2.GoAwayFrame:
-			c.note(func() { c.err = errors.New("server sent GOAWAY") })
+			c.note(func() { c.goAway, c.err = true, errors.New("server sent GOAWAY") })
 		}
 	}
 }
@@ -138,13 +139,14 @@ type State struct {
 	Status     map[int]int // streams answered, by status
 	Reset      int         // streams the server reset
 	MaxStreams uint32      // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	GoAway     bool        // the server sent GOAWAY
 	Err        error       // the connection's end, if it ended
 }
 
 func (c *StalledH2) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := State{Status: map[int]int{}, Reset: len(c.reset), MaxStreams: c.maxStreams, Err: c.err}
+	s := State{Status: map[int]int{}, Reset: len(c.reset), MaxStreams: c.maxStreams, GoAway: c.goAway, Err: c.err}
 	for _, st := range c.status {
 		s.Status[st]++
 	}
