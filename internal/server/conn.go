@@ -272,14 +272,35 @@ func (c *guardConn) startSend() sendClock {
 	now := time.Now()
 	s := sendClock{c: c, tick: max(c.sendTimeout/4, 10*time.Millisecond), last: now}
 	// A deadline set by an earlier write that is still at least half a
-	// tick away is kept: a deadline that passes early only costs a turn
-	// of the loop (again re-arms it: the client is timed from last), and
-	// a busy connection then updates its timer once per half tick rather
-	// than for every response.
-	if time.Duration(c.writeDeadline.Load()-now.UnixNano()) < s.tick/2 {
+	// tick away (and no more than one) is kept: a deadline that passes
+	// early only costs a turn of the loop (again re-arms it: the client is
+	// timed from last), and a busy connection then updates its timer once
+	// per half tick rather than for every response. One cleared or set
+	// from above (net/http clears it after each request) is replaced.
+	if d := time.Duration(c.writeDeadline.Load() - now.UnixNano()); d < s.tick/2 || d > s.tick {
 		s.arm(now)
 	}
 	return s
+}
+
+// SetWriteDeadline sets a deadline from above (net/http clears it after
+// each request); startSend then knows its own is no longer in effect.
+func (c *guardConn) SetWriteDeadline(t time.Time) error {
+	c.writeDeadline.Store(deadlineNano(t))
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *guardConn) SetDeadline(t time.Time) error {
+	c.writeDeadline.Store(deadlineNano(t))
+	return c.Conn.SetDeadline(t)
+}
+
+// deadlineNano is a deadline in Unix ns, 0 for none.
+func deadlineNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // arm sets the write deadline a tick from now.

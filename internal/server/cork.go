@@ -24,17 +24,15 @@ func corked(w http.ResponseWriter, r *http.Request, body int64, write func()) {
 	case ci.lane && body <= holdBody:
 		// The lane gathers the response and sends it in one write; the
 		// flush is net/http's too (a body of unknown length goes chunked).
+		// The write happens here, so its error (a send timeout) is the
+		// response's, for the error log.
 		write()
-		_ = http.NewResponseController(w).Flush()
+		writeFailed(w, http.NewResponseController(w).Flush())
 	case ci.guard != nil && body <= holdBody:
 		ci.guard.hold()
 		write()
 		_ = http.NewResponseController(w).Flush()
-		if err := ci.guard.release(); err != nil {
-			if rec, ok := w.(*recorder); ok && rec.werr == nil {
-				rec.werr = err // for the error log, as a failed Write
-			}
-		}
+		writeFailed(w, ci.guard.release())
 	case ci.raw != nil:
 		setCork(ci.raw, 1)
 		write()
@@ -42,6 +40,14 @@ func corked(w http.ResponseWriter, r *http.Request, body int64, write func()) {
 		setCork(ci.raw, 0)
 	default:
 		write()
+	}
+}
+
+// writeFailed records err, a write's failure that no Write of the handler
+// returned, for the error log, as a failed Write.
+func writeFailed(w http.ResponseWriter, err error) {
+	if rec, ok := w.(*recorder); ok && err != nil && rec.werr == nil {
+		rec.werr = err
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -73,7 +74,7 @@ type lane struct {
 	deliver func(net.Conn) bool
 	// refused logs the request a connection was receiving when it could
 	// not be handed over: its client had gone silent or away (err), or not
-	// (nil).
+	// (nil, the listener had closed).
 	refused func(c net.Conn, pending []byte, err error)
 }
 
@@ -173,7 +174,7 @@ func (lc *laneConn) loop() (handedOff bool) {
 			lc.r, lc.w = 0, 0
 		}
 		n, ok := lc.parse(lc.buf[lc.r:lc.w])
-		if n < 0 {
+		if n < 0 && !lc.peeking() {
 			return lc.handoff(nil)
 		}
 		if ok {
@@ -201,9 +202,22 @@ func (lc *laneConn) loop() (handedOff bool) {
 			if lc.r == lc.w {
 				return false // between requests: a clean end
 			}
+			if lc.peeking() {
+				// net/http closes without an answer, and logs it.
+				lc.l.refused(lc.c, lc.buf[lc.r:lc.w], err)
+				return false
+			}
 			return lc.handoff(err)
 		}
 	}
+}
+
+// peeking reports whether the connection is between requests as net/http
+// sees it: after a request, it waits for 4 bytes of the next (Peek(4))
+// under the idle timeout before it reads one, and closes without an
+// answer if they do not come. So fewer bytes are not handed over yet.
+func (lc *laneConn) peeking() bool {
+	return lc.w-lc.r < 4 && (lc.served || lc.r == lc.w)
 }
 
 // What the read deadline in effect is for.
@@ -221,8 +235,9 @@ const (
 func (lc *laneConn) arm() {
 	now := time.Now()
 	switch {
-	case lc.r == lc.w && lc.served:
-		if lc.armed == armIdle && now.Sub(lc.armedAt) < idleRearm {
+	case lc.served && lc.peeking():
+		// Kept while the first bytes of the next request trickle in.
+		if lc.armed == armIdle && (lc.r < lc.w || now.Sub(lc.armedAt) < idleRearm) {
 			return
 		}
 		lc.armed, lc.armedAt = armIdle, now
@@ -240,7 +255,11 @@ func (lc *laneConn) arm() {
 // net/http's closing of the connection would have.
 func (lc *laneConn) handoff(err error) bool {
 	pending := lc.buf[lc.r:lc.w]
-	if lc.l.deliver(&replayConn{Conn: lc.c, pending: append([]byte(nil), pending...), err: err}) {
+	rc := &replayConn{Conn: lc.c, pending: append([]byte(nil), pending...), err: err}
+	if lc.armed == armHeader {
+		rc.deadline = lc.armedAt.Add(lc.l.readHeader)
+	}
+	if lc.l.deliver(rc) {
 		return true
 	}
 	lc.l.refused(lc.c, pending, err)
@@ -287,6 +306,20 @@ type replayConn struct {
 	net.Conn
 	pending []byte
 	err     error
+	// deadline, if set, is when the header of the request the lane began
+	// to receive must be whole: net/http's first read deadline, the header
+	// timeout from when it starts reading, may not run past it (else a
+	// client that dribbles a request and makes the lane hand it over just
+	// in time would get the header timeout twice).
+	deadline time.Time
+	clamped  atomic.Bool
+}
+
+func (c *replayConn) SetReadDeadline(t time.Time) error {
+	if !c.deadline.IsZero() && c.clamped.CompareAndSwap(false, true) && (t.IsZero() || t.After(c.deadline)) {
+		t = c.deadline
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *replayConn) NetConn() net.Conn { return c.Conn }

@@ -65,8 +65,10 @@ func (w *laneWriter) WriteHeader(code int) {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v
 		} else {
+			// net/http deletes it from the handler's map, but sends the
+			// copy it took before: a HEAD answer keeps it, a body goes
+			// chunked without it.
 			w.lc.l.errorLog.Printf("http: invalid Content-Length of %q", cl)
-			w.hdr.Del("Content-Length")
 		}
 	}
 }
@@ -85,24 +87,39 @@ func (w *laneWriter) Write(p []byte) (int, error) {
 	if w.contentLength != -1 && w.written > w.contentLength {
 		return 0, http.ErrContentLength
 	}
-	if !w.committed {
-		if w.contentLength == -1 && len(w.body)+len(p) <= laneBodyBuffer {
-			w.body = append(w.body, p...)
-			return len(p), nil
+	// As net/http's buffer of laneBodyBuffer bytes in front of its
+	// chunkWriter: what leaves it is one chunk, and the first the bytes
+	// the Content-Type is sniffed from, whether the length is known or not.
+	n := len(p)
+	for len(p) > laneBodyBuffer-len(w.body) {
+		if len(w.body) == 0 {
+			w.chunk(p) // a large write, whole
+			p = nil
+			break
 		}
-		w.commit(false)
+		k := laneBodyBuffer - len(w.body)
+		w.body = append(w.body, p[:k]...)
+		p = p[k:]
+		w.chunk(w.body)
+		w.body = w.body[:0]
 	}
+	w.body = append(w.body, p...)
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.head {
-		return len(p), nil
+	return n, nil
+}
+
+// chunk is net/http's chunkWriter.Write: the first commits the header
+// block, its type sniffed from b; b is then sent, as one chunk if
+// chunking, or nothing for HEAD.
+func (w *laneWriter) chunk(b []byte) {
+	if !w.committed {
+		w.commit(false, b)
 	}
-	w.send(p)
-	if w.err != nil {
-		return 0, w.err
+	if w.err == nil && !w.head {
+		w.send(b)
 	}
-	return len(p), nil
 }
 
 // ReadFrom sends a file by sendfile once the headers are out, as
@@ -153,8 +170,12 @@ func (w *laneWriter) FlushError() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if len(w.body) > 0 {
+		w.chunk(w.body)
+		w.body = w.body[:0]
+	}
 	if !w.committed {
-		w.commit(false)
+		w.commit(false, nil)
 	}
 	w.flush()
 	return w.err
@@ -166,12 +187,16 @@ func (w *laneWriter) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(true)
+		w.commit(true, w.body)
 	}
+	if len(w.body) > 0 && w.err == nil && !w.head {
+		w.send(w.body)
+	}
+	w.body = w.body[:0]
 	if w.chunking && w.err == nil {
 		w.append([]byte("0\r\n\r\n"))
 	}
-	if w.contentLength != -1 && w.written != w.contentLength && !w.head {
+	if w.contentLength != -1 && w.written != w.contentLength && !w.head && bodyAllowed(w.status) {
 		w.closeAfter = true // as net/http: the client cannot find the end
 	}
 	w.flush()
@@ -190,10 +215,11 @@ func (w *laneWriter) send(p []byte) {
 	}
 	if w.out != nil && len(*w.out)+len(p) > laneOut {
 		w.flush()
-		if !w.chunking {
-			w.writeConn(p)
-			return
+		w.writeConn(p)
+		if w.chunking {
+			w.append(crlf)
 		}
+		return
 	}
 	w.append(p)
 	if w.chunking {
@@ -239,14 +265,13 @@ func (w *laneWriter) writeConn(p []byte) {
 	}
 }
 
-// commit writes the header block to out, followed by the body buffered so
-// far. final says the handler returned: the body is all there is. It
+// commit writes the header block to out. p is the body's first bytes, to
+// sniff its type from; final says the handler returned and p is all of it. It
 // follows net/http's chunkWriter.writeHeader for an HTTP/1.1 request with
 // keep-alives on and no request body.
-func (w *laneWriter) commit(final bool) {
+func (w *laneWriter) commit(final bool, p []byte) {
 	w.committed = true
 	h := w.hdr
-	p := w.body
 	te := headerGet(h, "Transfer-Encoding")
 	hasTE := te != ""
 	var setCL []byte
@@ -352,10 +377,6 @@ func (w *laneWriter) commit(final bool) {
 		}
 	}
 	w.append(crlf)
-	if len(p) > 0 && !w.head {
-		w.send(p)
-	}
-	w.body = p[:0]
 }
 
 // hasKey is net/http's Header.has: the key is present, whatever its value.

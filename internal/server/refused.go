@@ -309,10 +309,10 @@ func (s *Server) clearnetContext(ctx context.Context, c net.Conn) context.Contex
 }
 
 // laneRefused logs, as connState does when net/http closes such a
-// connection, the request the lane was receiving on c and could not hand
-// to net/http because the listener had closed (a stop): its client had
-// gone silent or away (err), or not. pending is what it received of the
-// request.
+// connection, the request the lane was receiving on c and did not hand to
+// net/http: the listener had closed (a stop), or the client went silent
+// or away (err) after fewer bytes than net/http waits for between
+// requests. pending is what it received of the request.
 func (h *clearnetHandler) laneRefused(c net.Conn, pending []byte, err error) {
 	rc := &recordingConn{Conn: c, guard: guardOf(c), stopped: err == nil}
 	rc.scan.feed(pending)
