@@ -348,14 +348,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		case l.Onion:
 		case l.TLS():
 			g.ids = &s.connIDs
-			tl := newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h)
-			if !s.opts.NoLane {
-				tl.lane = newLane(srv, h, tl.deliver)
-			}
-			ln = tl
 			if err := serveH2(srv); err != nil {
 				return err
 			}
+			var mkLane func(func(net.Conn) bool) *lane
+			if !s.opts.NoLane {
+				mkLane = func(deliver func(net.Conn) bool) *lane { return newLane(srv, h, deliver) }
+			}
+			ln = newTLSListener(g, s.tls[i].cfg, s.opts.ReadHeaderTimeout, h, mkLane)
 		case s.opts.NoLane:
 			g.ids = &s.connIDs
 			ln = recordingListener{g} // logs what net/http refuses itself

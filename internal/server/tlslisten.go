@@ -38,8 +38,14 @@ type tlsListener struct {
 	lane    *lane // answers HTTP/1.1 first; nil: net/http answers all
 }
 
-func newTLSListener(inner net.Listener, config *tls.Config, timeout time.Duration, h *clearnetHandler) *tlsListener {
+// newTLSListener starts accepting from inner. newLane, if not nil, makes
+// the lane that answers its HTTP/1.1 connections first; it is called
+// before the first connection is accepted.
+func newTLSListener(inner net.Listener, config *tls.Config, timeout time.Duration, h *clearnetHandler, newLane func(deliver func(net.Conn) bool) *lane) *tlsListener {
 	l := &tlsListener{queue: newQueue(inner), config: config, timeout: timeout, h: h}
+	if newLane != nil {
+		l.lane = newLane(l.deliver)
+	}
 	go l.run(l.handshake)
 	return l
 }
