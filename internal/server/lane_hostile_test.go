@@ -55,8 +55,7 @@ func wrongLengthSites(config.Site) []responder.Responder {
 // status without a body, or on HEAD) is net/http's decision, to the byte:
 // a pipelined request after it is answered, or not, alike.
 func TestLaneKeepAliveAfterAWrongLength(t *testing.T) {
-	lane := startServer(t, "", Options{Responders: wrongLengthSites})
-	plain := startServer(t, "", Options{NoLane: true, Responders: wrongLengthSites})
+	lane, plain := startTwins(t, Options{Responders: wrongLengthSites})
 	const next = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
 	for _, target := range []string{
 		"/wrong/200/5/5", "/wrong/200/5/3", "/wrong/200/5/0", "/wrong/200/3/5",
@@ -87,8 +86,7 @@ func TestLaneKeepAliveAfterAWrongLength(t *testing.T) {
 // points, whole. The lane and net/http never disagree on where a request
 // ends.
 func TestLanePipelinedInAnySplit(t *testing.T) {
-	lane := startServer(t, "", Options{})
-	plain := startServer(t, "", Options{NoLane: true})
+	lane, plain := startTwins(t, Options{})
 	const get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
 	sequences := []string{
 		get + "HEAD /r4.2/current/host/fc37/repodata/repomd.xml HTTP/1.1\r\nhost: x\r\nUser-Agent: dnf\r\n\r\n" + get,
@@ -178,9 +176,7 @@ func sendSplit(t testing.TB, addr, request string, at []int) string {
 // header timeout instead of the idle one.
 func TestLaneWaitsForANextRequestAsNetHTTP(t *testing.T) {
 	opts := Options{IdleTimeout: 300 * time.Millisecond, ReadHeaderTimeout: time.Minute}
-	lane := startServer(t, "", opts)
-	opts.NoLane = true
-	plain := startServer(t, "", opts)
+	lane, plain := startTwins(t, opts)
 	const get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
 	for _, rest := range []string{"G", "GE", "GET", "\r\n"} {
 		// Silent: closed at the idle timeout, well before the header one.

@@ -357,3 +357,27 @@ func TestLaneTLSLargeBodies(t *testing.T) {
 		}
 	}
 }
+
+// startTwins starts a server with the lane and one without (NoLane), with
+// opts, over trees whose files have the same modification time, so that
+// their answers (ETag, Last-Modified) can be compared byte for byte even
+// when the two trees were written in different seconds.
+func startTwins(t *testing.T, opts Options) (lane, plain *testServer) {
+	t.Helper()
+	lane = startServer(t, "", opts)
+	opts.NoLane = true
+	plain = startServer(t, "", opts)
+	mod := time.Date(2026, 11, 3, 10, 20, 30, 0, time.UTC)
+	for _, root := range []string{lane.root, plain.root} {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil {
+				err = os.Chtimes(p, mod, mod)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lane, plain
+}
