@@ -137,17 +137,17 @@ func (l *lane) serve(c net.Conn) {
 	}
 	lc.req = new(http.Request)
 	bp := laneBufPool.Get().(*[]byte)
+	defer laneBufPool.Put(bp) // a replayConn holds a copy of what it needs
 	lc.buf = *bp
 	lc.rw.hdr = make(http.Header, 12)
 	handedOff := false
 	defer func() {
 		// A fault of the lane's own ends this connection, not the server.
 		if err := recover(); err != nil {
-			l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
+			lc.logPanic(err)
 			handedOff = false
 		}
 		if !handedOff {
-			laneBufPool.Put(bp)
 			c.Close()
 			if lc.g != nil {
 				lc.g.finish()
@@ -155,9 +155,11 @@ func (l *lane) serve(c net.Conn) {
 		}
 	}()
 	handedOff = lc.loop()
-	if handedOff {
-		laneBufPool.Put(bp) // the replayConn holds a copy of what it needs
-	}
+}
+
+// logPanic logs a panic on the connection as net/http logs a handler's.
+func (lc *laneConn) logPanic(err any) {
+	lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
 }
 
 // stack is the calling goroutine's stack, for a panic's log line.
@@ -290,7 +292,7 @@ func (lc *laneConn) run(w *laneWriter) (ok bool) {
 	defer func() {
 		if err := recover(); err != nil {
 			if err != http.ErrAbortHandler {
-				lc.l.errorLog.Printf("http: panic serving %v: %v\n%s", lc.remote, err, stack())
+				lc.logPanic(err)
 			}
 			ok = false
 		}

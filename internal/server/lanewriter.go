@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"depot/internal/logtime"
 )
 
 // laneWriter is the lane's http.ResponseWriter. It answers as net/http's
@@ -232,18 +234,16 @@ var crlf = []byte("\r\n")
 // newlineToSpace is net/http's headerNewlineToSpace.
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
-func (w *laneWriter) append(p []byte) {
-	if w.out == nil {
-		w.out = outPool.Get().(*[]byte)
-	}
-	*w.out = append(*w.out, p...)
-}
+func (w *laneWriter) append(p []byte) { *w.outBuf() = append(*w.outBuf(), p...) }
 
-func (w *laneWriter) appendString(s string) {
+func (w *laneWriter) appendString(s string) { *w.outBuf() = append(*w.outBuf(), s...) }
+
+// outBuf is out, taken from outPool at the first byte to send.
+func (w *laneWriter) outBuf() *[]byte {
 	if w.out == nil {
 		w.out = outPool.Get().(*[]byte)
 	}
-	*w.out = append(*w.out, s...)
+	return w.out
 }
 
 // flush writes out to the connection.
@@ -298,7 +298,7 @@ func (w *laneWriter) commit(final bool, p []byte) {
 	}
 	var date []byte
 	if !hasKey(h, "Date") {
-		date = appendHTTPDate(w.date[:0])
+		date = httpDate.AppendUTC(w.date[:0], time.Now())
 	}
 	if hasCL && hasTE && te != "identity" {
 		delete(h, "Content-Length")
@@ -397,22 +397,5 @@ func bodyAllowed(status int) bool {
 	return !(status >= 100 && status <= 199 || status == http.StatusNoContent || status == http.StatusNotModified)
 }
 
-// The Date header, formatted once a second.
-var httpDate struct {
-	mu   sync.Mutex
-	sec  int64
-	text []byte
-}
-
-func appendHTTPDate(b []byte) []byte {
-	now := time.Now()
-	sec := now.Unix()
-	httpDate.mu.Lock()
-	if sec != httpDate.sec || httpDate.text == nil {
-		httpDate.text = now.UTC().AppendFormat(httpDate.text[:0], http.TimeFormat)
-		httpDate.sec = sec
-	}
-	b = append(b, httpDate.text...)
-	httpDate.mu.Unlock()
-	return b
-}
+// httpDate writes the Date header, formatting each second once.
+var httpDate = logtime.NewStamps(http.TimeFormat)
