@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"sync"
 
-	"golang.org/x/net/http2"
+	"depot/internal/h2"
 )
 
 // HTTP/2 over TLS is served by golang.org/x/net/http2 (the same server
@@ -118,55 +118,44 @@ func (c *h2Conn) Close() error {
 	return c.Conn.Close()
 }
 
-// serveH2 makes srv serve HTTP/2 over TLS with x/net's server on an
-// h2Conn, with the settings net/http would use (srv.HTTP2), and its
-// graceful shutdown (http2.ConfigureServer hooks it to srv.Shutdown).
-// ServeConn is marked deprecated in favour of net/http's own HTTP/2, but
-// it is the one way to give the server a connection of our own; from Go
-// 1.27 x/net's server is net/http's, and ServeConn stays.
+// serveH2 makes srv serve HTTP/2 over TLS with depot's own HTTP/2 server
+// (internal/h2) on an h2Conn, with srv's limits and hooks: its header
+// size, idle timeout, ConnState and ErrorLog, MaxConcurrentStreams, and
+// the send timeout of its guardHandler for each stream. srv.Shutdown
+// sends every HTTP/2 connection a GOAWAY; each closes once its streams
+// are answered, and Shutdown waits for that.
 func serveH2(srv *http.Server) error {
-	h2 := &http2.Server{}
-	if err := http2.ConfigureServer(srv, h2); err != nil {
-		return err
+	h := &h2.Server{
+		Handler:              srv.Handler,
+		MaxConcurrentStreams: MaxConcurrentStreams,
+		MaxHeaderBytes:       srv.MaxHeaderBytes,
+		IdleTimeout:          srv.IdleTimeout,
+		ConnState:            srv.ConnState,
+		ErrorLog:             srv.ErrorLog,
 	}
-	base := streamBase(srv)
-	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
-		// net/http passes a connection's context to its HTTP/2 server
-		// through the handler (see http2.ConfigureServer).
-		var ctx context.Context
-		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
-			ctx = bc.BaseContext()
-		}
-		if ci := infoOf(ctx); ci != nil && base.WriteTimeout > 0 {
-			ci.streamDeadlines = true
-		}
-		h2.ServeConn(newH2Conn(c), &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: base})
-	}
-	return nil
-}
-
-// streamBase is the http.Server whose settings x/net's server reads for
-// each connection: srv's, but with the send timeout as WriteTimeout,
-// which x/net applies to each stream from its start (a timer armed as
-// the stream opens, in the connection's goroutine) and which the stream's
-// handler extends as its body goes out (streamWriter). srv keeps no
-// WriteTimeout: on HTTP/1 it would bound a whole response, however long.
-// Setting a stream's deadline from its handler instead costs a message
-// to the connection's goroutine, about 5% of a small response.
-func streamBase(srv *http.Server) *http.Server {
-	base := &http.Server{
-		ReadTimeout:    srv.ReadTimeout,
-		IdleTimeout:    srv.IdleTimeout,
-		MaxHeaderBytes: srv.MaxHeaderBytes,
-		ConnState:      srv.ConnState,
-		ErrorLog:       srv.ErrorLog,
-		HTTP2:          srv.HTTP2,
+	if srv.HTTP2 != nil && srv.HTTP2.MaxConcurrentStreams > 0 {
+		h.MaxConcurrentStreams = uint32(srv.HTTP2.MaxConcurrentStreams)
 	}
 	if g, ok := srv.Handler.(guardHandler); ok {
-		base.WriteTimeout = g.sendTimeout
+		h.SendTimeout = g.sendTimeout
 	}
-	// x/net asks its base whether keep-alives are off (they are once
-	// srv shuts down) to close a connection after its last stream.
-	srv.RegisterOnShutdown(func() { base.SetKeepAlivesEnabled(false) })
-	return base
+	if srv.TLSNextProto == nil {
+		srv.TLSNextProto = make(map[string]func(*http.Server, *tls.Conn, http.Handler))
+	}
+	srv.RegisterOnShutdown(h.Shutdown)
+	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, alpn http.Handler) {
+		// net/http passes a connection's context to its HTTP/2 server
+		// through the handler it gives (the one that sets each request's
+		// TLS and RemoteAddr, which h2 sets itself).
+		ctx := context.Background()
+		if bc, ok := alpn.(interface{ BaseContext() context.Context }); ok {
+			ctx = bc.BaseContext()
+		}
+		if ci := infoOf(ctx); ci != nil && h.SendTimeout > 0 {
+			ci.streamDeadlines = true
+		}
+		state := c.ConnectionState()
+		h.ServeConn(ctx, newH2Conn(c), &state)
+	}
+	return nil
 }

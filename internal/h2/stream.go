@@ -1,0 +1,389 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// stream is one request and its response. Its fields are under the
+// connection's mu, except rw's, which are its handler's.
+type stream struct {
+	c      *conn
+	id     uint32
+	window int32 // the response's send window
+	body   *pipe // the request's body; nil when it had none
+	cancel context.CancelFunc
+
+	gotEnd  bool  // the request is wholly received (or the stream reset)
+	sentEnd bool  // the response is wholly sent (or the stream reset)
+	reset   bool  // reset, by either side: writes fail with resetErr
+	err     error // why it was reset
+	// deadline is when a response waiting for window gives up: set by
+	// the handler (SetWriteDeadline), or else SendTimeout after sent.
+	deadline time.Time
+	sent     time.Time // when the response last sent a DATA frame (or began)
+
+	rw responseWriter
+}
+
+// resetLocked marks st reset with err; its handler's next write fails.
+func (st *stream) resetLocked(err error) {
+	if st.reset {
+		return
+	}
+	st.reset, st.err = true, err
+	st.gotEnd, st.sentEnd = true, true
+	if st.body != nil {
+		st.body.fail(err)
+	}
+	st.cancel()
+	st.c.cond.Broadcast()
+}
+
+// processHeaders opens a stream (or ends one with trailers).
+func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	c.mu.Lock()
+	if st := c.streams[id]; st != nil {
+		defer c.mu.Unlock()
+		// Trailers: they must end the request, and are not kept.
+		if st.gotEnd || !f.StreamEnded() || len(f.PseudoFields()) > 0 {
+			c.refuseStreamLocked(id, http2.ErrCodeProtocol)
+			return nil
+		}
+		if st.body != nil {
+			st.body.end()
+		}
+		c.endRequestLocked(st)
+		return nil
+	}
+	if id%2 == 0 || id <= c.lastID {
+		c.mu.Unlock()
+		// A closed stream's HEADERS (RFC 9113 §5.1: STREAM_CLOSED), or
+		// an even ID, which only a server may use.
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.lastID = id
+	if c.goingAway {
+		c.mu.Unlock()
+		return nil // past the GOAWAY: ignored (RFC 9113 §6.8)
+	}
+	if c.open >= int(c.maxStreams) || c.running >= int(c.maxStreams) {
+		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+
+	st := &stream{c: c, id: id}
+	ctx, cancel := context.WithCancel(c.ctx)
+	st.cancel = cancel
+	var h http.Handler = c.srv.Handler
+	req, code := c.newRequest(ctx, f)
+	switch {
+	case code != http2.ErrCodeNo:
+		cancel()
+		c.mu.Lock()
+		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, code) })
+		c.mu.Unlock()
+		return nil
+	case f.Truncated:
+		h = headersTooLarge
+	}
+	if !f.StreamEnded() {
+		st.body = &pipe{st: st, window: initialWindow}
+		st.body.cond.L = &st.body.mu
+		req.Body = st.body
+	}
+	st.rw = responseWriter{st: st, head: req.Method == http.MethodHead, header: make(http.Header, 8)}
+
+	c.mu.Lock()
+	st.window = c.initial
+	st.sent = time.Now()
+	st.gotEnd = f.StreamEnded()
+	c.streams[id] = st
+	c.open++
+	c.running++
+	if c.open == 1 {
+		c.setState(http.StateActive)
+		if c.idle != nil {
+			c.idle.Stop()
+		}
+	}
+	c.mu.Unlock()
+	c.handlers.Add(1)
+	go c.runStream(st, req, h)
+	return nil
+}
+
+// headersTooLarge answers a request whose header list passed
+// MaxHeaderBytes (which HPACK decoding stopped keeping), as net/http does.
+var headersTooLarge = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	w.Write([]byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"))
+})
+
+// runStream runs st's handler and ends its response.
+func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
+	defer c.handlers.Done()
+	done := false
+	defer func() {
+		if !done {
+			c.panicked(recover())
+		}
+		c.mu.Lock()
+		if !done {
+			c.refuseStreamLocked(st.id, http2.ErrCodeInternal)
+		}
+		c.running--
+		c.mu.Unlock()
+		st.cancel()
+	}()
+	h.ServeHTTP(&st.rw, req)
+	st.rw.finish()
+	done = true
+}
+
+// newRequest makes the http.Request of a HEADERS frame, or says with
+// which code to reset its stream (RFC 9113 §8.3.1 and §8.2.2).
+func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http.Request, http2.ErrCode) {
+	var method, scheme, authority, path string
+	for _, hf := range f.PseudoFields() {
+		switch hf.Name {
+		case ":method":
+			method = hf.Value
+		case ":scheme":
+			scheme = hf.Value
+		case ":authority":
+			authority = hf.Value
+		case ":path":
+			path = hf.Value
+		default: // :protocol (RFC 8441), which this server never allows
+			return nil, http2.ErrCodeProtocol
+		}
+	}
+	fields := f.RegularFields()
+	header := make(http.Header, len(fields))
+	values := make([]string, len(fields)) // one allocation for every value
+	for i, hf := range fields {
+		key := c.canonical(hf.Name)
+		switch key {
+		case "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade":
+			return nil, http2.ErrCodeProtocol
+		case "Te":
+			if hf.Value != "trailers" {
+				return nil, http2.ErrCodeProtocol
+			}
+		}
+		values[i] = hf.Value
+		if vv, ok := header[key]; ok {
+			header[key] = append(vv, hf.Value)
+		} else {
+			header[key] = values[i : i+1 : i+1]
+		}
+	}
+	if cookies := header["Cookie"]; len(cookies) > 1 {
+		header["Cookie"] = []string{strings.Join(cookies, "; ")}
+	}
+	req := &http.Request{
+		Method:     method,
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     header,
+		Host:       authority,
+		RemoteAddr: c.remoteAddr,
+		TLS:        c.tls,
+		Body:       http.NoBody,
+	}
+	if method == http.MethodConnect {
+		if scheme != "" || path != "" || authority == "" {
+			return nil, http2.ErrCodeProtocol
+		}
+		req.URL, req.RequestURI = &url.URL{Host: authority}, authority
+	} else {
+		if method == "" || scheme == "" || path == "" {
+			return nil, http2.ErrCodeProtocol
+		}
+		u, err := url.ParseRequestURI(path)
+		if err != nil {
+			return nil, http2.ErrCodeProtocol
+		}
+		req.URL, req.RequestURI = u, path
+	}
+	if req.Host == "" {
+		req.Host = header.Get("Host")
+	}
+	if !f.StreamEnded() {
+		req.ContentLength = -1
+		if v := header["Content-Length"]; len(v) > 0 {
+			n, err := strconv.ParseInt(v[0], 10, 64)
+			if err != nil || n < 0 || len(v) > 1 {
+				return nil, http2.ErrCodeProtocol
+			}
+			req.ContentLength = n
+		}
+	}
+	return req.WithContext(ctx), http2.ErrCodeNo
+}
+
+// canonical is a header name's canonical form (HTTP/2 sends them in
+// lower case), remembered for the connection's next requests.
+func (c *conn) canonical(name string) string {
+	if s, ok := commonCanonical[name]; ok {
+		return s
+	}
+	if s, ok := c.canon[name]; ok {
+		return s
+	}
+	s := textproto.CanonicalMIMEHeaderKey(name)
+	if c.canon == nil {
+		c.canon = make(map[string]string)
+	}
+	if len(c.canon) < 64 {
+		c.canon[name] = s
+	}
+	return s
+}
+
+var commonCanonical, commonLower = func() (map[string]string, map[string]string) {
+	canon, lower := map[string]string{}, map[string]string{}
+	for _, s := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges",
+		"Age", "Authorization", "Cache-Control", "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Type",
+		"Cookie", "Date", "Etag", "Expect", "Expires", "From", "Host", "If-Match",
+		"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since", "Last-Modified",
+		"Link", "Location", "Max-Forwards", "Origin", "Priority", "Proxy-Authenticate",
+		"Proxy-Authorization", "Range", "Referer", "Refresh", "Retry-After", "Server",
+		"Set-Cookie", "Strict-Transport-Security", "Te", "Trailer", "User-Agent", "Vary", "Via",
+		"Www-Authenticate", "X-Content-Type-Options", "X-Forwarded-For", "X-Frame-Options",
+		"Referrer-Policy", "Content-Security-Policy", "Permissions-Policy", "Cross-Origin-Resource-Policy",
+		"Cross-Origin-Opener-Policy", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User",
+		"Upgrade-Insecure-Requests", "Dnt", "Pragma",
+	} {
+		l := strings.ToLower(s)
+		canon[l], lower[s] = s, l
+	}
+	return canon, lower
+}()
+
+// lowerName is a response header's name on the wire.
+func lowerName(key string) string {
+	if s, ok := commonLower[key]; ok {
+		return s
+	}
+	return strings.ToLower(key)
+}
+
+// errBodyClosed is what a body's Read returns once its handler closed it
+// or its stream closed.
+var errBodyClosed = errors.New("h2: request body closed")
+
+// pipe is a request's body: what the client sent and the handler has not
+// read. It holds at most the stream's window (what the server let the
+// client send), and gives back to the client what the handler reads.
+type pipe struct {
+	st     *stream
+	mu     sync.Mutex
+	cond   sync.Cond
+	buf    []byte
+	window int32 // what the client may still send
+	err    error // io.EOF once wholly received; the reset's error
+	closed bool  // the handler closed it, or its stream closed
+}
+
+// put adds a DATA frame's payload (n bytes with its padding) under the
+// connection's mu.
+// It reports whether the data was kept (false: the handler closed the
+// body, and the connection's window is the caller's to give back).
+func (p *pipe) put(data []byte, n int32, end bool) (kept bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > p.window {
+		return false, http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	p.window -= n
+	if end && p.err == nil {
+		p.err = io.EOF
+	}
+	if p.closed {
+		return false, nil
+	}
+	p.buf = append(p.buf, data...)
+	p.cond.Broadcast()
+	return true, nil
+}
+
+func (p *pipe) end() {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = io.EOF
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *pipe) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil || p.err == io.EOF && len(p.buf) > 0 {
+		p.err = err
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// close drops what is unread and reports how much that was.
+func (p *pipe) close() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	left := int32(len(p.buf))
+	p.buf, p.closed = nil, true
+	if p.err == nil {
+		p.err = errBodyClosed
+	}
+	p.cond.Broadcast()
+	return left
+}
+
+func (p *pipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	for len(p.buf) == 0 && p.err == nil {
+		p.cond.Wait()
+	}
+	if len(p.buf) == 0 {
+		err := p.err
+		p.mu.Unlock()
+		return 0, err
+	}
+	n := copy(b, p.buf)
+	p.buf = p.buf[n:]
+	p.window += int32(n)
+	p.mu.Unlock()
+	c := p.st.c
+	c.mu.Lock()
+	c.giveBackLocked(p.st, int32(n))
+	c.mu.Unlock()
+	return n, nil
+}
+
+// Close is the handler's: what the client sends on is dropped (and given
+// back to the connection's window as it arrives).
+func (p *pipe) Close() error {
+	c := p.st.c
+	c.mu.Lock()
+	if left := p.close(); left > 0 {
+		c.giveBackLocked(nil, left)
+	}
+	c.mu.Unlock()
+	return nil
+}
