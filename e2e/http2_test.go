@@ -10,12 +10,14 @@ import (
 	"image/color"
 	"image/png"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -365,6 +367,130 @@ func TestHTTP2Chromium(t *testing.T) {
 			return l.Request == "GET "+p+" HTTP/2.0" && l.Status == "200" && strings.Contains(l.UserAgent, "HeadlessChrome")
 		})
 	}
+}
+
+// startCurl starts curl downloading url over HTTP/2 at rate bytes per
+// second into a file, and returns a function that waits for it to end
+// and returns what it printed (%{http_version} %{http_code}) and
+// downloaded, and the file's path (growing meanwhile).
+func (s *h2Site) startCurl(t *testing.T, url, rate string) (wait func() (string, []byte, error), file string) {
+	t.Helper()
+	dir := t.TempDir()
+	file = filepath.Join(dir, "body")
+	cmd := exec.Command("curl", "-sS", "--http2", "--cacert", s.cert.CertFile, "--limit-rate", rate,
+		"-o", file, "-w", "%{http_version} %{http_code}", url)
+	cmd.Env = clientEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	return func() (string, []byte, error) {
+		var err error
+		select {
+		case err = <-done:
+			done <- err // for the cleanup
+		case <-time.After(2 * time.Minute):
+			return out.String(), nil, fmt.Errorf("curl still runs after 2 minutes")
+		}
+		b, rerr := os.ReadFile(file)
+		if err == nil {
+			err = rerr
+		}
+		return out.String(), b, err
+	}, file
+}
+
+// waitForSize waits until the file at path holds at least n bytes.
+func waitForSize(t *testing.T, path string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Size() >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not reach %d bytes within 30s", path, n)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not an outcome
+	}
+}
+
+// TestSIGTERMLetsHTTP2DownloadsFinish: curl downloads a large file over
+// HTTP/2, slowly, when depot gets SIGTERM: the download ends whole and
+// curl exits 0, a new request is refused, depot exits 0 and the download
+// has its access line.
+func TestSIGTERMLetsHTTP2DownloadsFinish(t *testing.T) {
+	testtool.Need(t, "curl")
+	s := startH2Site(t, 30_000_000)
+	wait, file := s.startCurl(t, s.origin+"/big.bin", "15M")
+	waitForSize(t, file, 2<<20)
+	if err := s.d.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", s.d.Addr, time.Second)
+		if err != nil {
+			break // the listener is closed
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("depot still accepted new connections 10s after SIGTERM")
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not an outcome
+	}
+	if out, err := runErr(t.TempDir(), "curl", "-sS", "--http2", "--cacert", s.cert.CertFile, s.origin+"/index.html"); err == nil {
+		t.Errorf("a new request after SIGTERM was answered:\n%s", out)
+	}
+	out, got, err := wait()
+	if err != nil || out != "2 200" || len(got) != len(s.big) || sum(got) != sum(s.big) {
+		t.Errorf("the download across SIGTERM: curl %v, %q, %d of %d bytes, SHA-256 %s, want %s", err, out, len(got), len(s.big), sum(got), sum(s.big))
+	}
+	s.d.Stop(t)
+	waitForLines(t, s.d.AccessLog(), 1, func(l logLine) bool {
+		return l.Request == "GET /big.bin HTTP/2.0" && l.Status == "200" && l.Size == "30000000"
+	})
+}
+
+// TestSIGHUPUnderHTTP2Downloads: depot reloads (another site root) and
+// reopens its logs while curl downloads over HTTP/2: the download ends
+// whole from the old root, a new request is answered from the new one,
+// and the download's access line is in the reopened log.
+func TestSIGHUPUnderHTTP2Downloads(t *testing.T) {
+	testtool.Need(t, "curl")
+	s := startH2Site(t, 30_000_000)
+	wait, file := s.startCurl(t, s.origin+"/big.bin", "15M")
+	waitForSize(t, file, 2<<20)
+
+	newRoot := t.TempDir()
+	writeFile(t, filepath.Join(newRoot, "index.html"), []byte("the new root"))
+	cfgFile := filepath.Join(s.d.Dir, "depot.toml")
+	cfg, err := os.ReadFile(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfgFile, bytes.Replace(cfg, []byte(strconv.Quote(s.root)), []byte(strconv.Quote(newRoot)), 1))
+	if err := os.Rename(s.d.AccessLog(), s.d.AccessLog()+".1"); err != nil {
+		t.Fatal(err)
+	}
+	signal(t, s.d, syscall.SIGHUP, "configuration reloaded")
+
+	if version, status, _, body := s.curl(t, s.origin+"/index.html"); version != "2" || status != "200" || body != "the new root" {
+		t.Errorf("after the reload: HTTP/%s %s %q, want HTTP/2 200 from the new root", version, status, body)
+	}
+	out, got, err := wait()
+	if err != nil || out != "2 200" || len(got) != len(s.big) || sum(got) != sum(s.big) {
+		t.Errorf("the download across SIGHUP: curl %v, %q, %d of %d bytes, SHA-256 %s, want %s", err, out, len(got), len(s.big), sum(got), sum(s.big))
+	}
+	waitForLines(t, s.d.AccessLog(), 1, func(l logLine) bool {
+		return l.Request == "GET /big.bin HTTP/2.0" && l.Status == "200" && l.Size == "30000000"
+	})
 }
 
 func lastLines(s string, n int) string {

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -295,5 +297,165 @@ func sameLines(t *testing.T, name string, got, want []string) {
 	got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
 	if !slices.Equal(got, want) {
 		t.Errorf("%s: depot's HTTP/2 wrote\n%s\nnet/http's wrote\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// dialH2 opens one HTTP/2 connection of x/net's client to addr, whose state
+// (a GOAWAY received) the test can see.
+func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
+	t.Helper()
+	tc = tc.Clone()
+	tc.NextProtos = []string{"h2"}
+	c, err := tls.Dial("tcp", addr, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := (&http2.Transport{}).NewClientConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// h2Get starts a GET of path on cc and returns the response, whose body
+// is the caller's to read.
+func h2Get(t *testing.T, cc *http2.ClientConn, addr, path string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp
+}
+
+// TestStopLetsHTTP2DownloadsFinish: downloads in flight on an HTTP/2
+// connection when the server stops get its GOAWAY and go on to their last
+// byte; no new connection is taken; the server stops once they are done,
+// and each download has its access line.
+func TestStopLetsHTTP2DownloadsFinish(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{})
+	const size = 12 << 20 // more than x/net's client takes unread (4 MiB a stream)
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i / 4099)
+	}
+	writeTree(t, ts.root, map[string]string{"large.bin": string(body)})
+	cc := dialH2(t, ts.clearnet, tc)
+	var resps []*http.Response
+	for range 3 {
+		resp := h2Get(t, cc, ts.clearnet, "/large.bin")
+		defer resp.Body.Close()
+		if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, resp)
+	}
+
+	stop := ts.cancel
+	ts.cancel = nil
+	stop()
+	waitFor(t, "the server's GOAWAY", func() bool { return cc.State().Closing })
+	if c, err := net.DialTimeout("tcp", ts.clearnet, time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was taken after the stop began")
+	}
+	for i, resp := range resps {
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Equal(rest, body[64<<10:]) {
+			t.Errorf("download %d: %d of the %d bytes after the stop began, %v", i, len(rest), size-64<<10, err)
+		}
+	}
+	select {
+	case err := <-ts.done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not stop within 20s of its downloads' end")
+	}
+	if n := strings.Count(ts.readLogAfterStop(t, "access.log"), `"GET /large.bin HTTP/2.0" 200 `+strconv.Itoa(size)+` `); n != 3 {
+		t.Errorf("access.log has %d lines of the whole downloads, want 3", n)
+	}
+}
+
+// TestHTTP2IdleTimeout: an HTTP/2 connection with no stream open for the
+// idle timeout gets a GOAWAY and is closed, while one whose download
+// lasts longer than the timeout is left alone until its end.
+func TestHTTP2IdleTimeout(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	ts, _, tc := startTLS(t, Options{IdleTimeout: idle})
+	writeTree(t, ts.root, map[string]string{"large.bin": strings.Repeat("x", 8<<20)})
+
+	quiet := dialH2(t, ts.clearnet, tc)
+	resp := h2Get(t, quiet, ts.clearnet, "/index.html")
+	if b := body(t, resp); b != defaultTree["index.html"] {
+		t.Fatalf("GET /index.html: %q", b)
+	}
+	busy := dialH2(t, ts.clearnet, tc)
+	download := h2Get(t, busy, ts.clearnet, "/large.bin")
+	defer download.Body.Close()
+	waitFor(t, "the idle connection to be closed", func() bool { return quiet.State().Closed })
+	if !quiet.State().Closing {
+		t.Error("the idle connection was closed without GOAWAY")
+	}
+	// The download, read slowly, outlasts the idle timeout several times.
+	got := 0
+	start := time.Now()
+	for {
+		n, err := download.Body.Read(make([]byte, 16<<10))
+		got += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the download after %d bytes and %v: %v", got, time.Since(start), err)
+		}
+		if time.Since(start) < 4*idle {
+			time.Sleep(idle / 20) // a slow reader's pace, not a wait for an outcome
+		}
+	}
+	if got != 8<<20 {
+		t.Errorf("the download got %d bytes, want %d", got, 8<<20)
+	}
+	if time.Since(start) < 2*idle {
+		t.Fatalf("the download lasted %v, less than twice the idle timeout: it proved nothing", time.Since(start))
+	}
+	// Then idle, it is closed too.
+	waitFor(t, "the download's connection to be closed once idle", func() bool { return busy.State().Closed })
+}
+
+// TestHTTP2ConnectionSeesAReload: a reload swaps the sites under an open
+// HTTP/2 connection: a download in flight goes on from the old root, and
+// the connection's next stream is answered from the new one.
+func TestHTTP2ConnectionSeesAReload(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{})
+	old := strings.Repeat("o", 8<<20)
+	writeTree(t, ts.root, map[string]string{"large.bin": old, "page.html": "old page"})
+	cc := dialH2(t, ts.clearnet, tc)
+	download := h2Get(t, cc, ts.clearnet, "/large.bin")
+	defer download.Body.Close()
+	if _, err := io.ReadFull(download.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+
+	other := filepath.Join(t.TempDir(), "other")
+	writeTree(t, other, map[string]string{"large.bin": "new", "page.html": "new page"})
+	moved := *ts.cfg
+	moved.Site = []config.Site{ts.cfg.Site[0]}
+	moved.Site[0].Root = other
+	if err := ts.srv.Reload(&moved); err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, h2Get(t, cc, ts.clearnet, "/page.html")); b != "new page" {
+		t.Errorf("the connection's stream after the reload: %q, want the new root's page", b)
+	}
+	rest, err := io.ReadAll(download.Body)
+	if err != nil || 64<<10+len(rest) != len(old) || strings.Trim(string(rest), "o") != "" {
+		t.Errorf("the download across the reload: %d of %d bytes of the old file, %v", 64<<10+len(rest), len(old), err)
 	}
 }
