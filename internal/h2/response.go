@@ -124,7 +124,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	w.ended = end
+	if end {
+		w.ended = true
+		w.st.endedLocked()
+	}
 	return n, nil
 }
 
@@ -163,7 +166,12 @@ func (w *responseWriter) finish() {
 	st := w.st
 	c := st.c
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	// Whatever the outcome, the handler no longer counts as running once
+	// this hold of mu ends (see endedLocked).
+	defer func() {
+		st.returnedLocked()
+		c.mu.Unlock()
+	}()
 	if st.reset {
 		w.release()
 		return
@@ -177,14 +185,7 @@ func (w *responseWriter) finish() {
 		return
 	}
 	w.release()
-	st.sentEnd = true
-	if !st.gotEnd {
-		// The answer is whole before the request: the client may stop
-		// sending it (RFC 9113 §8.1).
-		c.refuseStreamLocked(st.id, http2.ErrCodeNo)
-		return
-	}
-	c.closeStreamLocked(st)
+	st.endedLocked()
 }
 
 func (w *responseWriter) release() {

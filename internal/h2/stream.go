@@ -24,10 +24,13 @@ type stream struct {
 	body   *pipe // the request's body; nil when it had none
 	cancel context.CancelFunc
 
-	gotEnd  bool  // the request is wholly received (or the stream reset)
-	sentEnd bool  // the response is wholly sent (or the stream reset)
-	reset   bool  // reset, by either side: writes fail with resetErr
-	err     error // why it was reset
+	gotEnd  bool // the request is wholly received (or the stream reset)
+	sentEnd bool // the response is wholly sent (or the stream reset)
+	reset   bool // reset, by either side: writes fail with resetErr
+	// returned: its handler returned, panicked or sent its response's
+	// end, and no longer counts in the connection's running.
+	returned bool
+	err      error // why it was reset
 	// deadline is when a response waiting for window gives up: set by
 	// the handler (SetWriteDeadline), or else SendTimeout after sent.
 	deadline time.Time
@@ -140,18 +143,47 @@ func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
 	defer func() {
 		if !done {
 			c.panicked(recover())
-		}
-		c.mu.Lock()
-		if !done {
+			c.mu.Lock()
 			c.refuseStreamLocked(st.id, http2.ErrCodeInternal)
+			st.returnedLocked()
+			c.mu.Unlock()
 		}
-		c.running--
-		c.mu.Unlock()
 		st.cancel()
 	}()
 	h.ServeHTTP(&st.rw, req)
 	st.rw.finish()
 	done = true
+}
+
+// endedLocked is called in the hold of mu that wrote the response's last
+// frame (END_STREAM): when the handler returns, or earlier, when a write
+// reaches the declared Content-Length. The stream closes at once, and its
+// handler, which sends nothing more, stops counting in running: a client
+// may open a stream as soon as that frame reaches it, and must find room
+// for it. (Both counters used to go down when the handler returned, in a
+// later hold, and a client that kept MaxConcurrentStreams open had
+// streams refused now and then, many of them for files over 16 KiB.)
+func (st *stream) endedLocked() {
+	st.returnedLocked()
+	if st.sentEnd {
+		return
+	}
+	st.sentEnd = true
+	if !st.gotEnd {
+		// The answer is whole before the request: the client may stop
+		// sending it (RFC 9113 §8.1).
+		st.c.refuseStreamLocked(st.id, http2.ErrCodeNo)
+		return
+	}
+	st.c.closeStreamLocked(st)
+}
+
+// returnedLocked stops counting st's handler in running.
+func (st *stream) returnedLocked() {
+	if !st.returned {
+		st.returned = true
+		st.c.running--
+	}
 }
 
 // newRequest makes the http.Request of a HEADERS frame, or says with

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"depot/internal/config"
 	"depot/internal/mirrors"
@@ -457,5 +458,107 @@ func TestHTTP2ConnectionSeesAReload(t *testing.T) {
 	rest, err := io.ReadAll(download.Body)
 	if err != nil || 64<<10+len(rest) != len(old) || strings.Trim(string(rest), "o") != "" {
 		t.Errorf("the download across the reload: %d of %d bytes of the old file, %v", 64<<10+len(rest), len(old), err)
+	}
+}
+
+// TestHTTP2StreamsUpToTheLimitAreNeverRefused: a client that keeps as
+// many streams open as the server's SETTINGS_MAX_CONCURRENT_STREAMS, and
+// opens the next as soon as one ends (as h2load -m 128 does), gets every
+// one answered: none is refused. (The server counted a stream as open,
+// and its handler as running, until the handler returned, after the
+// stream's last frame had gone: a stream the client opened in its place
+// was refused, a few in 10,000 for small files, hundreds for files over
+// 16 KiB, whose last write ends the stream.)
+func TestHTTP2StreamsUpToTheLimitAreNeverRefused(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{Now: settledClock})
+	// A file over the server's 16 KiB buffer, whose last write ends its
+	// stream before the handler returns, and a small one, whose stream
+	// ends when the handler returns.
+	writeTree(t, ts.root, map[string]string{"large.bin": strings.Repeat("l", 30000)})
+	tc = tc.Clone()
+	tc.NextProtos = []string{"h2"}
+	conn, err := tls.Dial("tcp", ts.clearnet, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	fr := http2.NewFramer(conn, conn)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteWindowUpdate(0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	next := uint32(1)
+	open := func() {
+		path := "/index.html"
+		if next%4 == 1 {
+			path = "/large.bin"
+		}
+		hbuf.Reset()
+		for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "x"}, {":path", path}} {
+			enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+		}
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: next, BlockFragment: hbuf.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		next += 2
+	}
+	const total = 10000 // 150 MB, within the connection's window
+	var limit uint32
+	opened, ended, refused := 0, 0, 0
+	for ended < total {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d streams answered: %v", ended, err)
+		}
+		end := false
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if f.IsAck() {
+				continue
+			}
+			if v, ok := f.Value(http2.SettingMaxConcurrentStreams); ok && limit == 0 {
+				limit = v
+				for ; opened < int(limit); opened++ {
+					open()
+				}
+			}
+			if err := fr.WriteSettingsAck(); err != nil {
+				t.Fatal(err)
+			}
+		case *http2.HeadersFrame:
+			end = f.StreamEnded()
+		case *http2.DataFrame:
+			end = f.StreamEnded()
+		case *http2.RSTStreamFrame:
+			end = true
+			if f.ErrCode == http2.ErrCodeRefusedStream {
+				refused++
+			} else {
+				t.Errorf("stream %d reset: %v", f.StreamID, f.ErrCode)
+			}
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY after %d streams answered: %v", ended, f.ErrCode)
+		}
+		if end {
+			ended++
+			if opened < total {
+				open()
+				opened++
+			}
+		}
+	}
+	if limit != MaxConcurrentStreams {
+		t.Errorf("the server allows %d streams at once, want %d", limit, MaxConcurrentStreams)
+	}
+	if refused > 0 {
+		t.Errorf("%d of %d streams refused, with never more open than the server allows", refused, total)
 	}
 }
