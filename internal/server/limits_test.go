@@ -350,7 +350,15 @@ func TestResponsesInFlightAreCapped(t *testing.T) {
 	if n := strings.Count(access, `" 503 0 "`); n != 2 {
 		t.Errorf("access.log has %d lines of 503, want 2 (HTTP/2 and HTTP/1.1):\n%s", n, access)
 	}
+	for _, want := range []string{`"GET /big.iso HTTP/2.0" 503 0 "-" "-"`, `"GET /index.html HTTP/1.1" 503 0 `} {
+		if !strings.Contains(access, want) {
+			t.Errorf("access.log lacks %s:\n%s", want, access)
+		}
+	}
 	if n := strings.Count(errs, "responses in flight at their limit (4), request refused, client: 127.0.0.1"); n != 2 {
 		t.Errorf("error.log has %d lines about the cap, want 2:\n%s", n, errs)
+	}
+	if !strings.Contains(errs, `request refused, client: 127.0.0.1, server: *, request: "GET /big.iso HTTP/2.0", host: "x"`) {
+		t.Errorf("error.log lacks the HTTP/2 request refused:\n%s", errs)
 	}
 }
