@@ -305,20 +305,23 @@ type pipe struct {
 // put adds a DATA frame's payload (n bytes with its padding) under the
 // connection's mu.
 // It reports whether the data was kept (false: the handler closed the
-// body, and the connection's window is the caller's to give back).
+// body, and the connection's window is the caller's to give back). Kept,
+// only the data stays taken from the window until the handler reads it:
+// the caller gives the padding back to the client at once.
 func (p *pipe) put(data []byte, n int32, end bool) (kept bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n > p.window {
 		return false, http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
-	p.window -= n
 	if end && p.err == nil {
 		p.err = io.EOF
 	}
 	if p.closed {
+		p.window -= n
 		return false, nil
 	}
+	p.window -= int32(len(data))
 	p.buf = append(p.buf, data...)
 	p.cond.Broadcast()
 	return true, nil
