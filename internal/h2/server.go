@@ -218,6 +218,10 @@ func newConn(s *Server, ctx context.Context, nc net.Conn, state *tls.ConnectionS
 	c.cond.L = &c.mu
 	c.fr = http2.NewFramer(nc, nc)
 	c.fr.SetReuseFrames()
+	// The Framer reads frames of up to 16 MiB unless told: this server
+	// never raises SETTINGS_MAX_FRAME_SIZE, so a longer frame is a
+	// FRAME_SIZE_ERROR (RFC 9113 §4.2) before its payload is read.
+	c.fr.SetMaxReadFrameSize(defaultFrameSize)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(headerTableSize, nil)
 	c.fr.MaxHeaderListSize = s.maxHeaderBytes()
 	c.enc = hpack.NewEncoder(&c.encBuf)
@@ -261,23 +265,23 @@ func (c *conn) serve() {
 	c.mu.Unlock()
 
 	for {
-		f, err := c.fr.ReadFrame()
+		fh, err := c.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = c.fr.ReadFrameForHeader(fh)
+		}
+		if se := (http2.StreamError{}); errors.As(err, &se) {
+			err = c.streamError(fh, se)
+		}
+		if err == nil {
+			err = c.process(f)
+		}
 		if err != nil {
-			var se http2.StreamError
-			if errors.As(err, &se) {
-				// A HEADERS frame the Framer refused (a bad field): the
-				// stream is reset, the connection goes on.
-				c.mu.Lock()
-				c.refuseStreamLocked(se.StreamID, se.Code)
-				c.mu.Unlock()
-				continue
-			}
 			c.fail(err)
 			return
 		}
-		if err := c.process(f); err != nil {
-			c.fail(err)
-			return
+		if f == nil {
+			continue // a stream error, handled
 		}
 		c.mu.Lock()
 		done := c.goingAway && c.open == 0
@@ -461,6 +465,42 @@ func (c *conn) process(f http2.Frame) error {
 	}
 }
 
+// streamError handles a frame the Framer refused with a stream error: a
+// WINDOW_UPDATE of 0, or a HEADERS frame with a bad field (its block
+// decoded whole, so that HPACK's state follows: the error's Cause says
+// which field). The stream is reset and the connection goes on, unless
+// the frame's stream could not be: an idle stream (RFC 9113 §5.1), a
+// stream ID no new stream may take, or a HEADERS frame whose block was
+// not decoded (its padding was too long, a connection error by §6.2).
+func (c *conn) streamError(fh http2.FrameHeader, se http2.StreamError) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case fh.Type == http2.FrameHeaders && se.Cause == nil:
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case fh.Type == http2.FrameHeaders && c.streams[se.StreamID] == nil:
+		if err := c.newStreamIDLocked(se.StreamID); err != nil {
+			return err
+		}
+	case c.idleStreamLocked(se.StreamID):
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.refuseStreamLocked(se.StreamID, se.Code)
+	return nil
+}
+
+// newStreamIDLocked takes id for a new stream: it must be odd, and past
+// every stream the client opened (RFC 9113 §5.1.1).
+func (c *conn) newStreamIDLocked(id uint32) error {
+	if id%2 == 0 || id <= c.lastID {
+		// A closed stream's HEADERS (RFC 9113 §5.1: STREAM_CLOSED), or
+		// an even ID, which only a server may use.
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.lastID = id
+	return nil
+}
+
 // idleStreamLocked reports whether a client stream ID names a stream
 // that was never opened (RFC 9113 §5.1: frames other than HEADERS and
 // PRIORITY on one are a connection error).
@@ -554,6 +594,11 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		} else {
 			c.refuseStreamLocked(st.id, http2.ErrCodeStreamClosed)
 		}
+		return nil
+	}
+	if !st.bodyFits(len(f.Data()), f.StreamEnded()) {
+		c.giveBackLocked(nil, n)
+		c.refuseStreamLocked(st.id, http2.ErrCodeProtocol)
 		return nil
 	}
 	kept, err := st.body.put(f.Data(), n, f.StreamEnded())

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 )
 
@@ -23,6 +24,10 @@ type stream struct {
 	window int32 // the response's send window
 	body   *pipe // the request's body; nil when it had none
 	cancel context.CancelFunc
+
+	// declared is the request's Content-Length (-1: none); received,
+	// how much of its body came. Both are the serve goroutine's.
+	declared, received int64
 
 	gotEnd  bool  // the request is wholly received (or the stream reset)
 	sentEnd bool  // the response is wholly sent (or the stream reset)
@@ -56,27 +61,22 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Lock()
 	if st := c.streams[id]; st != nil {
 		defer c.mu.Unlock()
-		// Trailers: they must end the request, and are not kept.
-		if st.gotEnd || !f.StreamEnded() || len(f.PseudoFields()) > 0 {
-			c.refuseStreamLocked(id, http2.ErrCodeProtocol)
-			return nil
-		}
-		if st.body != nil {
-			st.body.end()
-		}
-		c.endRequestLocked(st)
+		c.trailersLocked(st, f)
 		return nil
 	}
-	if id%2 == 0 || id <= c.lastID {
+	if err := c.newStreamIDLocked(id); err != nil {
 		c.mu.Unlock()
-		// A closed stream's HEADERS (RFC 9113 §5.1: STREAM_CLOSED), or
-		// an even ID, which only a server may use.
-		return http2.ConnectionError(http2.ErrCodeProtocol)
+		return err
 	}
-	c.lastID = id
 	if c.goingAway {
 		c.mu.Unlock()
 		return nil // past the GOAWAY: ignored (RFC 9113 §6.8)
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		// RFC 9113 §5.3.1: a stream cannot depend on itself.
+		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeProtocol) })
+		c.mu.Unlock()
+		return nil
 	}
 	if c.open >= int(c.maxStreams) || c.running >= int(c.maxStreams) {
 		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
@@ -100,6 +100,7 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	case f.Truncated:
 		h = headersTooLarge
 	}
+	st.declared = req.ContentLength
 	if !f.StreamEnded() {
 		st.body = &pipe{st: st, window: initialWindow}
 		st.body.cond.L = &st.body.mu
@@ -124,6 +125,36 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	c.handlers.Add(1)
 	go c.runStream(st, req, h)
 	return nil
+}
+
+// trailersLocked handles a HEADERS frame on st, open: the request's
+// trailers, which must end it, and are not kept.
+func (c *conn) trailersLocked(st *stream, f *http2.MetaHeadersFrame) {
+	switch {
+	case st.gotEnd:
+		// Half-closed (remote): RFC 9113 §5.1.
+		c.refuseStreamLocked(st.id, http2.ErrCodeStreamClosed)
+		return
+	case !f.StreamEnded() || len(f.PseudoFields()) > 0 || !st.bodyFits(0, true):
+		c.refuseStreamLocked(st.id, http2.ErrCodeProtocol)
+		return
+	}
+	if st.body != nil {
+		st.body.end()
+	}
+	c.endRequestLocked(st)
+}
+
+// bodyFits counts n more bytes of st's request body, and reports whether
+// the body still agrees with its Content-Length, if it had one: never
+// longer, and as long once ended (end). Else the request is malformed
+// (RFC 9113 §8.1.1).
+func (st *stream) bodyFits(n int, end bool) bool {
+	st.received += int64(n)
+	if st.declared < 0 {
+		return true
+	}
+	return st.received <= st.declared && (!end || st.received == st.declared)
 }
 
 // headersTooLarge answers a request whose header list passed
@@ -172,6 +203,10 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 			return nil, http2.ErrCodeProtocol
 		}
 	}
+	// RFC 9110 §9.1: a method is a token (which HTTP/1 checks too).
+	if !httpguts.ValidHeaderFieldName(method) {
+		return nil, http2.ErrCodeProtocol
+	}
 	fields := f.RegularFields()
 	header := make(http.Header, len(fields))
 	values := make([]string, len(fields)) // one allocation for every value
@@ -211,7 +246,9 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 		}
 		req.URL, req.RequestURI = &url.URL{Host: authority}, authority
 	} else {
-		if method == "" || scheme == "" || path == "" {
+		// RFC 9113 §8.3.1: an http or https request's :path is in
+		// origin form, or "*".
+		if scheme != "https" && scheme != "http" || path == "" || path[0] != '/' && path != "*" {
 			return nil, http2.ErrCodeProtocol
 		}
 		u, err := url.ParseRequestURI(path)
@@ -220,20 +257,39 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 		}
 		req.URL, req.RequestURI = u, path
 	}
-	if req.Host == "" {
-		req.Host = header.Get("Host")
+	if !validHost(req, header["Host"]) {
+		return nil, http2.ErrCodeProtocol
 	}
-	if !f.StreamEnded() {
-		req.ContentLength = -1
-		if v := header["Content-Length"]; len(v) > 0 {
-			n, err := strconv.ParseInt(v[0], 10, 64)
-			if err != nil || n < 0 || len(v) > 1 {
-				return nil, http2.ErrCodeProtocol
-			}
-			req.ContentLength = n
+	req.ContentLength = -1
+	if f.StreamEnded() {
+		req.ContentLength = 0
+	}
+	if v := header["Content-Length"]; len(v) > 0 {
+		n, err := strconv.ParseUint(v[0], 10, 63)
+		if err != nil || len(v) > 1 || f.StreamEnded() && n != 0 {
+			// A length the body, empty, cannot have is malformed too
+			// (RFC 9113 §8.1.1).
+			return nil, http2.ErrCodeProtocol
 		}
+		req.ContentLength = int64(n)
 	}
 	return req.WithContext(ctx), http2.ErrCodeNo
+}
+
+// validHost sets req.Host from the Host header when :authority gave none,
+// and reports whether the request's host is valid: a host and port
+// without userinfo (RFC 9113 §8.3.1), named once, by a Host header equal
+// to :authority if both are sent, as x/net's server and HTTP/1 require.
+func validHost(req *http.Request, host []string) bool {
+	switch {
+	case len(host) > 1:
+		return false
+	case len(host) == 1 && req.Host == "":
+		req.Host = host[0]
+	case len(host) == 1 && host[0] != req.Host:
+		return false
+	}
+	return httpguts.ValidHostHeader(req.Host) && strings.IndexByte(req.Host, '@') < 0
 }
 
 // canonical is a header name's canonical form (HTTP/2 sends them in
