@@ -1,12 +1,8 @@
 package h2
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +91,9 @@ func TestProtocolConnectionErrors(t *testing.T) {
 			c.write(func(f *fr) error { return f.WritePing(false, [8]byte{}) })
 		}, http2.ErrCodeProtocol},
 		{"SETTINGS ACK with a payload", func(c *rawClient) {
-			c.write(func(f *fr) error { return f.WriteRawFrame(http2.FrameSettings, http2.FlagSettingsAck, 0, make([]byte, 6)) })
+			c.write(func(f *fr) error {
+				return f.WriteRawFrame(http2.FrameSettings, http2.FlagSettingsAck, 0, make([]byte, 6))
+			})
 		}, http2.ErrCodeFrameSize},
 		{"SETTINGS of a bad length", func(c *rawClient) {
 			c.write(func(f *fr) error { return f.WriteRawFrame(http2.FrameSettings, 0, 0, make([]byte, 5)) })
@@ -104,7 +102,9 @@ func TestProtocolConnectionErrors(t *testing.T) {
 			c.write(func(f *fr) error { return f.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 2}) })
 		}, http2.ErrCodeProtocol},
 		{"INITIAL_WINDOW_SIZE 2^31", func(c *rawClient) {
-			c.write(func(f *fr) error { return f.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31}) })
+			c.write(func(f *fr) error {
+				return f.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})
+			})
 		}, http2.ErrCodeFlowControl},
 		{"MAX_FRAME_SIZE too small", func(c *rawClient) {
 			c.write(func(f *fr) error { return f.WriteSettings(http2.Setting{ID: http2.SettingMaxFrameSize, Val: 1000}) })
@@ -418,7 +418,3 @@ func TestTrailersDropped(t *testing.T) {
 	<-got
 }
 
-var _ = errors.Is
-var _ = bytes.Equal
-var _ = strconv.Itoa
-var _ = strings.Repeat
