@@ -417,4 +417,3 @@ func TestTrailersDropped(t *testing.T) {
 	}
 	<-got
 }
-
