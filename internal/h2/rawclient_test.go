@@ -175,7 +175,7 @@ func copyFrame(f http2.Frame) frame {
 // handshake writes the preface and the client's SETTINGS (none given:
 // windows as large as allowed, stream and connection, so that responses
 // never wait for the client), starts reading, and waits for the server's
-// SETTINGS.
+// SETTINGS and its ACK of the client's.
 func (c *rawClient) handshake(settings ...http2.Setting) {
 	c.t.Helper()
 	wide := settings == nil
@@ -193,6 +193,7 @@ func (c *rawClient) handshake(settings ...http2.Setting) {
 		c.t.Fatalf("server's first frame: %v, want SETTINGS", f)
 	}
 	c.write(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+	c.waitFor("SETTINGS ACK", func(f frame) bool { return f.typ == http2.FrameSettings && f.flags.Has(http2.FlagSettingsAck) })
 }
 
 func (c *rawClient) writePreface() {
@@ -536,4 +537,23 @@ func (b *bodySender) send(id uint32, n, chunk, pad int, end bool) bool {
 		n -= size
 	}
 	return true
+}
+
+// afterEnd returns the frames the server sent on stream id after the
+// one that ended it (END_STREAM or RST_STREAM).
+func (c *rawClient) afterEnd(id uint32) frameList {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var after frameList
+	ended := false
+	for _, f := range c.frames {
+		if f.stream != id {
+			continue
+		}
+		if ended {
+			after = append(after, f)
+		}
+		ended = ended || f.endsStream() || f.typ == http2.FrameRSTStream
+	}
+	return after
 }

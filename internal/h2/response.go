@@ -28,7 +28,8 @@ type responseWriter struct {
 	wroteHeader bool
 	sentHeader  bool
 	bodyAllowed bool
-	declared    int64 // the Content-Length the handler set; -1 for none
+	declared    int64  // the Content-Length the handler set; -1 for none
+	clen        string // declared as the handler wrote it (the header may change after)
 	written     int64
 	ended       bool    // the last frame is sent (under the connection's mu)
 	buf         *[]byte // the body gathered; nil until the first byte
@@ -60,7 +61,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.declared = -1
 	if v := w.header["Content-Length"]; len(v) > 0 {
 		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
-			w.declared = n
+			w.declared, w.clen = n, v[0]
 		} else {
 			delete(w.header, "Content-Length") // as net/http drops a bad one
 		}
@@ -90,6 +91,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
 		return 0, http.ErrContentLength
+	}
+	if len(p) == 0 {
+		// Nothing to send; and once the declared length was reached,
+		// the stream is ended: nothing may follow.
+		return 0, nil
 	}
 	n := len(p)
 	w.written += int64(n)
@@ -218,7 +224,7 @@ func (w *responseWriter) sendLocked(end bool) error {
 			}
 		}
 		if w.declared >= 0 {
-			clen = w.header["Content-Length"][0]
+			clen = w.clen
 		} else if end && w.bodyAllowed && (len(body) > 0 || !w.head) {
 			clen = strconv.Itoa(len(body))
 		}

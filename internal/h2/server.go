@@ -106,7 +106,10 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, state *tls.Connecti
 
 // Shutdown sends every connection a GOAWAY: each takes no new stream,
 // and closes once its open ones are answered. Connections served after
-// it get the GOAWAY at once. It does not wait.
+// it get the GOAWAY at once, those whose preface had not come are
+// closed. It does not wait: each connection gets its GOAWAY from a
+// goroutine of its own, since one whose client reads nothing may hold
+// its lock in a write.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.stopping = true
@@ -116,7 +119,7 @@ func (s *Server) Shutdown() {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.shutdown()
+		go c.shutdown()
 	}
 }
 
@@ -188,7 +191,11 @@ type conn struct {
 	streams   map[uint32]*stream
 	open      int  // streams open (counted against maxStreams)
 	running   int  // handlers not yet returned
-	goingAway bool // a GOAWAY was sent (or is due): no new stream
+	goingAway bool // no new stream: a GOAWAY was sent (or is due), or the client's came
+	// lastTaken is, once goingAway, the last stream ID taken: streams
+	// past it are ignored, and every GOAWAY names it.
+	lastTaken    uint32
+	sentSettings bool // the server's preface (its SETTINGS) was sent
 	closed    bool
 	werr      error // the first write error; every later write fails
 	enc       *hpack.Encoder
@@ -257,8 +264,9 @@ func (c *conn) serve() {
 		{ID: http2.SettingMaxHeaderListSize, Val: c.srv.maxHeaderBytes()},
 	}
 	c.writeLocked(func() error { return c.fr.WriteSettings(settings...) })
+	c.sentSettings = true
 	if c.goingAway {
-		c.writeLocked(func() error { return c.fr.WriteGoAway(0, http2.ErrCodeNo, nil) })
+		c.goAwayLocked(http2.ErrCodeNo)
 	}
 	c.setState(http.StateActive)
 	c.becameIdleLocked()
@@ -327,8 +335,23 @@ func (c *conn) fail(err error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, code, nil) })
+	c.goAwayLocked(code)
+}
+
+// stopLocked makes the connection take no new stream: those past the
+// last it took are ignored (RFC 9113 §6.8).
+func (c *conn) stopLocked() {
+	if !c.goingAway {
+		c.goingAway, c.lastTaken = true, c.lastID
+	}
+}
+
+// goAwayLocked sends a GOAWAY with code, and takes no new stream. Every
+// GOAWAY names the last stream taken before the first: the ID never
+// grows (RFC 9113 §6.8).
+func (c *conn) goAwayLocked(code http2.ErrCode) {
+	c.stopLocked()
+	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastTaken, code, nil) })
 }
 
 // shutdown sends a GOAWAY: no new stream; the connection closes once its
@@ -340,8 +363,14 @@ func (c *conn) shutdown() {
 	if c.goingAway || c.closed {
 		return
 	}
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil) })
+	if !c.sentSettings {
+		// No stream yet, and a GOAWAY must not come before the
+		// server's preface: the connection just closes.
+		c.stopLocked()
+		c.nc.Close()
+		return
+	}
+	c.goAwayLocked(http2.ErrCodeNo)
 	if c.open == 0 {
 		c.nc.Close()
 	}
@@ -393,8 +422,7 @@ func (c *conn) idleTimeout() {
 	if c.open > 0 || c.closed {
 		return
 	}
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil) })
+	c.goAwayLocked(http2.ErrCodeNo)
 	c.nc.Close()
 }
 
@@ -442,7 +470,7 @@ func (c *conn) process(f http2.Frame) error {
 	case *http2.GoAwayFrame:
 		// The client opens no new stream; those open are answered.
 		c.mu.Lock()
-		c.goingAway = true
+		c.stopLocked()
 		if c.open == 0 {
 			c.nc.Close()
 		}
