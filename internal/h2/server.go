@@ -196,14 +196,14 @@ type conn struct {
 	// past it are ignored, and every GOAWAY names it.
 	lastTaken    uint32
 	sentSettings bool // the server's preface (its SETTINGS) was sent
-	closed    bool
-	werr      error // the first write error; every later write fails
-	enc       *hpack.Encoder
-	encBuf    bytes.Buffer
-	window    int32  // the connection's send window
-	initial   int32  // the client's SETTINGS_INITIAL_WINDOW_SIZE
-	maxFrame  uint32 // the client's SETTINGS_MAX_FRAME_SIZE
-	idle      *time.Timer
+	closed       bool
+	werr         error // the first write error; every later write fails
+	enc          *hpack.Encoder
+	encBuf       bytes.Buffer
+	window       int32  // the connection's send window
+	initial      int32  // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame     uint32 // the client's SETTINGS_MAX_FRAME_SIZE
+	idle         *time.Timer
 	// unacked is what the client sent on the connection and the server
 	// has not yet given back by WINDOW_UPDATE (bodies read, or dropped).
 	unacked int32
