@@ -283,3 +283,33 @@ func TestUnreadBodyGivesConnectionWindowBack(t *testing.T) {
 		}
 	}
 }
+
+// A SETTINGS frame may set INITIAL_WINDOW_SIZE many times: the windows
+// end as its last value says, and overflow as its largest would.
+func TestRepeatedInitialWindowSize(t *testing.T) {
+	settings := func(vals ...uint32) func(fr *http2.Framer) error {
+		var s []http2.Setting
+		for _, v := range vals {
+			s = append(s, http2.Setting{ID: http2.SettingInitialWindowSize, Val: v})
+		}
+		return func(fr *http2.Framer) error { return fr.WriteSettings(s...) }
+	}
+	c := serveRaw(t, &Server{Handler: bodyOf(100)})
+	c.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	c.request(1, "GET", "/", true)
+	c.received(1, 10)
+	var vals []uint32
+	for range 1000 {
+		vals = append(vals, 0, maxWindow)
+	}
+	c.write(settings(append(vals, 30)...))
+	c.received(1, 30)
+
+	c2 := serveRaw(t, &Server{Handler: blockUntilDone})
+	c2.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	c2.request(1, "GET", "/", true)
+	c2.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, maxWindow-20) })
+	c2.sync()
+	c2.write(settings(30, 0))
+	c2.connError(http2.ErrCodeFlowControl)
+}

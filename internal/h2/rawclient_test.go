@@ -182,12 +182,12 @@ func (c *rawClient) handshake(settings ...http2.Setting) {
 	if wide {
 		settings = []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: maxWindow}}
 	}
+	c.startReading()
 	c.writePreface()
 	c.write(func(fr *http2.Framer) error { return fr.WriteSettings(settings...) })
 	if wide {
 		c.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, maxWindow-initialWindow) })
 	}
-	c.startReading()
 	f := c.next()
 	if f.typ != http2.FrameSettings || f.flags.Has(http2.FlagSettingsAck) {
 		c.t.Fatalf("server's first frame: %v, want SETTINGS", f)

@@ -545,19 +545,11 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
+	initial, highest := c.initial, int64(-1)
+	f.ForeachSetting(func(s http2.Setting) error {
 		switch s.ID {
 		case http2.SettingInitialWindowSize:
-			delta := int32(s.Val) - c.initial
-			for _, st := range c.streams {
-				w := int64(st.window) + int64(delta)
-				if w > maxWindow {
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-				st.window = int32(w)
-			}
-			c.initial = int32(s.Val)
-			c.cond.Broadcast()
+			initial, highest = int32(s.Val), max(highest, int64(s.Val))
 		case http2.SettingMaxFrameSize:
 			c.maxFrame = s.Val
 		case http2.SettingHeaderTableSize:
@@ -565,10 +557,32 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if highest >= 0 {
+		if err := c.setInitialWindowLocked(initial, highest); err != nil {
+			return err
+		}
 	}
 	return c.writeLocked(c.fr.WriteSettingsAck)
+}
+
+// setInitialWindowLocked applies a SETTINGS frame's last
+// INITIAL_WINDOW_SIZE to every open stream's window (RFC 9113 §6.9.2),
+// once per frame: a frame that sets it thousands of times would
+// otherwise walk the streams as many times. highest is the largest the
+// frame set, the one a window would overflow with first.
+func (c *conn) setInitialWindowLocked(initial int32, highest int64) error {
+	for _, st := range c.streams {
+		if int64(st.window)+highest-int64(c.initial) > maxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	}
+	delta := initial - c.initial
+	for _, st := range c.streams {
+		st.window += delta
+	}
+	c.initial = initial
+	c.cond.Broadcast()
+	return nil
 }
 
 func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
