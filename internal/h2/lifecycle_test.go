@@ -467,3 +467,31 @@ func TestSendTimeout(t *testing.T) {
 	}
 	<-errs
 }
+
+// The send timeout counts the time a response waits for the client's
+// window, not the time its handler took to write (a slow upstream): a
+// write that finds the window shut after a long pause waits for it.
+func TestSendTimeoutCountsOnlyTheWait(t *testing.T) {
+	const timeout = time.Second
+	writing := make(chan struct{})
+	errs := make(chan error, 1)
+	c := serveRaw(t, &Server{SendTimeout: timeout, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 100))
+		w.(http.Flusher).Flush()
+		time.Sleep(timeout + timeout/2) // the upstream's pause
+		close(writing)
+		_, err := w.Write(make([]byte, 100))
+		errs <- err
+	})})
+	c.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
+	c.request(1, "GET", "/", true)
+	c.received(1, 100)
+	<-writing
+	c.write(func(f *http2.Framer) error { return f.WriteWindowUpdate(1, 100) })
+	if err := recv(t, errs); err != nil {
+		t.Fatalf("the write after a pause: %v", err)
+	}
+	if r := c.response(1); !r.ended || len(r.body) != 200 {
+		t.Fatalf("stream 1: %d bytes ended %v rst %v", len(r.body), r.ended, r.rst)
+	}
+}

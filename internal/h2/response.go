@@ -321,6 +321,7 @@ func (c *conn) writeHeadersLocked(id uint32, end bool) error {
 // is none, until the stream's deadline. end ends the stream with the
 // last frame (an empty one if p is).
 func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
+	waiting := false // for window, since the last frame sent
 	for {
 		if st.reset {
 			return st.err
@@ -336,11 +337,18 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		}
 		n := min(int32(min(len(p), int(c.maxFrame))), st.window, c.window)
 		if n <= 0 {
+			if !waiting {
+				// The send timeout counts from here: the time the
+				// handler took to write is not the client's.
+				waiting = true
+				st.waitSince = time.Now()
+			}
 			if err := c.waitWindowLocked(st); err != nil {
 				return err
 			}
 			continue
 		}
+		waiting = false
 		last := end && int(n) == len(p)
 		chunk := p[:n]
 		if err := c.writeLocked(func() error { return c.fr.WriteData(st.id, last, chunk) }); err != nil {
@@ -348,7 +356,6 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		}
 		st.window -= n
 		c.window -= n
-		st.sent = time.Now()
 		p = p[n:]
 		if last {
 			return nil
@@ -362,7 +369,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 func (c *conn) waitWindowLocked(st *stream) error {
 	deadline := st.deadline
 	if deadline.IsZero() && c.srv.SendTimeout > 0 {
-		deadline = st.sent.Add(c.srv.SendTimeout)
+		deadline = st.waitSince.Add(c.srv.SendTimeout)
 	}
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

@@ -34,9 +34,11 @@ type stream struct {
 	reset   bool  // reset, by either side: writes fail with resetErr
 	err     error // why it was reset
 	// deadline is when a response waiting for window gives up: set by
-	// the handler (SetWriteDeadline), or else SendTimeout after sent.
+	// the handler (SetWriteDeadline), or else SendTimeout after waitSince.
 	deadline time.Time
-	sent     time.Time // when the response last sent a DATA frame (or began)
+	// waitSince is when the response began waiting for window, since
+	// its last DATA frame.
+	waitSince time.Time
 
 	rw responseWriter
 }
@@ -110,7 +112,6 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 
 	c.mu.Lock()
 	st.window = c.initial
-	st.sent = time.Now()
 	st.gotEnd = f.StreamEnded()
 	c.streams[id] = st
 	c.open++
