@@ -151,8 +151,12 @@ func TestProtocolConnectionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := serveRaw(t, &Server{Handler: echo})
+			// Over a pipe: the server's last frames are read even when
+			// it closes before it read all the client wrote (a TCP reset
+			// could lose them), and the client's write of the rest fails.
+			c := servePipe(t, &Server{Handler: echo})
 			c.handshake()
+			c.lenient = true
 			tt.write(c)
 			c.connError(tt.code)
 		})
