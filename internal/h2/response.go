@@ -38,6 +38,12 @@ type responseWriter struct {
 // frame of the default maximum size.
 const bufSize = defaultFrameSize
 
+// HeldBody is the longest body that a handler which declares no
+// Content-Length, and writes the body before it returns, gets sent with
+// a Content-Length anyway (after its other fields, in the same HEADERS
+// frame): the server holds all of it when the handler returns.
+const HeldBody = bufSize
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
 
 func (w *responseWriter) Header() http.Header { return w.header }
