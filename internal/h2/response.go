@@ -39,6 +39,12 @@ type responseWriter struct {
 // frame of the default maximum size.
 const bufSize = defaultFrameSize
 
+// HeldBody is the longest body that a handler which declares no
+// Content-Length, and writes the body before it returns, gets sent with
+// a Content-Length anyway (after its other fields, in the same HEADERS
+// frame): the server holds all of it when the handler returns.
+const HeldBody = bufSize
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
 
 func (w *responseWriter) Header() http.Header { return w.header }
@@ -122,7 +128,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	c := w.st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := w.sendLocked(end && len(p) == 0); err != nil {
+	if err := w.sendLocked(end && len(p) == 0, p); err != nil {
 		return 0, err
 	}
 	if len(p) > 0 {
@@ -145,7 +151,7 @@ func (w *responseWriter) FlushError() error {
 	c := w.st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return w.sendLocked(false)
+	return w.sendLocked(false, nil)
 }
 
 // SetWriteDeadline sets when a response that waits for the client's
@@ -179,7 +185,7 @@ func (w *responseWriter) finish() {
 		w.release()
 		return
 	}
-	if !w.ended && w.sendLocked(true) != nil {
+	if !w.ended && w.sendLocked(true, nil) != nil {
 		return
 	}
 	w.release()
@@ -202,8 +208,10 @@ func (w *responseWriter) release() {
 }
 
 // sendLocked sends the HEADERS frame if it is not out yet, then the body
-// gathered; end ends the stream with the last frame.
-func (w *responseWriter) sendLocked(end bool) error {
+// gathered; end ends the stream with the last frame. next is what the
+// caller sends after, if anything: with nothing gathered, the content
+// type is sniffed from it.
+func (w *responseWriter) sendLocked(end bool, next []byte) error {
 	st := w.st
 	c := st.c
 	if st.reset {
@@ -218,9 +226,13 @@ func (w *responseWriter) sendLocked(end bool) error {
 		c.encBuf.Reset()
 		c.enc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(w.status)})
 		var ctype, clen string
-		if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed && len(body) > 0 {
+		sniff := body
+		if len(sniff) == 0 {
+			sniff = next
+		}
+		if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed && len(sniff) > 0 {
 			if _, ok := w.header["Content-Encoding"]; !ok {
-				ctype = http.DetectContentType(body)
+				ctype = http.DetectContentType(sniff)
 			}
 		}
 		if w.declared >= 0 {

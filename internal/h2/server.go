@@ -710,9 +710,10 @@ func (c *conn) closeStreamLocked(st *stream) {
 	}
 }
 
-// panicked reports a handler's panic to ErrorLog as net/http does.
+// panicked reports a handler's panic to ErrorLog as net/http does (nil:
+// the handler called runtime.Goexit).
 func (c *conn) panicked(v any) {
-	if v == http.ErrAbortHandler || c.srv.ErrorLog == nil {
+	if v == nil || v == http.ErrAbortHandler || c.srv.ErrorLog == nil {
 		return
 	}
 	buf := make([]byte, 64<<10)
