@@ -214,6 +214,7 @@ func TestProtocolStreamErrors(t *testing.T) {
 			c.request(1, "POST", "/", false, "content-length", "+1")
 		}, http2.ErrCodeProtocol},
 		{"path not absolute", exactly(pseudo("GET", "https", "example.com", "index.html")...), http2.ErrCodeProtocol},
+		{"path * for GET", exactly(pseudo("GET", "https", "example.com", "*")...), http2.ErrCodeProtocol},
 		{"path in absolute form", exactly(pseudo("GET", "https", "example.com", "https://other.example/")...), http2.ErrCodeProtocol},
 		{"scheme not http(s)", exactly(pseudo("GET", "ftp", "example.com", "/")...), http2.ErrCodeProtocol},
 		{"method not a token", exactly(pseudo("G T", "https", "example.com", "/")...), http2.ErrCodeProtocol},

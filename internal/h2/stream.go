@@ -296,8 +296,8 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 		req.URL, req.RequestURI = &url.URL{Host: authority}, authority
 	} else {
 		// RFC 9113 §8.3.1: an http or https request's :path is in
-		// origin form, or "*".
-		if scheme != "https" && scheme != "http" || path == "" || path[0] != '/' && path != "*" {
+		// origin form, or "*" for OPTIONS.
+		if scheme != "https" && scheme != "http" || path == "" || path[0] != '/' && (path != "*" || method != http.MethodOptions) {
 			return nil, http2.ErrCodeProtocol
 		}
 		u, err := url.ParseRequestURI(path)
