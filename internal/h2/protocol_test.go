@@ -60,8 +60,6 @@ func TestProtocolConnectionErrors(t *testing.T) {
 			c.write(func(f *fr) error { return f.WriteRawFrame(http2.FrameGoAway, 0, 1, make([]byte, 8)) })
 		}, http2.ErrCodeProtocol},
 		{"even stream ID", func(c *rawClient) { get(c, 2) }, http2.ErrCodeProtocol},
-		{"decreasing stream ID", func(c *rawClient) { get(c, 5); get(c, 3) }, http2.ErrCodeProtocol},
-		{"reused stream ID", func(c *rawClient) { get(c, 1); c.response(1); get(c, 1) }, http2.ErrCodeProtocol},
 		{"DATA on an idle stream", func(c *rawClient) { c.data(1, true, []byte("x")) }, http2.ErrCodeProtocol},
 		{"RST_STREAM on an idle stream", func(c *rawClient) {
 			c.write(func(f *fr) error { return f.WriteRSTStream(1, http2.ErrCodeCancel) })
@@ -121,13 +119,6 @@ func TestProtocolConnectionErrors(t *testing.T) {
 				return f.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0xff, 0xff, 0xff, 0xff, 0xff}, EndStream: true, EndHeaders: true})
 			})
 		}, http2.ErrCodeCompression},
-		// A stream reset for a bad field is still used: its ID cannot
-		// open another (RFC 9113 §5.1.1).
-		{"ID of a stream refused for a bad field", func(c *rawClient) {
-			c.request(1, "GET", "/", true, "Upper", "x")
-			c.response(1)
-			get(c, 1)
-		}, http2.ErrCodeProtocol},
 		{"HEADERS padding too long", func(c *rawClient) {
 			// RFC 9113 §6.2; and the block is dropped, so HPACK's state
 			// could not follow.
@@ -159,6 +150,83 @@ func TestProtocolConnectionErrors(t *testing.T) {
 			c.lenient = true
 			tt.write(c)
 			c.connError(tt.code)
+		})
+	}
+}
+
+// HEADERS frames on closed streams are dropped, the connection going on
+// (RFC 9113 §5.1: the client may have sent them before it learnt that
+// the server reset the stream).
+func TestHeadersOnClosedStreamsDropped(t *testing.T) {
+	tests := []struct {
+		name   string
+		closed uint32 // the closed stream the HEADERS frame names
+		write  func(c *rawClient)
+	}{
+		{"decreasing stream ID", 3, func(c *rawClient) {
+			c.request(5, "GET", "/", true)
+			c.response(5)
+			c.request(3, "GET", "/", true)
+		}},
+		{"reused stream ID", 1, func(c *rawClient) {
+			c.request(1, "GET", "/", true)
+			c.response(1)
+			c.request(1, "GET", "/again", true)
+		}},
+		// A stream reset for a bad field took its ID: the ID cannot
+		// open another.
+		{"ID of a stream refused for a bad field", 1, func(c *rawClient) {
+			c.request(1, "GET", "/", true, "Upper", "x")
+			c.response(1)
+			c.request(1, "GET", "/again", true)
+		}},
+		{"trailers after an answer before the body's end", 1, func(c *rawClient) {
+			c.request(1, "POST", "/answer", false)
+			c.data(1, false, []byte("body"))
+			c.response(1)
+			c.headers(1, true, "x-trailer", "1")
+		}},
+		{"trailers of a refused stream", 3, func(c *rawClient) {
+			c.request(1, "GET", "/block", true)
+			c.request(3, "POST", "/", false)
+			c.response(3)
+			c.data(3, false, []byte("body"))
+			c.headers(3, true, "x-trailer", "1")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := serveRaw(t, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/answer" {
+					io.WriteString(w, "without reading")
+					return
+				}
+				echo(w, r)
+			}), MaxConcurrentStreams: 1})
+			c.handshake()
+			tt.write(c)
+			// What came on the stream before its last frames was its
+			// answer, if any.
+			c.sync()
+			c.mu.Lock()
+			r, _ := collect(c.frames, tt.closed)
+			before := len(r.frames)
+			c.mu.Unlock()
+			c.sync()
+			c.mu.Lock()
+			r, _ = collect(c.frames, tt.closed)
+			c.mu.Unlock()
+			for _, f := range r.frames[before:] {
+				if f.typ != http2.FrameRSTStream || f.code != http2.ErrCodeStreamClosed {
+					t.Errorf("stream %d, closed, answered: %v", tt.closed, f)
+				}
+			}
+			if tt.name == "trailers of a refused stream" {
+				c.write(func(f *http2.Framer) error { return f.WriteRSTStream(1, http2.ErrCodeCancel) })
+			}
+			if r := c.getRefused(101, "/next"); r.status != "200" || string(r.body) != "GET /next " {
+				t.Fatalf("a stream after: %s %q rst %v %v", r.status, r.body, r.rst, r.code)
+			}
 		})
 	}
 }

@@ -442,6 +442,23 @@ func (c *rawClient) get(id uint32, path string) response {
 	return c.response(id)
 }
 
+// getRefused is get, sent again on the next stream IDs while it is
+// refused (REFUSED_STREAM: handlers of reset streams may not have
+// returned yet).
+func (c *rawClient) getRefused(id uint32, path string) response {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTime)
+	for ; ; id += 2 {
+		r := c.get(id, path)
+		if !r.rst || r.code != http2.ErrCodeRefusedStream {
+			return r
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("GET %s: refused for %v", path, waitTime)
+		}
+	}
+}
+
 // waitUntil polls cond until it holds, failing the test past waitTime.
 func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()

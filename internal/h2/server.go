@@ -507,7 +507,7 @@ func (c *conn) streamError(fh http2.FrameHeader, se http2.StreamError) error {
 	case fh.Type == http2.FrameHeaders && se.Cause == nil:
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	case fh.Type == http2.FrameHeaders && c.streams[se.StreamID] == nil:
-		if err := c.newStreamIDLocked(se.StreamID); err != nil {
+		if isNew, err := c.newStreamIDLocked(se.StreamID); !isNew {
 			return err
 		}
 	case c.idleStreamLocked(se.StreamID):
@@ -517,16 +517,23 @@ func (c *conn) streamError(fh http2.FrameHeader, se http2.StreamError) error {
 	return nil
 }
 
-// newStreamIDLocked takes id for a new stream: it must be odd, and past
-// every stream the client opened (RFC 9113 §5.1.1).
-func (c *conn) newStreamIDLocked(id uint32) error {
-	if id%2 == 0 || id <= c.lastID {
-		// A closed stream's HEADERS (RFC 9113 §5.1: STREAM_CLOSED), or
-		// an even ID, which only a server may use.
-		return http2.ConnectionError(http2.ErrCodeProtocol)
+// newStreamIDLocked takes id for a new stream, and reports whether it is
+// one. An even ID is a connection error: only a server may use one. An
+// ID at or below the last is a closed stream's (RFC 9113 §5.1.1), whose
+// HEADERS frame is dropped (its block was decoded: HPACK's state holds).
+// It may be the trailers of a stream the server reset while the client
+// sent them, which §5.1 says to discard, not to end the connection for;
+// and a client that reuses an ID gets no answer. (nghttp2 does the same;
+// x/net's server ends the connection.)
+func (c *conn) newStreamIDLocked(id uint32) (bool, error) {
+	switch {
+	case id%2 == 0:
+		return false, http2.ConnectionError(http2.ErrCodeProtocol)
+	case id <= c.lastID:
+		return false, nil
 	}
 	c.lastID = id
-	return nil
+	return true, nil
 }
 
 // idleStreamLocked reports whether a client stream ID names a stream

@@ -67,7 +67,7 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		c.trailersLocked(st, f)
 		return nil
 	}
-	if err := c.newStreamIDLocked(id); err != nil {
+	if isNew, err := c.newStreamIDLocked(id); !isNew {
 		c.mu.Unlock()
 		return err
 	}
