@@ -490,3 +490,24 @@ func TestTrailersDropped(t *testing.T) {
 	}
 	<-got
 }
+
+// DATA on a closed stream resets it with STREAM_CLOSED (RFC 9113 §5.1),
+// and gives what it carried back to the connection's window.
+func TestDataOnClosedStream(t *testing.T) {
+	c := serveRaw(t, &Server{Handler: echo})
+	c.handshake()
+	if r := c.get(1, "/"); r.status != "200" {
+		t.Fatalf("stream 1: %+v", r)
+	}
+	chunk := make([]byte, defaultFrameSize)
+	for range 8 { // twice the connection's window
+		c.data(1, false, chunk)
+	}
+	rst := c.waitFor("RST_STREAM", func(f frame) bool { return f.typ == http2.FrameRSTStream && f.stream == 1 })
+	if rst.code != http2.ErrCodeStreamClosed {
+		t.Fatalf("DATA on a closed stream: RST_STREAM %v, want STREAM_CLOSED", rst.code)
+	}
+	if r := c.get(3, "/next"); r.status != "200" {
+		t.Fatalf("stream 3 after: %+v", r)
+	}
+}
