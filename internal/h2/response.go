@@ -165,9 +165,10 @@ func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// finish ends the response once the handler returned. A body shorter
-// than its declared length resets the stream: the client must not take
-// it for whole.
+// finish ends the response once the handler returned, and counts the
+// handler out of the connection's running ones. A body shorter than its
+// declared length resets the stream: the client must not take it for
+// whole.
 func (w *responseWriter) finish() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
@@ -176,6 +177,7 @@ func (w *responseWriter) finish() {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.running--
 	if st.reset {
 		w.release()
 		return

@@ -213,25 +213,26 @@ var headersTooLarge = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 	w.Write([]byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"))
 })
 
-// runStream runs st's handler and ends its response.
+// runStream runs st's handler and ends its response. The handler is
+// counted out of running in the same hold of mu that sends its stream's
+// END_STREAM (finish): a client that opens a stream as soon as it reads
+// another's end must never find it still counted.
 func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
-	defer c.handlers.Done()
-	done := false
+	ok := false
 	defer func() {
-		if !done {
+		if !ok {
 			c.panicked(recover())
-		}
-		c.mu.Lock()
-		if !done {
+			c.mu.Lock()
 			c.refuseStreamLocked(st.id, http2.ErrCodeInternal)
+			c.running--
+			c.mu.Unlock()
 		}
-		c.running--
-		c.mu.Unlock()
 		st.cancel()
+		c.handlers.Done()
 	}()
 	h.ServeHTTP(&st.rw, req)
 	st.rw.finish()
-	done = true
+	ok = true
 }
 
 // newRequest makes the http.Request of a HEADERS frame, or says with
