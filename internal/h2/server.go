@@ -278,8 +278,13 @@ func (c *conn) serve() {
 		if err == nil {
 			f, err = c.fr.ReadFrameForHeader(fh)
 		}
-		if se := (http2.StreamError{}); errors.As(err, &se) {
-			err = c.streamError(fh, se)
+		if err != nil {
+			// (Declared here: errors.As's target escapes, an allocation
+			// this costs only a frame in error.)
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				err = c.streamError(fh, se)
+			}
 		}
 		if err == nil {
 			err = c.process(f)
