@@ -86,6 +86,17 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		c.mu.Unlock()
 		return nil
 	}
+	// The stream is counted open from here, while its request is made
+	// outside the lock: the idle timeout, or a Shutdown, must not close
+	// the connection under a stream that a GOAWAY would name as taken.
+	c.open++
+	c.running++
+	if c.open == 1 {
+		c.setState(http.StateActive)
+		if c.idle != nil {
+			c.idle.Stop()
+		}
+	}
 	c.mu.Unlock()
 
 	st := &stream{c: c, id: id}
@@ -98,6 +109,10 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		cancel()
 		c.mu.Lock()
 		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, code) })
+		c.running--
+		if c.open--; c.open == 0 {
+			c.becameIdleLocked()
+		}
 		c.mu.Unlock()
 		return nil
 	case f.Truncated:
@@ -115,14 +130,6 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	st.window = c.initial
 	st.gotEnd = f.StreamEnded()
 	c.streams[id] = st
-	c.open++
-	c.running++
-	if c.open == 1 {
-		c.setState(http.StateActive)
-		if c.idle != nil {
-			c.idle.Stop()
-		}
-	}
 	c.mu.Unlock()
 	c.handlers.Add(1)
 	startStream(streamTask{c, st, req, h})
