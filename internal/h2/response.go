@@ -28,7 +28,8 @@ type responseWriter struct {
 	wroteHeader bool
 	sentHeader  bool
 	bodyAllowed bool
-	declared    int64 // the Content-Length the handler set; -1 for none
+	declared    int64  // the Content-Length the handler set; -1 for none
+	clen        string // declared as the handler wrote it (the header may change after)
 	written     int64
 	ended       bool    // the last frame is sent (under the connection's mu)
 	buf         *[]byte // the body gathered; nil until the first byte
@@ -37,6 +38,12 @@ type responseWriter struct {
 // bufSize is how much of a body is gathered before frames go out: a
 // frame of the default maximum size.
 const bufSize = defaultFrameSize
+
+// HeldBody is the longest body that a handler which declares no
+// Content-Length, and writes the body before it returns, gets sent with
+// a Content-Length anyway (after its other fields, in the same HEADERS
+// frame): the server holds all of it when the handler returns.
+const HeldBody = bufSize
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
 
@@ -60,7 +67,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.declared = -1
 	if v := w.header["Content-Length"]; len(v) > 0 {
 		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
-			w.declared = n
+			w.declared, w.clen = n, v[0]
 		} else {
 			delete(w.header, "Content-Length") // as net/http drops a bad one
 		}
@@ -91,6 +98,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
 		return 0, http.ErrContentLength
 	}
+	if len(p) == 0 {
+		// Nothing to send; and once the declared length was reached,
+		// the stream is ended: nothing may follow.
+		return 0, nil
+	}
 	n := len(p)
 	w.written += int64(n)
 	if w.head {
@@ -116,7 +128,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	c := w.st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := w.sendLocked(end && len(p) == 0); err != nil {
+	if err := w.sendLocked(end && len(p) == 0, p); err != nil {
 		return 0, err
 	}
 	if len(p) > 0 {
@@ -142,7 +154,7 @@ func (w *responseWriter) FlushError() error {
 	c := w.st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return w.sendLocked(false)
+	return w.sendLocked(false, nil)
 }
 
 // SetWriteDeadline sets when a response that waits for the client's
@@ -156,9 +168,10 @@ func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// finish ends the response once the handler returned. A body shorter
-// than its declared length resets the stream: the client must not take
-// it for whole.
+// finish ends the response once the handler returned, and counts the
+// handler out of the connection's running ones. A body shorter than its
+// declared length resets the stream: the client must not take it for
+// whole.
 func (w *responseWriter) finish() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
@@ -166,12 +179,8 @@ func (w *responseWriter) finish() {
 	st := w.st
 	c := st.c
 	c.mu.Lock()
-	// Whatever the outcome, the handler no longer counts as running once
-	// this hold of mu ends (see endedLocked).
-	defer func() {
-		st.returnedLocked()
-		c.mu.Unlock()
-	}()
+	defer c.mu.Unlock()
+	st.returnedLocked()
 	if st.reset {
 		w.release()
 		return
@@ -181,7 +190,7 @@ func (w *responseWriter) finish() {
 		w.release()
 		return
 	}
-	if !w.ended && w.sendLocked(true) != nil {
+	if !w.ended && w.sendLocked(true, nil) != nil {
 		return
 	}
 	w.release()
@@ -197,8 +206,10 @@ func (w *responseWriter) release() {
 }
 
 // sendLocked sends the HEADERS frame if it is not out yet, then the body
-// gathered; end ends the stream with the last frame.
-func (w *responseWriter) sendLocked(end bool) error {
+// gathered; end ends the stream with the last frame. next is what the
+// caller sends after, if anything: with nothing gathered, the content
+// type is sniffed from it.
+func (w *responseWriter) sendLocked(end bool, next []byte) error {
 	st := w.st
 	c := st.c
 	if st.reset {
@@ -213,13 +224,17 @@ func (w *responseWriter) sendLocked(end bool) error {
 		c.encBuf.Reset()
 		c.enc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(w.status)})
 		var ctype, clen string
-		if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed && len(body) > 0 {
+		sniff := body
+		if len(sniff) == 0 {
+			sniff = next
+		}
+		if _, ok := w.header["Content-Type"]; !ok && w.bodyAllowed && len(sniff) > 0 {
 			if _, ok := w.header["Content-Encoding"]; !ok {
-				ctype = http.DetectContentType(body)
+				ctype = http.DetectContentType(sniff)
 			}
 		}
 		if w.declared >= 0 {
-			clen = w.header["Content-Length"][0]
+			clen = w.clen
 		} else if end && w.bodyAllowed && (len(body) > 0 || !w.head) {
 			clen = strconv.Itoa(len(body))
 		}
@@ -316,6 +331,7 @@ func (c *conn) writeHeadersLocked(id uint32, end bool) error {
 // is none, until the stream's deadline. end ends the stream with the
 // last frame (an empty one if p is).
 func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
+	waiting := false // for window, since the last frame sent
 	for {
 		if st.reset {
 			return st.err
@@ -331,11 +347,18 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		}
 		n := min(int32(min(len(p), int(c.maxFrame))), st.window, c.window)
 		if n <= 0 {
+			if !waiting {
+				// The send timeout counts from here: the time the
+				// handler took to write is not the client's.
+				waiting = true
+				st.waitSince = time.Now()
+			}
 			if err := c.waitWindowLocked(st); err != nil {
 				return err
 			}
 			continue
 		}
+		waiting = false
 		last := end && int(n) == len(p)
 		chunk := p[:n]
 		if err := c.writeLocked(func() error { return c.fr.WriteData(st.id, last, chunk) }); err != nil {
@@ -343,7 +366,6 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 		}
 		st.window -= n
 		c.window -= n
-		st.sent = time.Now()
 		p = p[n:]
 		if last {
 			return nil
@@ -357,7 +379,7 @@ func (c *conn) writeDataLocked(st *stream, p []byte, end bool) error {
 func (c *conn) waitWindowLocked(st *stream) error {
 	deadline := st.deadline
 	if deadline.IsZero() && c.srv.SendTimeout > 0 {
-		deadline = st.sent.Add(c.srv.SendTimeout)
+		deadline = st.waitSince.Add(c.srv.SendTimeout)
 	}
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

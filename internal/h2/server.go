@@ -106,7 +106,10 @@ func (s *Server) ServeConn(ctx context.Context, nc net.Conn, state *tls.Connecti
 
 // Shutdown sends every connection a GOAWAY: each takes no new stream,
 // and closes once its open ones are answered. Connections served after
-// it get the GOAWAY at once. It does not wait.
+// it get the GOAWAY at once, those whose preface had not come are
+// closed. It does not wait: each connection gets its GOAWAY from a
+// goroutine of its own, since one whose client reads nothing may hold
+// its lock in a write.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.stopping = true
@@ -116,7 +119,7 @@ func (s *Server) Shutdown() {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.shutdown()
+		go c.shutdown()
 	}
 }
 
@@ -188,15 +191,19 @@ type conn struct {
 	streams   map[uint32]*stream
 	open      int  // streams open (counted against maxStreams)
 	running   int  // handlers not yet returned
-	goingAway bool // a GOAWAY was sent (or is due): no new stream
-	closed    bool
-	werr      error // the first write error; every later write fails
-	enc       *hpack.Encoder
-	encBuf    bytes.Buffer
-	window    int32  // the connection's send window
-	initial   int32  // the client's SETTINGS_INITIAL_WINDOW_SIZE
-	maxFrame  uint32 // the client's SETTINGS_MAX_FRAME_SIZE
-	idle      *time.Timer
+	goingAway bool // no new stream: a GOAWAY was sent (or is due), or the client's came
+	// lastTaken is, once goingAway, the last stream ID taken: streams
+	// past it are ignored, and every GOAWAY names it.
+	lastTaken    uint32
+	sentSettings bool // the server's preface (its SETTINGS) was sent
+	closed       bool
+	werr         error // the first write error; every later write fails
+	enc          *hpack.Encoder
+	encBuf       bytes.Buffer
+	window       int32  // the connection's send window
+	initial      int32  // the client's SETTINGS_INITIAL_WINDOW_SIZE
+	maxFrame     uint32 // the client's SETTINGS_MAX_FRAME_SIZE
+	idle         *time.Timer
 	// unacked is what the client sent on the connection and the server
 	// has not yet given back by WINDOW_UPDATE (bodies read, or dropped).
 	unacked int32
@@ -218,6 +225,10 @@ func newConn(s *Server, ctx context.Context, nc net.Conn, state *tls.ConnectionS
 	c.cond.L = &c.mu
 	c.fr = http2.NewFramer(nc, nc)
 	c.fr.SetReuseFrames()
+	// The Framer reads frames of up to 16 MiB unless told: this server
+	// never raises SETTINGS_MAX_FRAME_SIZE, so a longer frame is a
+	// FRAME_SIZE_ERROR (RFC 9113 §4.2) before its payload is read.
+	c.fr.SetMaxReadFrameSize(defaultFrameSize)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(headerTableSize, nil)
 	c.fr.MaxHeaderListSize = s.maxHeaderBytes()
 	c.enc = hpack.NewEncoder(&c.encBuf)
@@ -253,31 +264,37 @@ func (c *conn) serve() {
 		{ID: http2.SettingMaxHeaderListSize, Val: c.srv.maxHeaderBytes()},
 	}
 	c.writeLocked(func() error { return c.fr.WriteSettings(settings...) })
+	c.sentSettings = true
 	if c.goingAway {
-		c.writeLocked(func() error { return c.fr.WriteGoAway(0, http2.ErrCodeNo, nil) })
+		c.goAwayLocked(http2.ErrCodeNo)
 	}
 	c.setState(http.StateActive)
 	c.becameIdleLocked()
 	c.mu.Unlock()
 
 	for {
-		f, err := c.fr.ReadFrame()
+		fh, err := c.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = c.fr.ReadFrameForHeader(fh)
+		}
 		if err != nil {
+			// (Declared here: errors.As's target escapes, an allocation
+			// this costs only a frame in error.)
 			var se http2.StreamError
 			if errors.As(err, &se) {
-				// A HEADERS frame the Framer refused (a bad field): the
-				// stream is reset, the connection goes on.
-				c.mu.Lock()
-				c.refuseStreamLocked(se.StreamID, se.Code)
-				c.mu.Unlock()
-				continue
+				err = c.streamError(fh, se)
 			}
+		}
+		if err == nil {
+			err = c.process(f)
+		}
+		if err != nil {
 			c.fail(err)
 			return
 		}
-		if err := c.process(f); err != nil {
-			c.fail(err)
-			return
+		if f == nil {
+			continue // a stream error, handled
 		}
 		c.mu.Lock()
 		done := c.goingAway && c.open == 0
@@ -323,8 +340,23 @@ func (c *conn) fail(err error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, code, nil) })
+	c.goAwayLocked(code)
+}
+
+// stopLocked makes the connection take no new stream: those past the
+// last it took are ignored (RFC 9113 §6.8).
+func (c *conn) stopLocked() {
+	if !c.goingAway {
+		c.goingAway, c.lastTaken = true, c.lastID
+	}
+}
+
+// goAwayLocked sends a GOAWAY with code, and takes no new stream. Every
+// GOAWAY names the last stream taken before the first: the ID never
+// grows (RFC 9113 §6.8).
+func (c *conn) goAwayLocked(code http2.ErrCode) {
+	c.stopLocked()
+	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastTaken, code, nil) })
 }
 
 // shutdown sends a GOAWAY: no new stream; the connection closes once its
@@ -336,8 +368,14 @@ func (c *conn) shutdown() {
 	if c.goingAway || c.closed {
 		return
 	}
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil) })
+	if !c.sentSettings {
+		// No stream yet, and a GOAWAY must not come before the
+		// server's preface: the connection just closes.
+		c.stopLocked()
+		c.nc.Close()
+		return
+	}
+	c.goAwayLocked(http2.ErrCodeNo)
 	if c.open == 0 {
 		c.nc.Close()
 	}
@@ -389,8 +427,7 @@ func (c *conn) idleTimeout() {
 	if c.open > 0 || c.closed {
 		return
 	}
-	c.goingAway = true
-	c.writeLocked(func() error { return c.fr.WriteGoAway(c.lastID, http2.ErrCodeNo, nil) })
+	c.goAwayLocked(http2.ErrCodeNo)
 	c.nc.Close()
 }
 
@@ -438,7 +475,7 @@ func (c *conn) process(f http2.Frame) error {
 	case *http2.GoAwayFrame:
 		// The client opens no new stream; those open are answered.
 		c.mu.Lock()
-		c.goingAway = true
+		c.stopLocked()
 		if c.open == 0 {
 			c.nc.Close()
 		}
@@ -461,6 +498,49 @@ func (c *conn) process(f http2.Frame) error {
 	}
 }
 
+// streamError handles a frame the Framer refused with a stream error: a
+// WINDOW_UPDATE of 0, or a HEADERS frame with a bad field (its block
+// decoded whole, so that HPACK's state follows: the error's Cause says
+// which field). The stream is reset and the connection goes on, unless
+// the frame's stream could not be: an idle stream (RFC 9113 §5.1), a
+// stream ID no new stream may take, or a HEADERS frame whose block was
+// not decoded (its padding was too long, a connection error by §6.2).
+func (c *conn) streamError(fh http2.FrameHeader, se http2.StreamError) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case fh.Type == http2.FrameHeaders && se.Cause == nil:
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case fh.Type == http2.FrameHeaders && c.streams[se.StreamID] == nil:
+		if isNew, err := c.newStreamIDLocked(se.StreamID); !isNew {
+			return err
+		}
+	case c.idleStreamLocked(se.StreamID):
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.refuseStreamLocked(se.StreamID, se.Code)
+	return nil
+}
+
+// newStreamIDLocked takes id for a new stream, and reports whether it is
+// one. An even ID is a connection error: only a server may use one. An
+// ID at or below the last is a closed stream's (RFC 9113 §5.1.1), whose
+// HEADERS frame is dropped (its block was decoded: HPACK's state holds).
+// It may be the trailers of a stream the server reset while the client
+// sent them, which §5.1 says to discard, not to end the connection for;
+// and a client that reuses an ID gets no answer. (nghttp2 does the same;
+// x/net's server ends the connection.)
+func (c *conn) newStreamIDLocked(id uint32) (bool, error) {
+	switch {
+	case id%2 == 0:
+		return false, http2.ConnectionError(http2.ErrCodeProtocol)
+	case id <= c.lastID:
+		return false, nil
+	}
+	c.lastID = id
+	return true, nil
+}
+
 // idleStreamLocked reports whether a client stream ID names a stream
 // that was never opened (RFC 9113 §5.1: frames other than HEADERS and
 // PRIORITY on one are a connection error).
@@ -477,19 +557,11 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
+	initial, highest := c.initial, int64(-1)
+	f.ForeachSetting(func(s http2.Setting) error {
 		switch s.ID {
 		case http2.SettingInitialWindowSize:
-			delta := int32(s.Val) - c.initial
-			for _, st := range c.streams {
-				w := int64(st.window) + int64(delta)
-				if w > maxWindow {
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-				st.window = int32(w)
-			}
-			c.initial = int32(s.Val)
-			c.cond.Broadcast()
+			initial, highest = int32(s.Val), max(highest, int64(s.Val))
 		case http2.SettingMaxFrameSize:
 			c.maxFrame = s.Val
 		case http2.SettingHeaderTableSize:
@@ -497,10 +569,32 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if highest >= 0 {
+		if err := c.setInitialWindowLocked(initial, highest); err != nil {
+			return err
+		}
 	}
 	return c.writeLocked(c.fr.WriteSettingsAck)
+}
+
+// setInitialWindowLocked applies a SETTINGS frame's last
+// INITIAL_WINDOW_SIZE to every open stream's window (RFC 9113 §6.9.2),
+// once per frame: a frame that sets it thousands of times would
+// otherwise walk the streams as many times. highest is the largest the
+// frame set, the one a window would overflow with first.
+func (c *conn) setInitialWindowLocked(initial int32, highest int64) error {
+	for _, st := range c.streams {
+		if int64(st.window)+highest-int64(c.initial) > maxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	}
+	delta := initial - c.initial
+	for _, st := range c.streams {
+		st.window += delta
+	}
+	c.initial = initial
+	c.cond.Broadcast()
+	return nil
 }
 
 func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
@@ -554,6 +648,11 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		} else {
 			c.refuseStreamLocked(st.id, http2.ErrCodeStreamClosed)
 		}
+		return nil
+	}
+	if !st.bodyFits(len(f.Data()), f.StreamEnded()) {
+		c.giveBackLocked(nil, n)
+		c.refuseStreamLocked(st.id, http2.ErrCodeProtocol)
 		return nil
 	}
 	kept, err := st.body.put(f.Data(), n, f.StreamEnded())
@@ -623,9 +722,10 @@ func (c *conn) closeStreamLocked(st *stream) {
 	}
 }
 
-// panicked reports a handler's panic to ErrorLog as net/http does.
+// panicked reports a handler's panic to ErrorLog as net/http does (nil:
+// the handler called runtime.Goexit).
 func (c *conn) panicked(v any) {
-	if v == http.ErrAbortHandler || c.srv.ErrorLog == nil {
+	if v == nil || v == http.ErrAbortHandler || c.srv.ErrorLog == nil {
 		return
 	}
 	buf := make([]byte, 64<<10)

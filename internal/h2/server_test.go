@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // startServer serves h over TLS with ALPN h2 through s, and returns the
@@ -119,4 +121,87 @@ func TestServesGetHeadPostAndLargeBodies(t *testing.T) {
 	}
 	wg.Wait()
 	_ = net.ErrClosed
+}
+
+// TestStreamsAtTheLimitAreNeverRefused: a client that keeps exactly
+// MaxConcurrentStreams streams open, opening one as soon as another
+// ends, never gets REFUSED_STREAM: a stream whose END_STREAM the client
+// has read no longer counts, neither as open nor as a running handler.
+func TestStreamsAtTheLimitAreNeverRefused(t *testing.T) {
+	const limit, total = 100, 20000
+	s := &Server{MaxConcurrentStreams: limit, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})}
+	cc := serveLoopback(t, s)
+	fr := http2.NewFramer(cc, cc)
+	block := encodeRequest(t, "GET", "/")
+	if _, err := io.WriteString(cc, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr.WriteSettings()
+	next := uint32(1)
+	open := func() {
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: next, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		next += 2
+	}
+	for range limit {
+		open()
+	}
+	cc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for done := 0; done < total; {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", done, err)
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame:
+			t.Fatalf("after %d answers: stream %d reset with %v", done, f.StreamID, f.ErrCode)
+		case *http2.DataFrame:
+			if f.StreamEnded() {
+				done++
+				if int(next/2)+1 <= total {
+					open()
+				}
+			}
+		}
+	}
+}
+
+// serveLoopback serves s on one end of a loopback TCP connection and
+// returns the other; the server ends with the test.
+func serveLoopback(t *testing.T, s *Server) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.ServeConn(context.Background(), sc, nil)
+		close(done)
+	}()
+	t.Cleanup(func() { cc.Close(); <-done })
+	return cc
+}
+
+// encodeRequest is the HPACK block of a request to example.org.
+func encodeRequest(t *testing.T, method, path string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := hpack.NewEncoder(&b)
+	for _, f := range [][2]string{{":method", method}, {":scheme", "https"}, {":authority", "example.org"}, {":path", path}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return b.Bytes()
 }

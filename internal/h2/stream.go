@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 )
 
@@ -24,17 +26,23 @@ type stream struct {
 	body   *pipe // the request's body; nil when it had none
 	cancel context.CancelFunc
 
-	gotEnd  bool // the request is wholly received (or the stream reset)
-	sentEnd bool // the response is wholly sent (or the stream reset)
-	reset   bool // reset, by either side: writes fail with resetErr
+	// declared is the request's Content-Length (-1: none); received,
+	// how much of its body came. Both are the serve goroutine's.
+	declared, received int64
+
+	gotEnd  bool  // the request is wholly received (or the stream reset)
+	sentEnd bool  // the response is wholly sent (or the stream reset)
+	reset   bool  // reset, by either side: writes fail with resetErr
+	err     error // why it was reset
 	// returned: its handler returned, panicked or sent its response's
 	// end, and no longer counts in the connection's running.
 	returned bool
-	err      error // why it was reset
 	// deadline is when a response waiting for window gives up: set by
-	// the handler (SetWriteDeadline), or else SendTimeout after sent.
+	// the handler (SetWriteDeadline), or else SendTimeout after waitSince.
 	deadline time.Time
-	sent     time.Time // when the response last sent a DATA frame (or began)
+	// waitSince is when the response began waiting for window, since
+	// its last DATA frame.
+	waitSince time.Time
 
 	rw responseWriter
 }
@@ -59,32 +67,38 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Lock()
 	if st := c.streams[id]; st != nil {
 		defer c.mu.Unlock()
-		// Trailers: they must end the request, and are not kept.
-		if st.gotEnd || !f.StreamEnded() || len(f.PseudoFields()) > 0 {
-			c.refuseStreamLocked(id, http2.ErrCodeProtocol)
-			return nil
-		}
-		if st.body != nil {
-			st.body.end()
-		}
-		c.endRequestLocked(st)
+		c.trailersLocked(st, f)
 		return nil
 	}
-	if id%2 == 0 || id <= c.lastID {
+	if isNew, err := c.newStreamIDLocked(id); !isNew {
 		c.mu.Unlock()
-		// A closed stream's HEADERS (RFC 9113 §5.1: STREAM_CLOSED), or
-		// an even ID, which only a server may use.
-		return http2.ConnectionError(http2.ErrCodeProtocol)
+		return err
 	}
-	c.lastID = id
 	if c.goingAway {
 		c.mu.Unlock()
 		return nil // past the GOAWAY: ignored (RFC 9113 §6.8)
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		// RFC 9113 §5.3.1: a stream cannot depend on itself.
+		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeProtocol) })
+		c.mu.Unlock()
+		return nil
 	}
 	if c.open >= int(c.maxStreams) || c.running >= int(c.maxStreams) {
 		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
 		c.mu.Unlock()
 		return nil
+	}
+	// The stream is counted open from here, while its request is made
+	// outside the lock: the idle timeout, or a Shutdown, must not close
+	// the connection under a stream that a GOAWAY would name as taken.
+	c.open++
+	c.running++
+	if c.open == 1 {
+		c.setState(http.StateActive)
+		if c.idle != nil {
+			c.idle.Stop()
+		}
 	}
 	c.mu.Unlock()
 
@@ -98,11 +112,16 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		cancel()
 		c.mu.Lock()
 		c.writeLocked(func() error { return c.fr.WriteRSTStream(id, code) })
+		c.running--
+		if c.open--; c.open == 0 {
+			c.becameIdleLocked()
+		}
 		c.mu.Unlock()
 		return nil
 	case f.Truncated:
 		h = headersTooLarge
 	}
+	st.declared = req.ContentLength
 	if !f.StreamEnded() {
 		st.body = &pipe{st: st, window: initialWindow}
 		st.body.cond.L = &st.body.mu
@@ -112,21 +131,89 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 
 	c.mu.Lock()
 	st.window = c.initial
-	st.sent = time.Now()
 	st.gotEnd = f.StreamEnded()
 	c.streams[id] = st
-	c.open++
-	c.running++
-	if c.open == 1 {
-		c.setState(http.StateActive)
-		if c.idle != nil {
-			c.idle.Stop()
-		}
-	}
 	c.mu.Unlock()
 	c.handlers.Add(1)
-	go c.runStream(st, req, h)
+	startStream(streamTask{c, st, req, h})
 	return nil
+}
+
+// trailersLocked handles a HEADERS frame on st, open: the request's
+// trailers, which must end it, and are not kept.
+func (c *conn) trailersLocked(st *stream, f *http2.MetaHeadersFrame) {
+	switch {
+	case st.gotEnd:
+		// Half-closed (remote): RFC 9113 §5.1.
+		c.refuseStreamLocked(st.id, http2.ErrCodeStreamClosed)
+		return
+	case !f.StreamEnded() || len(f.PseudoFields()) > 0 || !st.bodyFits(0, true):
+		c.refuseStreamLocked(st.id, http2.ErrCodeProtocol)
+		return
+	}
+	if st.body != nil {
+		st.body.end()
+	}
+	c.endRequestLocked(st)
+}
+
+// bodyFits counts n more bytes of st's request body, and reports whether
+// the body still agrees with its Content-Length, if it had one: never
+// longer, and as long once ended (end). Else the request is malformed
+// (RFC 9113 §8.1.1).
+func (st *stream) bodyFits(n int, end bool) bool {
+	st.received += int64(n)
+	if st.declared < 0 {
+		return true
+	}
+	return st.received <= st.declared && (!end || st.received == st.declared)
+}
+
+// A stream's handler runs on a worker goroutine: an idle one if there is
+// one, else a new one. A worker that has run a handler waits for the
+// next stream (up to maxIdleWorkers of them wait, over all connections),
+// keeping the stack that handler grew: a new goroutine's stack starts
+// small, and growing it to what a handler needs (copying it each time
+// it doubles) cost a tenth of a small response.
+type streamTask struct {
+	c   *conn
+	st  *stream
+	req *http.Request
+	h   http.Handler
+}
+
+var (
+	streamTasks = make(chan streamTask) // to an idle worker
+	idleWorkers atomic.Int32
+)
+
+// maxIdleWorkers bounds the workers that wait for a stream: their stacks
+// are what idle costs (a few KiB each, shrunk by the garbage collector
+// while they wait). A connection's HEADERS frames are read in batches,
+// and a batch's handlers start before any of them returns: under
+// h2load's 4 connections of 100 streams, a cap of 64 kept a third of the
+// stack growth, 512 none (bench/h2cpu.sh: 12% of CPU per request).
+const maxIdleWorkers = 512
+
+func startStream(t streamTask) {
+	select {
+	case streamTasks <- t:
+	default:
+		go worker(t)
+	}
+}
+
+func worker(t streamTask) {
+	for {
+		t.c.runStream(t.st, t.req, t.h)
+		t = streamTask{} // hold nothing of it while idle
+		if idleWorkers.Add(1) > maxIdleWorkers {
+			idleWorkers.Add(-1)
+			return
+		}
+		t = <-streamTasks
+		idleWorkers.Add(-1)
+	}
 }
 
 // headersTooLarge answers a request whose header list passed
@@ -136,12 +223,15 @@ var headersTooLarge = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 	w.Write([]byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"))
 })
 
-// runStream runs st's handler and ends its response.
+// runStream runs st's handler and ends its response. The handler is
+// counted out of running in the same hold of mu that sends its stream's
+// END_STREAM (finish, or the write that reaches the declared length: see
+// endedLocked): a client that opens a stream as soon as it reads
+// another's end must never find it still counted.
 func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
-	defer c.handlers.Done()
-	done := false
+	ok := false
 	defer func() {
-		if !done {
+		if !ok {
 			c.panicked(recover())
 			c.mu.Lock()
 			c.refuseStreamLocked(st.id, http2.ErrCodeInternal)
@@ -149,10 +239,11 @@ func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
 			c.mu.Unlock()
 		}
 		st.cancel()
+		c.handlers.Done()
 	}()
 	h.ServeHTTP(&st.rw, req)
 	st.rw.finish()
-	done = true
+	ok = true
 }
 
 // endedLocked is called in the hold of mu that wrote the response's last
@@ -160,9 +251,10 @@ func (c *conn) runStream(st *stream, req *http.Request, h http.Handler) {
 // reaches the declared Content-Length. The stream closes at once, and its
 // handler, which sends nothing more, stops counting in running: a client
 // may open a stream as soon as that frame reaches it, and must find room
-// for it. (Both counters used to go down when the handler returned, in a
-// later hold, and a client that kept MaxConcurrentStreams open had
-// streams refused now and then, many of them for files over 16 KiB.)
+// for it. (After a write that reached the declared length, both counters
+// went down only when the handler returned, having logged its request: a
+// client that kept MaxConcurrentStreams open had hundreds of streams in
+// 10,000 refused for files over 16 KiB.)
 func (st *stream) endedLocked() {
 	st.returnedLocked()
 	if st.sentEnd {
@@ -204,6 +296,10 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 			return nil, http2.ErrCodeProtocol
 		}
 	}
+	// RFC 9110 §9.1: a method is a token (which HTTP/1 checks too).
+	if !httpguts.ValidHeaderFieldName(method) {
+		return nil, http2.ErrCodeProtocol
+	}
 	fields := f.RegularFields()
 	header := make(http.Header, len(fields))
 	values := make([]string, len(fields)) // one allocation for every value
@@ -243,7 +339,9 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 		}
 		req.URL, req.RequestURI = &url.URL{Host: authority}, authority
 	} else {
-		if method == "" || scheme == "" || path == "" {
+		// RFC 9113 §8.3.1: an http or https request's :path is in
+		// origin form, or "*" for OPTIONS.
+		if scheme != "https" && scheme != "http" || path == "" || path[0] != '/' && (path != "*" || method != http.MethodOptions) {
 			return nil, http2.ErrCodeProtocol
 		}
 		u, err := url.ParseRequestURI(path)
@@ -252,20 +350,39 @@ func (c *conn) newRequest(ctx context.Context, f *http2.MetaHeadersFrame) (*http
 		}
 		req.URL, req.RequestURI = u, path
 	}
-	if req.Host == "" {
-		req.Host = header.Get("Host")
+	if !validHost(req, header["Host"]) {
+		return nil, http2.ErrCodeProtocol
 	}
-	if !f.StreamEnded() {
-		req.ContentLength = -1
-		if v := header["Content-Length"]; len(v) > 0 {
-			n, err := strconv.ParseInt(v[0], 10, 64)
-			if err != nil || n < 0 || len(v) > 1 {
-				return nil, http2.ErrCodeProtocol
-			}
-			req.ContentLength = n
+	req.ContentLength = -1
+	if f.StreamEnded() {
+		req.ContentLength = 0
+	}
+	if v := header["Content-Length"]; len(v) > 0 {
+		n, err := strconv.ParseUint(v[0], 10, 63)
+		if err != nil || len(v) > 1 || f.StreamEnded() && n != 0 {
+			// A length the body, empty, cannot have is malformed too
+			// (RFC 9113 §8.1.1).
+			return nil, http2.ErrCodeProtocol
 		}
+		req.ContentLength = int64(n)
 	}
 	return req.WithContext(ctx), http2.ErrCodeNo
+}
+
+// validHost sets req.Host from the Host header when :authority gave none,
+// and reports whether the request's host is valid: a host and port
+// without userinfo (RFC 9113 §8.3.1), named once, by a Host header equal
+// to :authority if both are sent, as x/net's server and HTTP/1 require.
+func validHost(req *http.Request, host []string) bool {
+	switch {
+	case len(host) > 1:
+		return false
+	case len(host) == 1 && req.Host == "":
+		req.Host = host[0]
+	case len(host) == 1 && host[0] != req.Host:
+		return false
+	}
+	return httpguts.ValidHostHeader(req.Host) && strings.IndexByte(req.Host, '@') < 0
 }
 
 // canonical is a header name's canonical form (HTTP/2 sends them in
@@ -337,20 +454,23 @@ type pipe struct {
 // put adds a DATA frame's payload (n bytes with its padding) under the
 // connection's mu.
 // It reports whether the data was kept (false: the handler closed the
-// body, and the connection's window is the caller's to give back).
+// body, and the connection's window is the caller's to give back). Kept,
+// only the data stays taken from the window until the handler reads it:
+// the caller gives the padding back to the client at once.
 func (p *pipe) put(data []byte, n int32, end bool) (kept bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n > p.window {
 		return false, http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
-	p.window -= n
 	if end && p.err == nil {
 		p.err = io.EOF
 	}
 	if p.closed {
+		p.window -= n
 		return false, nil
 	}
+	p.window -= int32(len(data))
 	p.buf = append(p.buf, data...)
 	p.cond.Broadcast()
 	return true, nil

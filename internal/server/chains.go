@@ -124,7 +124,8 @@ func (h *clearnetHandler) log(r *http.Request, reqLine requestLine, s *site, min
 		h.metrics.Site(label).Observe(r.Method, rec.status, rec.bytes, now.Sub(start))
 	}
 	level := errorlog.Error
-	if err == nil && errors.Is(rec.werr, errSendTimeout) {
+	if err == nil && errors.Is(rec.werr, os.ErrDeadlineExceeded) {
+		// errSendTimeout, or an HTTP/2 stream's send timeout.
 		// nginx's words and level for its send_timeout.
 		err, level = errClientTimedOut, errorlog.Info
 	}

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,10 +25,6 @@ type connInfo struct {
 	rec      *recordingConn  // clearnet HTTP/1: follows its requests
 	inFlight atomic.Int32    // its responses in flight (HTTP/2 multiplexes)
 	lane     bool            // served by the lane (lane.go), which sends each response in one write
-
-	// streamDeadlines: the HTTP/2 server arms each stream's send
-	// timeout as the stream opens (see serveH2 and streamWriter).
-	streamDeadlines bool
 }
 
 // connKey holds a request's *connInfo in its context.
@@ -153,10 +148,10 @@ func (g *gate) refused() error {
 		detail: "responses in flight at their limit (" + strconv.FormatInt(g.max, 10) + "), request refused"}
 }
 
-// guardHandler is the outermost handler of every listener, onion and clearnet. It
-// holds no logger. An HTTP/2 stream gets the send timeout (an HTTP/1
-// connection gets it from its guardConn); during a stop an HTTP/1 answer
-// says "Connection: close".
+// guardHandler is the outermost handler of every listener, onion and
+// clearnet. It holds no logger. During a stop an HTTP/1 answer says
+// "Connection: close". (An HTTP/2 stream gets the send timeout from the
+// HTTP/2 server, an HTTP/1 connection from its guardConn.)
 type guardHandler struct {
 	next        http.Handler
 	sendTimeout time.Duration
@@ -164,91 +159,8 @@ type guardHandler struct {
 }
 
 func (e guardHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 2 {
-		sw := newStreamWriter(w, e.sendTimeout, infoOf(r.Context()))
-		defer sw.release()
-		w = sw
-	} else if e.conns != nil && e.conns.stopping.Load() {
+	if r.ProtoMajor == 1 && e.conns != nil && e.conns.stopping.Load() {
 		w.Header().Set("Connection", "close")
 	}
 	e.next.ServeHTTP(w, r)
 }
-
-// streamChunk is how much of a response an HTTP/2 stream's client must
-// accept per send timeout: one frame of the default maximum size.
-const streamChunk = 16 << 10
-
-// streamWriter gives an HTTP/2 stream the send timeout: each chunk of the
-// body must be accepted within it, or the stream is reset (net/http's
-// write deadline). The connection and its other streams go on.
-//
-// On a connection served by serveH2 the HTTP/2 server itself arms each
-// stream's deadline when the stream opens (its WriteTimeout), which costs
-// no message between goroutines; a streamWriter re-arms it only as a long
-// body goes out. Elsewhere it arms the deadline itself when it starts.
-type streamWriter struct {
-	http.ResponseWriter
-	timeout time.Duration
-	armed   time.Time // when the deadline was last set (or a little after)
-	late    time.Time // from then on, a failed write is the send timeout's
-}
-
-// streamWriters keeps streamWriters, which escape to the heap as the
-// stream's ResponseWriter, from costing an allocation per stream.
-var streamWriters = sync.Pool{New: func() any { return new(streamWriter) }}
-
-func newStreamWriter(w http.ResponseWriter, timeout time.Duration, ci *connInfo) *streamWriter {
-	sw := streamWriters.Get().(*streamWriter)
-	*sw = streamWriter{ResponseWriter: w, timeout: timeout}
-	now := time.Now()
-	if ci == nil || !ci.streamDeadlines {
-		sw.arm(now) // the headers, and a body-less answer's end
-		return sw
-	}
-	// The server armed the deadline when the stream opened, a moment
-	// before now (longer if the handler waited for its turn): re-arming
-	// from now on comes that moment late, so the bound can only be
-	// tighter; and a write that fails past three quarters of the timeout
-	// is taken for the timeout's.
-	sw.armed, sw.late = now, now.Add(timeout-timeout/4)
-	return sw
-}
-
-// release gives sw back once its stream's handler has returned.
-func (w *streamWriter) release() {
-	*w = streamWriter{}
-	streamWriters.Put(w)
-}
-
-func (w *streamWriter) arm(now time.Time) {
-	w.armed, w.late = now, now.Add(w.timeout)
-	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(w.late)
-}
-
-func (w *streamWriter) Write(p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		// Re-arming costs a message to the connection's goroutine; doing
-		// it once a quarter of the timeout keeps the bound within 3/4 to
-		// 1 timeout of the last accepted chunk.
-		if now := time.Now(); now.Sub(w.armed) >= w.timeout/4 {
-			w.arm(now)
-		}
-		n, err := w.ResponseWriter.Write(p[done:min(len(p), done+streamChunk)])
-		done += n
-		if err != nil {
-			if !time.Now().Before(w.late) {
-				err = errSendTimeout
-			}
-			return done, err
-		}
-	}
-	return done, nil
-}
-
-func (w *streamWriter) Flush() {
-	w.arm(time.Now())
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
