@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
@@ -27,19 +26,7 @@ func BenchmarkSmallGET(b *testing.B) {
 		w.WriteHeader(200)
 		w.Write(body)
 	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cc, sc := loopbackPair(b)
 	done := make(chan struct{})
 	go func() {
 		s.ServeConn(context.Background(), sc, nil)

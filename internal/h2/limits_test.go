@@ -159,19 +159,7 @@ func TestFloodsOfAClientThatDoesNotRead(t *testing.T) {
 		{"RST_STREAM of closed streams", func(f *http2.Framer) error { return f.WriteData(1, false, nil) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			cc, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc, sc := loopbackPair(t)
 			// Small buffers, so that the server's writes block soon.
 			cc.(*net.TCPConn).SetReadBuffer(4096)
 			sc.(*net.TCPConn).SetWriteBuffer(4096)

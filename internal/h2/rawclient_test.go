@@ -85,6 +85,13 @@ type rawClient struct {
 // within waitTime of the client closing its end at the test's end.
 func serveRaw(t testing.TB, s *Server) *rawClient {
 	t.Helper()
+	cc, sc := loopbackPair(t)
+	return newRawClient(t, s, cc, sc)
+}
+
+// loopbackPair is the two ends of a loopback TCP connection.
+func loopbackPair(t testing.TB) (client, server net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +105,7 @@ func serveRaw(t testing.TB, s *Server) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newRawClient(t, s, cc, sc)
+	return cc, sc
 }
 
 // servePipe is serveRaw over net.Pipe: every write of the server waits

@@ -173,19 +173,7 @@ func TestStreamsAtTheLimitAreNeverRefused(t *testing.T) {
 // returns the other; the server ends with the test.
 func serveLoopback(t *testing.T, s *Server) net.Conn {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc, sc := loopbackPair(t)
 	done := make(chan struct{})
 	go func() {
 		s.ServeConn(context.Background(), sc, nil)
