@@ -14,7 +14,7 @@
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
 #   CASES="4k tls4k" bash bench/serve.sh   # some cases only
-#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers
+#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers taking turns to go first,
 #                                          # alternating; medians
 #   AB=8 DURATION=5 bash bench/serve.sh    # only depot vs depot+metrics on
 #                                          # the 4 KB file, 8 alternating rounds
@@ -193,16 +193,25 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # in turn, ROUNDS times, and prints the row of the medians. cmd is given
 # the plain or TLS port of each server by its last word, "http" or "https".
 measure() {
-  local name=$1 goal=$2 d=() n=() c=() m=()
+  local name=$1 goal=$2 d=() n=() c=() m=() r
   shift 2
   local scheme=${*: -1} cmd=("${@:1:$#-1}")
   local ports=($D $N $C $M)
   [ "$scheme" = https ] && ports=($DS $NS $CS)
-  for _ in $(seq "$ROUNDS"); do
-    d+=("$("${cmd[@]}" "${ports[0]}")")
-    [ "$scheme" = http ] && m+=("$("${cmd[@]}" "${ports[3]}")")
-    n+=("$("${cmd[@]}" "${ports[1]}")")
-    c+=("$("${cmd[@]}" "${ports[2]}")")
+  # Each round starts with the next server in turn, so that no server is
+  # always the one measured first (after another server's run) or last.
+  local order=(d m n c) k s
+  [ "$scheme" = http ] || order=(d n c)
+  for r in $(seq "$ROUNDS"); do
+    for ((k = 0; k < ${#order[@]}; k++)); do
+      s=${order[$(((r - 1 + k) % ${#order[@]}))]}
+      case $s in
+        d) d+=("$("${cmd[@]}" "${ports[0]}")") ;;
+        m) m+=("$("${cmd[@]}" "${ports[3]}")") ;;
+        n) n+=("$("${cmd[@]}" "${ports[1]}")") ;;
+        c) c+=("$("${cmd[@]}" "${ports[2]}")") ;;
+      esac
+    done
   done
   local mm=""
   [ ${#m[@]} -gt 0 ] && mm=$(printf '%s\n' "${m[@]}" | median)
