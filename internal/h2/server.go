@@ -7,10 +7,12 @@
 // written by golang.org/x/net/http2's Framer and hpack, which check every
 // frame's syntax; what this package adds is the server's state.
 //
-// Each stream's handler runs in its own goroutine and writes its frames
-// itself, under the connection's lock, into the connection: no message
-// passes between goroutines to send a response, and a small response
-// leaves as one HEADERS and one DATA frame when its handler returns.
+// Each stream's handler runs on a goroutine of its own (a worker, which
+// then waits for the next stream with the stack the handler grew) and
+// writes its frames itself, under the connection's lock, into the
+// connection: no message passes between goroutines to send a response,
+// and a small response leaves as one HEADERS and one DATA frame once its
+// declared length is written or its handler returns.
 // (x/net's server sends each response's frames from its connection
 // goroutine, through channels, and writes every HEADERS frame and every
 // DATA frame larger than its buffer from a new goroutine: three
