@@ -6,8 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"depot/internal/logtime"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
@@ -243,7 +244,7 @@ func (w *responseWriter) sendLocked(end bool, next []byte) error {
 		}
 		w.encodeHeader(c.enc, ctype, clen)
 		if _, ok := w.header["Date"]; !ok {
-			c.enc.WriteField(hpack.HeaderField{Name: "date", Value: httpDate(time.Now())})
+			c.enc.WriteField(hpack.HeaderField{Name: "date", Value: httpDate.StringUTC(time.Now())})
 		}
 		if err := c.writeHeadersLocked(st.id, end && (len(body) == 0 || w.head)); err != nil {
 			return err
@@ -414,20 +415,5 @@ func statusText(code int) string {
 	return strconv.Itoa(code)
 }
 
-// httpDate is the Date header of now, formatted once a second.
-func httpDate(now time.Time) string {
-	sec := now.Unix()
-	if d := lastDate.Load(); d != nil && d.sec == sec {
-		return d.s
-	}
-	d := &dateStamp{sec: sec, s: now.UTC().Format(http.TimeFormat)}
-	lastDate.Store(d)
-	return d.s
-}
-
-type dateStamp struct {
-	sec int64
-	s   string
-}
-
-var lastDate atomic.Pointer[dateStamp]
+// httpDate writes the Date header, formatting each second once.
+var httpDate = logtime.NewStamps(http.TimeFormat)

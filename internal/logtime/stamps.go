@@ -19,6 +19,7 @@ type stamp struct {
 	sec  int64
 	loc  *time.Location
 	text []byte
+	str  string // text, for StringUTC
 }
 
 // NewStamps returns a Stamps for layout. It panics if layout writes
@@ -37,13 +38,19 @@ func NewStamps(layout string) *Stamps {
 // its nanoseconds (zone transitions fall on whole seconds), so the result
 // is exactly AppendFormat's.
 func (s *Stamps) Append(dst []byte, t time.Time) []byte {
+	return append(dst, s.of(t).text...)
+}
+
+// of is t's second in t's zone, formatted now if it is not the last one.
+func (s *Stamps) of(t time.Time) *stamp {
 	sec, loc := t.Unix(), t.Location()
 	if st := s.last.Load(); st != nil && st.sec == sec && st.loc == loc {
-		return append(dst, st.text...)
+		return st
 	}
-	st := &stamp{sec: sec, loc: loc, text: t.AppendFormat(make([]byte, 0, len(s.layout)+8), s.layout)}
+	text := t.AppendFormat(make([]byte, 0, len(s.layout)+8), s.layout)
+	st := &stamp{sec: sec, loc: loc, text: text, str: string(text)}
 	s.last.Store(st)
-	return append(dst, st.text...)
+	return st
 }
 
 // AppendUTC appends t in UTC, as t.UTC().AppendFormat does. Unlike Append,
@@ -52,4 +59,10 @@ func (s *Stamps) Append(dst []byte, t time.Time) []byte {
 // with its strings, can stay on the stack.
 func (s *Stamps) AppendUTC(dst []byte, t time.Time) []byte {
 	return s.Append(dst, time.Unix(t.Unix(), 0).UTC())
+}
+
+// StringUTC is t in UTC, as t.UTC().Format returns it, without an
+// allocation within a second (an HTTP/2 Date header is a string).
+func (s *Stamps) StringUTC(t time.Time) string {
+	return s.of(time.Unix(t.Unix(), 0).UTC()).str
 }

@@ -88,6 +88,10 @@ func TestStampsConcurrent(t *testing.T) {
 						errs <- fmt.Errorf("AppendUTC(%v): got %q, want %q", at, got, want)
 						return
 					}
+					if got, want := s.StringUTC(at), at.UTC().Format(layout); got != want {
+						errs <- fmt.Errorf("StringUTC(%v): got %q, want %q", at, got, want)
+						return
+					}
 				}
 			})
 		}
@@ -108,6 +112,7 @@ func TestStampsAllocateOncePerSecond(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Append":    func() { buf = s.Append(buf[:0], at) },
 		"AppendUTC": func() { buf = s.AppendUTC(buf[:0], at) },
+		"StringUTC": func() { _ = s.StringUTC(at) },
 	} {
 		f()
 		if n := testing.AllocsPerRun(100, f); n != 0 {
