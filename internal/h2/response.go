@@ -32,7 +32,6 @@ type responseWriter struct {
 	declared    int64  // the Content-Length the handler set; -1 for none
 	clen        string // declared as the handler wrote it (the header may change after)
 	written     int64
-	ended       bool    // the last frame is sent (under the connection's mu)
 	buf         *[]byte // the body gathered; nil until the first byte
 }
 
@@ -138,7 +137,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		}
 	}
 	if end {
-		w.ended = true
 		w.st.endedLocked()
 	}
 	return n, nil
@@ -191,7 +189,8 @@ func (w *responseWriter) finish() {
 		w.release()
 		return
 	}
-	if !w.ended && w.sendLocked(true, nil) != nil {
+	// (Not reset, so sentEnd says that a Write reached the declared end.)
+	if !st.sentEnd && w.sendLocked(true, nil) != nil {
 		return
 	}
 	w.release()
