@@ -14,8 +14,9 @@
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
 #   CASES="4k tls4k" bash bench/serve.sh   # some cases only
-#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers taking turns to go first,
-#                                          # alternating; medians
+#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers taking turns to go first;
+#                                          # medians, and ratios as the median of the rounds'
+#                                          # ratios, with their range
 #   AB=8 DURATION=5 bash bench/serve.sh    # only depot vs depot+metrics on
 #                                          # the 4 KB file, 8 alternating rounds
 #
@@ -181,17 +182,23 @@ if [ -n "${AB:-}" ]; then
   exit 0
 fi
 
-printf '%-26s %9s %9s %9s %8s %8s %7s %-6s %10s %7s\n' "case" "depot" "nginx" "caddy" "d/nginx" "d/caddy" "goal" "" "depot+metr" "metrics"
-row() { # name goal d n c [m]
-  awk -v name="$1" -v goal="$2" -v d="$3" -v n="$4" -v c="$5" -v m="${6:-}" 'BEGIN {
-    r = d / n; ok = (r >= goal) ? "met" : "MISSED"
-    mr = (m == "") ? "-" : sprintf("%.3fx", m / d); if (m == "") m = "-"
-    printf "%-26s %9s %9s %9s %7.2fx %7.2fx %6.2fx %-6s %10s %7s\n", name, d, n, c, r, d / c, goal, ok, m, mr }'
+printf '%-26s %9s %9s %9s %8s %11s %8s %7s %-6s %10s %7s\n' "case" "depot" "nginx" "caddy" "d/nginx" "(range)" "d/caddy" "goal" "" "depot+metr" "metrics"
+# row name goal d n c m d/n d/n-min d/n-max d/c m/d: the columns are
+# medians; the ratios are medians of each round's ratio (see measure).
+row() {
+  awk -v name="$1" -v goal="$2" -v d="$3" -v n="$4" -v c="$5" -v m="$6" \
+      -v r="$7" -v lo="$8" -v hi="$9" -v rc="${10}" -v mr="${11}" 'BEGIN {
+    ok = (r >= goal) ? "met" : "MISSED"
+    if (m == "") { m = "-"; mr = "-" } else mr = sprintf("%.3fx", mr)
+    printf "%-26s %9s %9s %9s %7.2fx %11s %7.2fx %6.2fx %-6s %10s %7s\n", name, d, n, c, r, sprintf("%.2f-%.2f", lo, hi), rc, goal, ok, m, mr }'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # measure name goal cmd...: runs "cmd... PORT" for depot, nginx and Caddy
-# in turn, ROUNDS times, and prints the row of the medians. cmd is given
-# the plain or TLS port of each server by its last word, "http" or "https".
+# in turn, ROUNDS times, and prints the row. cmd is given the plain or TLS
+# port of each server by its last word, "http" or "https". A ratio is the
+# median of the rounds' ratios, each between runs of the same round: the
+# machine's load drifts (on a shared machine, by a third within minutes),
+# and a ratio of the medians would compare runs minutes apart.
 measure() {
   local name=$1 goal=$2 d=() n=() c=() m=() r
   shift 2
@@ -213,9 +220,20 @@ measure() {
       esac
     done
   done
-  local mm=""
-  [ ${#m[@]} -gt 0 ] && mm=$(printf '%s\n' "${m[@]}" | median)
-  row "$name" "$goal" "$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${n[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)" "$mm"
+  local dn=() dc=() md=() i
+  for ((i = 0; i < ROUNDS; i++)); do
+    dn+=("$(awk -v a="${d[i]}" -v b="${n[i]}" 'BEGIN {print a / b}')")
+    dc+=("$(awk -v a="${d[i]}" -v b="${c[i]}" 'BEGIN {print a / b}')")
+    [ ${#m[@]} -gt 0 ] && md+=("$(awk -v a="${m[i]}" -v b="${d[i]}" 'BEGIN {print a / b}')")
+  done
+  local mm="" mdm=""
+  if [ ${#m[@]} -gt 0 ]; then
+    mm=$(printf '%s\n' "${m[@]}" | median)
+    mdm=$(printf '%s\n' "${md[@]}" | median)
+  fi
+  row "$name" "$goal" "$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${n[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)" "$mm" \
+    "$(printf '%s\n' "${dn[@]}" | median)" "$(printf '%s\n' "${dn[@]}" | sort -g | head -1)" "$(printf '%s\n' "${dn[@]}" | sort -g | tail -1)" \
+    "$(printf '%s\n' "${dc[@]}" | median)" "$mdm"
 }
 wrk_at() { # scheme path conns field [wrk args...] port
   local scheme=$1 path=$2 conns=$3 field=$4
