@@ -14,9 +14,10 @@
 #   bash bench/serve.sh            # DURATION=10 CONNS=50 by default
 #   DURATION=5 bash bench/serve.sh
 #   CASES="4k tls4k" bash bench/serve.sh   # some cases only
-#   ROUNDS=3 bash bench/serve.sh           # each case 3 times, servers taking turns to go first;
+#   ROUNDS=12 bash bench/serve.sh          # each case 12 times, in a balanced order (below);
 #                                          # medians, and ratios as the median of the rounds'
-#                                          # ratios, with their range
+#                                          # ratios, with their range. A multiple of 12
+#                                          # balances both the plain and the TLS cases.
 #   AB=8 DURATION=5 bash bench/serve.sh    # only depot vs depot+metrics on
 #                                          # the 4 KB file, 8 alternating rounds
 #
@@ -205,13 +206,16 @@ measure() {
   local scheme=${*: -1} cmd=("${@:1:$#-1}")
   local ports=($D $N $C $M)
   [ "$scheme" = https ] && ports=($DS $NS $CS)
-  # Each round starts with the next server in turn, so that no server is
-  # always the one measured first (after another server's run) or last.
-  local order=(d m n c) k s
-  [ "$scheme" = http ] || order=(d n c)
+  # The rounds follow a Williams design: over each block of rounds (4
+  # over plain HTTP, 6 over TLS), every server runs first, last, and
+  # right after every other server equally often. A plain rotation always
+  # ran depot right after Caddy and depot+metrics right after depot, and
+  # a server can inherit the one before it's state (the 100 MB case:
+  # depot+metrics came out 1.003-1.05x the same depot in four runs).
+  local orders=("d m c n" "m n d c" "n c m d" "c d n m") k s
+  [ "$scheme" = http ] || orders=("d n c" "n c d" "c d n" "c n d" "n d c" "d c n")
   for r in $(seq "$ROUNDS"); do
-    for ((k = 0; k < ${#order[@]}; k++)); do
-      s=${order[$(((r - 1 + k) % ${#order[@]}))]}
+    for s in ${orders[$(((r - 1) % ${#orders[@]}))]}; do
       case $s in
         d) d+=("$("${cmd[@]}" "${ports[0]}")") ;;
         m) m+=("$("${cmd[@]}" "${ports[3]}")") ;;
