@@ -2,12 +2,14 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,6 +131,48 @@ func TestHeaderListTooLarge(t *testing.T) {
 	}
 	if r := c.get(3, "/"); r.status != "200" {
 		t.Fatalf("the next stream: %+v", r)
+	}
+}
+
+// TestRefusedLearnsOfRefusedRequests: Refused hears of a header list past
+// the limit (431, with the body's size) and of a malformed request (400,
+// nothing sent), with the pseudo-header fields as received; not of a
+// request a handler answered.
+func TestRefusedLearnsOfRefusedRequests(t *testing.T) {
+	type refusal struct {
+		method, path string
+		status       int
+		body         int64
+	}
+	var mu sync.Mutex
+	var got []refusal
+	s := &Server{Handler: echo, MaxHeaderBytes: 1000,
+		Refused: func(ctx context.Context, remote net.Addr, method, path string, status int, body int64) {
+			if remote == nil || ctx == nil {
+				t.Errorf("Refused(%v, %v, ...)", ctx, remote)
+			}
+			mu.Lock()
+			got = append(got, refusal{method, path, status, body})
+			mu.Unlock()
+		}}
+	c := serveRaw(t, s)
+	c.handshake()
+	v := strings.Repeat("a", 400)
+	c.request(1, "GET", "/big", true, "x-a", v, "x-b", v, "x-c", v)
+	if r := c.response(1); r.status != "431" || !r.ended {
+		t.Fatalf("a header list past the limit: %+v, want 431", r)
+	}
+	c.headers(3, true, ":method", "GET", ":authority", "example.com", ":path", "/no-scheme")
+	c.waitFor("RST_STREAM of stream 3", func(f frame) bool { return f.typ == http2.FrameRSTStream && f.stream == 3 })
+	if r := c.get(5, "/"); r.status != "200" {
+		t.Fatalf("the next stream: %+v", r)
+	}
+	want := []refusal{{"GET", "/big", 431, int64(len(tooLargeBody))}, {"GET", "/no-scheme", 400, 0}}
+	waitUntil(t, "two refusals", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("Refused heard %+v, want %+v", got, want)
 	}
 }
 

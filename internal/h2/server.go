@@ -82,6 +82,15 @@ type Server struct {
 	// ErrorLog receives handlers' panics; nil: they are dropped.
 	ErrorLog *log.Logger
 
+	// Refused, if not nil, learns of each request refused before any
+	// handler: status 431 for a header list past MaxHeaderBytes (answered
+	// with body bytes of body), 400 for a malformed one (its stream is
+	// reset: nothing is answered, and body is 0). method and path are its
+	// pseudo-header fields as received, "" if absent; ctx is the
+	// connection's (ServeConn's). It runs on the connection's goroutine
+	// for a malformed request, on the 431's worker otherwise.
+	Refused func(ctx context.Context, remote net.Addr, method, path string, status int, body int64)
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	stopping bool

@@ -117,9 +117,15 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 			c.becameIdleLocked()
 		}
 		c.mu.Unlock()
+		if c.srv.Refused != nil {
+			c.srv.Refused(c.ctx, c.nc.RemoteAddr(), f.PseudoValue("method"), f.PseudoValue("path"), http.StatusBadRequest, 0)
+		}
 		return nil
 	case f.Truncated:
 		h = headersTooLarge
+		if c.srv.Refused != nil {
+			h = refusedTooLarge{c}
+		}
 	}
 	st.declared = req.ContentLength
 	if !f.StreamEnded() {
@@ -220,8 +226,18 @@ func worker(t streamTask) {
 // MaxHeaderBytes (which HPACK decoding stopped keeping), as net/http does.
 var headersTooLarge = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
-	w.Write([]byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"))
+	w.Write(tooLargeBody)
 })
+
+var tooLargeBody = []byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>")
+
+// refusedTooLarge is headersTooLarge, and then tells the Server's Refused.
+type refusedTooLarge struct{ c *conn }
+
+func (h refusedTooLarge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	headersTooLarge(w, r)
+	h.c.srv.Refused(h.c.ctx, h.c.nc.RemoteAddr(), r.Method, r.RequestURI, http.StatusRequestHeaderFieldsTooLarge, int64(len(tooLargeBody)))
+}
 
 // runStream runs st's handler and ends its response. The handler is
 // counted out of running in the same hold of mu that sends its stream's

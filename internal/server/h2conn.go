@@ -117,10 +117,12 @@ func (c *h2Conn) Close() error {
 // serveH2 makes srv serve HTTP/2 over TLS with depot's own HTTP/2 server
 // (internal/h2) on an h2Conn, with srv's limits and hooks: its header
 // size, idle timeout, ConnState and ErrorLog, MaxConcurrentStreams, and
-// the send timeout of its guardHandler for each stream. srv.Shutdown
+// the send timeout of its guardHandler for each stream; logs, the
+// listener's clearnet handler (a TLS listener is never an onion one),
+// logs the requests refused before any handler. srv.Shutdown
 // sends every HTTP/2 connection a GOAWAY; each closes once its streams
 // are answered, and Shutdown waits for that.
-func serveH2(srv *http.Server) error {
+func serveH2(srv *http.Server, logs *clearnetHandler) error {
 	h := &h2.Server{
 		Handler:              srv.Handler,
 		MaxConcurrentStreams: MaxConcurrentStreams,
@@ -128,6 +130,7 @@ func serveH2(srv *http.Server) error {
 		IdleTimeout:          srv.IdleTimeout,
 		ConnState:            srv.ConnState,
 		ErrorLog:             srv.ErrorLog,
+		Refused:              logs.logRefusedH2,
 	}
 	if srv.HTTP2 != nil && srv.HTTP2.MaxConcurrentStreams > 0 {
 		h.MaxConcurrentStreams = uint32(srv.HTTP2.MaxConcurrentStreams)

@@ -255,6 +255,26 @@ func (h *clearnetHandler) logRefused(c *recordingConn, line []byte) {
 	h.logConn(c.RemoteAddr(), id, line, status, body, msg)
 }
 
+// logRefusedH2 is the HTTP/2 server's Refused: the access and error
+// lines of a request it refused before any handler, as logRefused writes
+// them for HTTP/1. The request line is built of the pseudo-header fields
+// as received; the access log escapes what they hold.
+func (h *clearnetHandler) logRefusedH2(ctx context.Context, remote net.Addr, method, path string, status int, body int64) {
+	var line []byte
+	if method != "" || path != "" {
+		line = append(append(append(append(line, method...), ' '), path...), " HTTP/2.0"...)
+	}
+	msg := "client sent invalid request"
+	if status == http.StatusRequestHeaderFieldsTooLarge {
+		msg = "client sent too large request headers"
+	}
+	var id uint64
+	if ci := infoOf(ctx); ci != nil {
+		id = ci.id
+	}
+	h.logConn(remote, id, line, status, body, msg)
+}
+
 // logConn writes an access line (unless line is nil and status 0) and an
 // info error line about a connection whose request no handler saw.
 func (h *clearnetHandler) logConn(remote net.Addr, id uint64, line []byte, status int, body int64, msg string) {

@@ -2,14 +2,19 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // TestRefusedRequestsAreLogged: requests that net/http answers itself,
@@ -197,5 +202,98 @@ tls_key = "` + keyFile + `"`}, "", Options{})
 	checkRefusedLog(t, ts.readLogAfterStop(t, "access.log"), errs, append(pipelinedCases, plain))
 	if !regexp.MustCompile(`\[info\] \d+#0: \*\d+ .*while SSL handshaking, client: 127\.0\.0\.1\n`).MatchString(errs) {
 		t.Errorf("error.log has no handshake error line with the client field:\n%s", errs)
+	}
+}
+
+// TestHTTP2RefusedRequestsAreLogged: the requests depot's HTTP/2 server
+// refuses before any handler get their access and error lines, as
+// net/http's refusals over HTTP/1 do: a header list past the limit (431,
+// answered) and a malformed request (400 in the log, as nginx logs it;
+// the stream is reset). The connection goes on serving.
+func TestHTTP2RefusedRequestsAreLogged(t *testing.T) {
+	ts, _, tc := startTLS(t, Options{Now: settledClock})
+	tc = tc.Clone()
+	tc.NextProtos = []string{"h2"}
+	conn, err := tls.Dial("tcp", ts.clearnet, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	send := func(id uint32, fields ...string) {
+		t.Helper()
+		hbuf.Reset()
+		for i := 0; i < len(fields); i += 2 {
+			enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+		}
+		block := hbuf.Bytes()
+		first := block[:min(len(block), 16<<10)]
+		rest := block[len(first):]
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: true, EndHeaders: len(rest) == 0}); err != nil {
+			t.Fatal(err)
+		}
+		for len(rest) > 0 {
+			n := min(len(rest), 16<<10)
+			if err := fr.WriteContinuation(id, n == len(rest), rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+	}
+	// Stream 1: a header list over the 16 KiB limit in one frame (600
+	// copies of one field, each a byte once HPACK indexes it, each
+	// counting 38 bytes; x/net's framer ends the connection if a
+	// CONTINUATION comes after the limit). Stream 3: no :scheme. Stream
+	// 5: an ordinary request.
+	big := []string{":method", "GET", ":scheme", "https", ":authority", "x", ":path", "/too-big"}
+	for range 600 {
+		big = append(big, "x-pad", "v")
+	}
+	send(1, big...)
+	send(3, ":method", "GET", ":authority", "x", ":path", "/malformed")
+	send(5, ":method", "GET", ":scheme", "https", ":authority", "x", ":path", "/index.html")
+	got := map[uint32]string{}
+	for len(got) < 3 {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			got[f.StreamID] = f.PseudoValue("status")
+		case *http2.RSTStreamFrame:
+			got[f.StreamID] = f.ErrCode.String()
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY %v after %v", f.ErrCode, got)
+		}
+	}
+	if want := map[uint32]string{1: "431", 3: "PROTOCOL_ERROR", 5: "200"}; !maps.Equal(got, want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	conn.Close()
+	ts.stop(t)
+
+	access := ts.readLogAfterStop(t, "access.log")
+	for _, w := range []string{`"GET /too-big HTTP/2.0" 431 `, `"GET /malformed HTTP/2.0" 400 0 `, `"GET /index.html HTTP/2.0" 200 `} {
+		if !strings.Contains(access, w) {
+			t.Errorf("access.log lacks %q:\n%s", w, access)
+		}
+	}
+	if n := strings.Count(access, "\n"); n != 3 {
+		t.Errorf("access.log has %d lines, want 3:\n%s", n, access)
+	}
+	errs := ts.readLogAfterStop(t, "error.log")
+	if n := strings.Count(errs, "[info]"); n != 2 || !strings.Contains(errs, "client: 127.0.0.1") {
+		t.Errorf("error.log should hold 2 info lines naming the client:\n%s", errs)
 	}
 }

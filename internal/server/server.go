@@ -348,7 +348,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		case l.Onion:
 		case l.TLS():
 			g.ids = &s.connIDs
-			if err := serveH2(srv); err != nil {
+			if err := serveH2(srv, h); err != nil {
 				return err
 			}
 			var mkLane func(func(net.Conn) bool) *lane
