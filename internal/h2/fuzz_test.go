@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -112,6 +113,12 @@ func FuzzServeConn(f *testing.F) {
 			}
 			w.Write(bytes.Repeat([]byte("x"), int(n)+100))
 		}),
+		// A refused request's fields, as received, reach the hook.
+		Refused: func(ctx context.Context, remote net.Addr, method, path string, status int, body int64) {
+			if status != http.StatusBadRequest && status != http.StatusRequestHeaderFieldsTooLarge {
+				panic(fmt.Sprintf("Refused: status %d", status))
+			}
+		},
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sc, cc := net.Pipe()
