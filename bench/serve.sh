@@ -191,7 +191,7 @@ row() {
       -v r="$7" -v lo="$8" -v hi="$9" -v rc="${10}" -v mr="${11}" 'BEGIN {
     ok = (r >= goal) ? "met" : "MISSED"
     if (m == "") { m = "-"; mr = "-" } else mr = sprintf("%.3fx", mr)
-    printf "%-26s %9s %9s %9s %7.2fx %11s %7.2fx %6.2fx %-6s %10s %7s\n", name, d, n, c, r, sprintf("%.2f-%.2f", lo, hi), rc, goal, ok, m, mr }'
+    printf "%-26s %9s %9s %9s %7.3fx %11s %7.2fx %6.2fx %-6s %10s %7s\n", name, d, n, c, r, sprintf("%.2f-%.2f", lo, hi), rc, goal, ok, m, mr }'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # measure name goal cmd...: runs "cmd... PORT" for depot, nginx and Caddy
