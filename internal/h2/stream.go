@@ -122,10 +122,7 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		}
 		return nil
 	case f.Truncated:
-		h = headersTooLarge
-		if c.srv.Refused != nil {
-			h = refusedTooLarge{c}
-		}
+		h = headersTooLarge{c}
 	}
 	st.declared = req.ContentLength
 	if !f.StreamEnded() {
@@ -223,20 +220,18 @@ func worker(t streamTask) {
 }
 
 // headersTooLarge answers a request whose header list passed
-// MaxHeaderBytes (which HPACK decoding stopped keeping), as net/http does.
-var headersTooLarge = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
-	w.Write(tooLargeBody)
-})
+// MaxHeaderBytes (which HPACK decoding stopped keeping), as net/http does,
+// and tells the Server's Refused.
+type headersTooLarge struct{ c *conn }
 
 var tooLargeBody = []byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>")
 
-// refusedTooLarge is headersTooLarge, and then tells the Server's Refused.
-type refusedTooLarge struct{ c *conn }
-
-func (h refusedTooLarge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	headersTooLarge(w, r)
-	h.c.srv.Refused(h.c.ctx, h.c.nc.RemoteAddr(), r.Method, r.RequestURI, http.StatusRequestHeaderFieldsTooLarge, int64(len(tooLargeBody)))
+func (h headersTooLarge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	w.Write(tooLargeBody)
+	if refused := h.c.srv.Refused; refused != nil {
+		refused(h.c.ctx, h.c.nc.RemoteAddr(), r.Method, r.RequestURI, http.StatusRequestHeaderFieldsTooLarge, int64(len(tooLargeBody)))
+	}
 }
 
 // runStream runs st's handler and ends its response. The handler is

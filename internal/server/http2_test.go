@@ -319,6 +319,29 @@ func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
 	return cc
 }
 
+// rawH2 opens an HTTP/2 connection to addr for raw frames: TLS with
+// ALPN h2, a deadline of d for all of it, the client preface and an
+// empty SETTINGS frame sent. The connection closes when t ends.
+func rawH2(t *testing.T, addr string, tc *tls.Config, d time.Duration) (net.Conn, *http2.Framer) {
+	t.Helper()
+	tc = tc.Clone()
+	tc.NextProtos = []string{"h2"}
+	conn, err := tls.Dial("tcp", addr, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(d))
+	fr := http2.NewFramer(conn, conn)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return conn, fr
+}
+
 // h2Get starts a GET of path on cc and returns the response, whose body
 // is the caller's to read.
 func h2Get(t *testing.T, cc *http2.ClientConn, addr, path string) *http.Response {
@@ -475,21 +498,7 @@ func TestHTTP2StreamsUpToTheLimitAreNeverRefused(t *testing.T) {
 	// stream before the handler returns, and a small one, whose stream
 	// ends when the handler returns.
 	writeTree(t, ts.root, map[string]string{"large.bin": strings.Repeat("l", 30000)})
-	tc = tc.Clone()
-	tc.NextProtos = []string{"h2"}
-	conn, err := tls.Dial("tcp", ts.clearnet, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	fr := http2.NewFramer(conn, conn)
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
+	_, fr := rawH2(t, ts.clearnet, tc, 2*time.Minute)
 	if err := fr.WriteWindowUpdate(0, 1<<30); err != nil {
 		t.Fatal(err)
 	}

@@ -212,22 +212,8 @@ tls_key = "` + keyFile + `"`}, "", Options{})
 // the stream is reset). The connection goes on serving.
 func TestHTTP2RefusedRequestsAreLogged(t *testing.T) {
 	ts, _, tc := startTLS(t, Options{Now: settledClock})
-	tc = tc.Clone()
-	tc.NextProtos = []string{"h2"}
-	conn, err := tls.Dial("tcp", ts.clearnet, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(time.Minute))
-	fr := http2.NewFramer(conn, conn)
+	conn, fr := rawH2(t, ts.clearnet, tc, time.Minute)
 	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
 	var hbuf bytes.Buffer
 	enc := hpack.NewEncoder(&hbuf)
 	send := func(id uint32, fields ...string) {
