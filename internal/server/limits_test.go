@@ -209,6 +209,13 @@ func TestStopDrainsHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idle.Close()
+	// The client's TLS 1.3 handshake ends before the server's does: wait
+	// for the server's SETTINGS, sent once its HTTP/2 server has the
+	// connection. (A connection whose handshake the stop overtakes is
+	// closed before any stream, without a GOAWAY.)
+	if !idle.Wait(time.Now().Add(20*time.Second), func(s servertest.State) bool { return s.MaxStreams > 0 }) {
+		t.Fatalf("no SETTINGS on the idle connection: %+v", idle.State())
+	}
 	busy, err := servertest.DialStalledH2(ts.clearnet, tc)
 	if err != nil {
 		t.Fatal(err)
