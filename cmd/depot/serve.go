@@ -162,8 +162,8 @@ func serve(ctx context.Context, file string, stdout, stderr io.Writer) error {
 		warnNotify(stderr, notify.Ready(reload(srv, svc, file, stderr)))
 	})
 	defer release()
-	stopping := context.AfterFunc(ctx, func() { warnNotify(stderr, notify.Stopping()) })
-	defer stopping()
+	// STOPPING=1 goes when shutdown begins, and is sent before exit.
+	defer notify.StoppingWhenDone(ctx, func(err error) { warnNotify(stderr, err) })()
 	warnNotify(stderr, notify.Ready("serving"))
 	jobs := startJobs(ctx, cfg, srv, proxyLog, rec.Record, m, stderr)
 	jobs.Go(func() { rec.keep(ctx) })

@@ -7,6 +7,7 @@
 package sdnotify
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -75,6 +76,26 @@ func (n *Notifier) Reloading() error {
 // Stopping says that shutdown began.
 func (n *Notifier) Stopping() error {
 	return n.Send("STOPPING=1")
+}
+
+// StoppingWhenDone sends STOPPING=1 as soon as ctx is done, and reports
+// a failure to send by report. The returned finish must be called before
+// the process exits: if ctx ended, it returns only once STOPPING=1 is
+// sent, so that an exit right after shutdown does not lose it; if ctx did
+// not end, nothing is sent.
+func (n *Notifier) StoppingWhenDone(ctx context.Context, report func(error)) (finish func()) {
+	sent := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(sent)
+		report(n.Stopping())
+	})
+	return func() {
+		// stop is false once ctx ended and the send began (in its own
+		// goroutine): wait for it.
+		if !stop() {
+			<-sent
+		}
+	}
 }
 
 func statusLine(status string) string {

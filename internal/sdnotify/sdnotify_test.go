@@ -1,12 +1,15 @@
 package sdnotify
 
 import (
+	"context"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // listen opens a real unixgram socket, as systemd's notify socket is.
@@ -91,6 +94,75 @@ func TestReloadingCarriesMonotonicTime(t *testing.T) {
 	}
 	if usec < before || usec > after {
 		t.Errorf("MONOTONIC_USEC=%d, want between %d and %d", usec, before, after)
+	}
+}
+
+// TestStoppingIsSentBeforeFinishReturns is the shutdown of depot serve:
+// the context ends, shutdown completes at once, and the process exits right
+// after finish. STOPPING=1 must be in the socket by then; checked with a
+// read that does not wait, many times over, since a lost datagram depends
+// on how goroutines are scheduled.
+func TestStoppingIsSentBeforeFinishReturns(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "notify")
+	sock := listen(t, name)
+	n, err := New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	for i := range 500 {
+		ctx, cancel := context.WithCancel(context.Background())
+		finish := n.StoppingWhenDone(ctx, func(err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		cancel()
+		finish()
+		m, err := readNow(sock, buf) // whatever is not there now is lost
+		if err != nil {
+			t.Fatalf("shutdown %d: STOPPING=1 not sent when finish returned: %v", i, err)
+		}
+		if got := string(buf[:m]); got != "STOPPING=1" {
+			t.Fatalf("shutdown %d: got %q, want STOPPING=1", i, got)
+		}
+	}
+}
+
+// readNow reads a datagram already in sock's queue, without waiting.
+func readNow(sock *net.UnixConn, buf []byte) (int, error) {
+	raw, err := sock.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	if err := raw.Read(func(fd uintptr) bool {
+		n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+		return true // one try: EAGAIN is the answer, not a reason to wait
+	}); err != nil {
+		return 0, err
+	}
+	return n, rerr
+}
+
+// TestNoStoppingWithoutShutdown: finish before the context ends (serve
+// failed) sends nothing, then or later.
+func TestNoStoppingWithoutShutdown(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "notify")
+	sock := listen(t, name)
+	n, err := New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.StoppingWhenDone(ctx, func(err error) { t.Error(err) })()
+	cancel()
+	if err := n.Ready("marker"); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, sock); got != "READY=1\nSTATUS=marker" {
+		t.Errorf("after finish and then cancel: got %q, want only the marker", got)
 	}
 }
 
