@@ -123,6 +123,14 @@ root = "` + root + `"
 	}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { ts.stop(t) })
+	// The listeners accept from Listen on, but the connection set that
+	// tests inspect exists once Serve has begun.
+	for deadline := time.Now().Add(20 * time.Second); srv.conns.Load() == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("Serve did not begin within 20s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return ts
 }
 
@@ -234,4 +242,17 @@ func (ts *testServer) readLogAfterStop(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestStartServerReturnsAServingServer: tests that look at the server's
+// connections (anyStarted, openConns) right after startServer must find
+// them; Serve runs in a goroutine, so the helper waits for it.
+func TestStartServerReturnsAServingServer(t *testing.T) {
+	for range 20 {
+		ts := startServer(t, "", Options{})
+		if ts.srv.conns.Load() == nil {
+			t.Fatal("startServer returned before Serve set up its connections")
+		}
+		ts.stop(t)
+	}
 }
