@@ -22,14 +22,17 @@ import (
 // and are counted.
 type gatedConn struct {
 	net.Conn
-	held   atomic.Bool   // writes wait for gate
-	gate   chan struct{} // closed to let them go
-	writes atomic.Int64
+	held    atomic.Bool   // writes wait for gate
+	gate    chan struct{} // closed to let them go
+	waiting atomic.Int32  // writes waiting for gate now
+	writes  atomic.Int64
 }
 
 func (c *gatedConn) Write(p []byte) (int, error) {
 	if c.held.Load() {
+		c.waiting.Add(1)
 		<-c.gate
+		c.waiting.Add(-1)
 	}
 	c.writes.Add(1)
 	return c.Conn.Write(p)
@@ -145,14 +148,17 @@ func TestH2ConnHoldsAtMostItsLimit(t *testing.T) {
 		}
 		done <- nil
 	}()
-	// Wait until a Write waits for room (or the test's deadline).
+	// Wait until the writer waits at the gate with what it took, and a
+	// Write waits for room (or the test's deadline). A Write can wait
+	// before the writer first runs; the writer then takes what is pending
+	// and wakes it, so only both waiting is the steady state.
 	deadline := time.Now().Add(10 * time.Second)
-	for !writeWaits() && time.Now().Before(deadline) {
+	for (gc.waiting.Load() == 0 || !writeWaits()) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	// The writer holds what it took (its write waits at the gate), at
 	// most h2Pending and a chunk; pending as much again.
-	if n, most := accepted.Load(), int64(2*(h2Pending+chunk)); !writeWaits() || n < h2Pending || n > most {
+	if n, most := accepted.Load(), int64(2*(h2Pending+chunk)); gc.waiting.Load() == 0 || !writeWaits() || n < h2Pending || n > most {
 		t.Fatalf("%d bytes accepted from a client that reads nothing, want a Write waiting after %d to %d", n, h2Pending, most)
 	}
 	close(gc.gate)
