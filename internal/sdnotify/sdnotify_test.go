@@ -23,6 +23,18 @@ func listen(t *testing.T, name string) *net.UnixConn {
 	return c
 }
 
+// notifier is a Notifier for a fresh socket at a path, and that socket.
+func notifier(t *testing.T) (*Notifier, *net.UnixConn) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "notify")
+	sock := listen(t, name)
+	n, err := New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, sock
+}
+
 // receive reads one datagram, failing after a generous deadline.
 func receive(t *testing.T, c *net.UnixConn) string {
 	t.Helper()
@@ -72,12 +84,7 @@ func TestStatesReachTheSocket(t *testing.T) {
 // clock read just before and just after: systemd ≥ 253 matches it with the
 // reload it started.
 func TestReloadingCarriesMonotonicTime(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "notify")
-	sock := listen(t, name)
-	n, err := New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, sock := notifier(t)
 	before := monotonicUsec()
 	if err := n.Reloading(); err != nil {
 		t.Fatal(err)
@@ -103,12 +110,7 @@ func TestReloadingCarriesMonotonicTime(t *testing.T) {
 // read that does not wait, many times over, since a lost datagram depends
 // on how goroutines are scheduled.
 func TestStoppingIsSentBeforeFinishReturns(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "notify")
-	sock := listen(t, name)
-	n, err := New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, sock := notifier(t)
 	buf := make([]byte, 64)
 	for i := range 500 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -149,12 +151,7 @@ func readNow(sock *net.UnixConn, buf []byte) (int, error) {
 // TestNoStoppingWithoutShutdown: finish before the context ends (serve
 // failed) sends nothing, then or later.
 func TestNoStoppingWithoutShutdown(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "notify")
-	sock := listen(t, name)
-	n, err := New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, sock := notifier(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.StoppingWhenDone(ctx, func(err error) { t.Error(err) })()
 	cancel()

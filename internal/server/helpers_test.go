@@ -125,12 +125,7 @@ root = "` + root + `"
 	t.Cleanup(func() { ts.stop(t) })
 	// The listeners accept from Listen on, but the connection set that
 	// tests inspect exists once Serve has begun.
-	for deadline := time.Now().Add(20 * time.Second); srv.conns.Load() == nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("Serve did not begin within 20s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "Serve to begin", func() bool { return srv.conns.Load() != nil })
 	return ts
 }
 

@@ -301,9 +301,8 @@ func sameLines(t *testing.T, name string, got, want []string) {
 	}
 }
 
-// dialH2 opens one HTTP/2 connection of x/net's client to addr, whose state
-// (a GOAWAY received) the test can see.
-func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
+// tlsH2 dials addr over TLS with tc, offering only h2 by ALPN.
+func tlsH2(t *testing.T, addr string, tc *tls.Config) *tls.Conn {
 	t.Helper()
 	tc = tc.Clone()
 	tc.NextProtos = []string{"h2"}
@@ -311,7 +310,14 @@ func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := (&http2.Transport{}).NewClientConn(c)
+	return c
+}
+
+// dialH2 opens one HTTP/2 connection of x/net's client to addr, whose state
+// (a GOAWAY received) the test can see.
+func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
+	t.Helper()
+	cc, err := (&http2.Transport{}).NewClientConn(tlsH2(t, addr, tc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,12 +330,7 @@ func dialH2(t *testing.T, addr string, tc *tls.Config) *http2.ClientConn {
 // empty SETTINGS frame sent. The connection closes when t ends.
 func rawH2(t *testing.T, addr string, tc *tls.Config, d time.Duration) (net.Conn, *http2.Framer) {
 	t.Helper()
-	tc = tc.Clone()
-	tc.NextProtos = []string{"h2"}
-	conn, err := tls.Dial("tcp", addr, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := tlsH2(t, addr, tc)
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(d))
 	fr := http2.NewFramer(conn, conn)

@@ -107,7 +107,7 @@ func dialSmall(t *testing.T, addr string) net.Conn {
 }
 
 // waitFor polls cond until it holds or 20s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
